@@ -1,0 +1,113 @@
+"""The one exception tree of choreo-run.
+
+Library code raises these; only the CLI prints them, one line per problem. Every class carries the
+exit code documented in docs/exit-codes.md. Messages never contain secret values: callers describe
+*where* a value came from, never the value itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong, located as precisely as we can: a file and a path inside it."""
+
+    message: str
+    file: str | None = None
+    path: str | None = None
+
+    def __str__(self) -> str:
+        where = [part for part in (self.file, self.path) if part]
+        return ": ".join([*where, self.message])
+
+
+class LauncherError(Exception):
+    """Base of every error the launcher reports to the user."""
+
+    exit_code = 70
+
+    def __init__(self, problems: list[Problem] | str) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(problems)]
+        self.problems = list(problems)
+        super().__init__("; ".join(str(problem) for problem in self.problems))
+
+
+class UsageError(LauncherError):
+    """The command line itself is wrong (unknown option, missing command)."""
+
+    exit_code = 64
+
+
+class ManifestError(LauncherError):
+    """The component manifest is malformed or declares something invalid."""
+
+    exit_code = 65
+
+
+class ManifestNotFound(LauncherError):
+    """No manifest where one was expected."""
+
+    exit_code = 66
+
+
+class ResolutionError(LauncherError):
+    """References that cannot be satisfied: missing connections, keys or values, name clashes."""
+
+    exit_code = 67
+
+
+class ConfigurationError(LauncherError):
+    """The launcher's own configuration is wrong: identity, backend URL, malformed store file."""
+
+    exit_code = 78
+
+
+class AccessDenied(LauncherError):
+    """A reference crosses a visibility boundary, or the backend refused our credentials."""
+
+    exit_code = 77
+
+
+class BackendUnavailable(LauncherError):
+    """The backend could not be reached or did not answer in time."""
+
+    exit_code = 69
+
+
+class OutputError(LauncherError):
+    """A configuration file or export could not be written."""
+
+    exit_code = 73
+
+
+class CommandNotFound(LauncherError):
+    """The command to run does not exist (as `env` reports it)."""
+
+    exit_code = 127
+
+
+class CommandNotExecutable(LauncherError):
+    """The command exists but cannot be executed (as `env` reports it)."""
+
+    exit_code = 126
+
+
+class ProblemCollector:
+    """Gathers every problem in one pass so the user sees them all at once."""
+
+    def __init__(self, file: str | None = None) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, path: str | None, message: str) -> None:
+        self.problems.append(Problem(message, self.file, path or None))
+
+    def extend(self, problems: list[Problem]) -> None:
+        self.problems.extend(problems)
+
+    def raise_if_any(self, error_class: type[LauncherError]) -> None:
+        if self.problems:
+            raise error_class(self.problems)

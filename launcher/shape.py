@@ -1,0 +1,69 @@
+"""Checking the shape of parsed YAML while remembering where we are, so each problem names its path.
+
+Shared by the manifest reader and the store reader: both report every problem at once, each as
+`file: path.inside[2].it: expected ...`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from launcher.errors import ProblemCollector
+
+
+def child(path: str, key: str | int) -> str:
+    """`dependencies` + `connectionReferences` -> `dependencies.connectionReferences`; ints index."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__
+    )
+
+
+def mapping(value: Any, path: str, problems: ProblemCollector, *, required: bool = True) -> dict | None:
+    if isinstance(value, dict):
+        return value
+    if value is None and not required:
+        return None
+    problems.add(path, f"expected a mapping, got {type_name(value)}")
+    return None
+
+
+def sequence(value: Any, path: str, problems: ProblemCollector, *, required: bool = False) -> list:
+    """A list, or an empty one when absent and optional."""
+    if isinstance(value, list):
+        return value
+    if value is None and not required:
+        return []
+    problems.add(path, f"expected a list, got {type_name(value)}")
+    return []
+
+
+def text(
+    value: Any, path: str, problems: ProblemCollector, *, what: str = "a string", required: bool = True
+) -> str | None:
+    """A non-empty string; numbers are accepted as text (YAML reads `port: 5432` as an int)."""
+    if isinstance(value, bool):
+        problems.add(path, f"expected {what}, got a boolean")
+        return None
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if value is None and not required:
+        return None
+    problems.add(path, f"expected {what}, got {type_name(value) if value != '' else 'an empty string'}")
+    return None
+
+
+def unknown_keys(data: dict, allowed: set[str], path: str, warn: list[str], file: str) -> None:
+    """Unknown keys are warned about, not refused: newer platform versions add keys."""
+    for key in data:
+        if key not in allowed:
+            warn.append(f"{file}: {child(path, str(key))}: unknown key, ignored")
