@@ -58,10 +58,11 @@ class ConfigResolver:
     def _from_connection(self, source: ValueSource) -> tuple[str, bool, Origin, Assignment] | None:
         connection = self.by_name.get(source.ref_name or "")
         if connection is None:
-            if not any(c.name == source.ref_name for c in self.snapshot.connections):
+            declared = any(r.name == source.ref_name for r in self.manifest.connection_references)
+            if not declared:
                 self.fail(f"{source.path}.name", f"connection {source.ref_name!r} is not declared in "
                           "dependencies.connectionReferences")
-            return None  # a failed or undeclared connectionReference was reported where it was declared
+            return None  # a declared one that failed was reported where it was declared
         values = self._connection_values.get(connection.name, {})
         found = lookup_key(values, source.ref_key or "")
         if found is None:

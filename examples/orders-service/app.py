@@ -18,7 +18,9 @@ DB_USER = os.environ["CHOREO_ORDERS_DB_USERNAME"]
 DB_PASSWORD = os.environ["DATABASE_PASSWORD"]
 DB_NAME = os.environ["CHOREO_ORDERS_DB_DATABASENAME"]
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "info")
-SETTINGS_FILE = os.environ.get("SETTINGS_FILE", "/app/config/settings.json")
+# configurations.file mounts settings.json at /app/config; a local run re-roots it with
+# --mount-root DIR and tells us where through CHOREO_MOUNT_ROOT.
+SETTINGS_FILE = os.environ.get("CHOREO_MOUNT_ROOT", "") + "/app/config/settings.json"
 
 
 def masked(secret: str) -> str:

@@ -57,12 +57,14 @@ class LocalStore:
             foreign=tuple(ForeignConnection(c.connection_id, c.name, c.project, c.component) for c in foreign),
         )
 
-    def guess_identity(self) -> tuple[str | None, str | None]:
-        """The project and component when the store leaves no choice (one of each)."""
+    def guess_identity(self, directory_name: str) -> tuple[str | None, str | None]:
+        """The store's only project, and its component named like the directory (or its only one)."""
         projects = list(self.load().projects.values())
         if len(projects) != 1:
             return None, None
         components = list(projects[0].components)
+        if directory_name in components:
+            return projects[0].name, directory_name
         return projects[0].name, components[0] if len(components) == 1 else None
 
 

@@ -1,0 +1,310 @@
+"""The `choreo-run` command line. The only module that prints; library code raises.
+
+`choreo-run [OPTIONS] -- CMD ARGS` runs a service; `check`, `plan` and `export` use the same
+pipeline without running anything. Every option has a CHOREO_RUN_* variable (docs/configuration.md)
+so an image can be configured with ENV lines alone; those variables never reach the service.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+import click
+
+from launcher import __version__
+from launcher.backends import BackendSettings
+from launcher.errors import ConfigurationError, LauncherError, OutputError, UsageError
+from launcher.pipeline import Settings
+
+COMMANDS = ("run", "check", "plan", "export", "store", "serve-http")
+_state = {"debug": False, "quiet": False}
+
+
+def _say(kind: str, message: str) -> None:
+    click.echo(f"choreo-run: {kind}: {message}", err=True)
+
+
+def warn(message: str) -> None:
+    if not _state["quiet"]:
+        _say("warning", message)
+
+
+def debug(message: str) -> None:
+    if _state["debug"]:
+        _say("debug", message)
+
+
+# ---------------------------------------------------------------- options shared by every command
+
+
+def _flag_callback(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def remember(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        _state[name] = bool(value)
+        return value
+    return remember
+
+
+PIPELINE_OPTIONS = [
+    click.option("--component-dir", "-C", default=".", envvar="CHOREO_RUN_COMPONENT_DIR", show_default=True,
+                 type=click.Path(file_okay=False), help="Component directory holding .wso2/ or .choreo/."),
+    click.option("--manifest", "-m", envvar="CHOREO_RUN_MANIFEST", type=click.Path(dir_okay=False),
+                 help="Manifest file to read instead of discovering one."),
+    click.option("--backend", "--store", "backends", multiple=True, envvar="CHOREO_RUN_BACKEND",
+                 help="Backend URL or store file; repeat to layer them (later ones win). "
+                      "Default: connections.yaml in the component directory."),
+    click.option("--project", "-p", envvar="CHOREO_RUN_PROJECT", help="Project to run as."),
+    click.option("--component", "-c", envvar="CHOREO_RUN_COMPONENT", help="Component to run as."),
+    click.option("--env", "-e", "environment", envvar="CHOREO_RUN_ENV",
+                 help="Environment whose values to use.  [default: development]"),
+    click.option("--env-file", "env_files", multiple=True, envvar="CHOREO_RUN_ENV_FILE",
+                 type=click.Path(dir_okay=False), help="Overlay a .env file (repeatable; later files win)."),
+    click.option("--token-file", envvar="CHOREO_RUN_TOKEN_FILE", type=click.Path(dir_okay=False),
+                 help="File holding the backend's bearer token (or set CHOREO_RUN_TOKEN)."),
+    click.option("--ca-file", envvar="CHOREO_RUN_CA_FILE", type=click.Path(dir_okay=False),
+                 help="CA bundle for the backend's TLS certificate."),
+    click.option("--timeout", type=float, default=5.0, envvar="CHOREO_RUN_TIMEOUT", show_default=True,
+                 help="Seconds for one backend request."),
+    click.option("--deadline", type=float, default=15.0, envvar="CHOREO_RUN_DEADLINE", show_default=True,
+                 help="Seconds for all fetching, retries included."),
+    click.option("--debug", is_flag=True, envvar="CHOREO_RUN_DEBUG", expose_value=False, is_eager=True,
+                 callback=_flag_callback("debug"), help="Progress, timing and tracebacks (never values)."),
+    click.option("--quiet", "-q", is_flag=True, envvar="CHOREO_RUN_QUIET", expose_value=False, is_eager=True,
+                 callback=_flag_callback("quiet"), help="No warnings."),
+]
+
+
+def pipeline_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(PIPELINE_OPTIONS):
+        function = option(function)
+    return function
+
+
+def settings_from(options: dict[str, Any]) -> Settings:
+    """Settings from the shared options; consumes them from `options`."""
+    backend_settings = BackendSettings(
+        token=_read_token(options.pop("token_file")),
+        username=os.environ.get("CHOREO_RUN_ETCD_USER"),
+        password=_secret_from_env("CHOREO_RUN_ETCD_PASSWORD"),
+        ca_file=options.pop("ca_file"),
+        timeout=options.pop("timeout"),
+        deadline=options.pop("deadline"),
+    )
+    return Settings(
+        component_dir=options.pop("component_dir"), manifest=options.pop("manifest"),
+        backends=_split_backends(options.pop("backends")), project=options.pop("project"),
+        component=options.pop("component"), environment=options.pop("environment"),
+        env_files=tuple(options.pop("env_files")), backend_settings=backend_settings,
+    )
+
+
+def _split_backends(values: tuple[str, ...]) -> tuple[str, ...]:
+    """CHOREO_RUN_BACKEND may hold several URLs separated by spaces; click splits it already."""
+    return tuple(part for value in values for part in value.split())
+
+
+def _read_token(token_file: str | None) -> str | None:
+    if token_file:
+        try:
+            with open(token_file, encoding="utf-8") as handle:
+                return handle.read().strip() or None
+        except OSError as error:
+            raise ConfigurationError(f"{token_file}: cannot read the token file: {error.strerror}") from None
+    return os.environ.get("CHOREO_RUN_TOKEN") or None
+
+
+def _secret_from_env(name: str) -> str | None:
+    """NAME, or the contents of the file named by NAME_FILE."""
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        try:
+            with open(file_name, encoding="utf-8") as handle:
+                return handle.read().strip()
+        except OSError as error:
+            raise ConfigurationError(f"{file_name} (from {name}_FILE): cannot read: {error.strerror}") from None
+    return os.environ.get(name) or None
+
+
+def _plan(settings: Settings):  # type: ignore[no-untyped-def]
+    from launcher.pipeline import build_plan
+
+    return build_plan(settings, warn, debug)
+
+
+# ---------------------------------------------------------------- the group
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="choreo-run")
+def cli() -> None:
+    """Resolve a component's connections and run the service with them injected.
+
+    \b
+      choreo-run [OPTIONS] -- CMD ARGS...    run CMD with the resolved environment
+      choreo-run check [OPTIONS]            resolve everything, run nothing (CI preflight)
+      choreo-run plan [OPTIONS]             show what would be injected, secrets masked
+      choreo-run export [OPTIONS]           write the variables as dotenv, JSON or shell
+    """
+
+
+@cli.command(context_settings={"allow_interspersed_args": False})
+@pipeline_options
+@click.option("--supervise/--exec", "supervise", default=None,
+              help="Stay resident as the service's parent (default when PID 1; CHOREO_RUN_MODE).")
+@click.option("--signal-group", is_flag=True, envvar="CHOREO_RUN_SIGNAL_GROUP",
+              help="Supervise: forward signals to the service's whole process group.")
+@click.option("--stop-signal", default="SIGTERM", envvar="CHOREO_RUN_STOP_SIGNAL", show_default=True,
+              help="Supervise: the signal that stops the service.")
+@click.option("--rewrite-signal", multiple=True, envvar="CHOREO_RUN_REWRITE_SIGNAL",
+              help="Supervise: deliver FROM as TO, e.g. SIGTERM:SIGQUIT (repeatable).")
+@click.option("--grace-period", type=float, default=10.0, envvar="CHOREO_RUN_GRACE_PERIOD", show_default=True,
+              help="Supervise: seconds between the stop signal and killing what remains.")
+@click.option("--mount-root", envvar="CHOREO_RUN_MOUNT_ROOT", type=click.Path(file_okay=False),
+              help="Write configuration files under DIR instead of their absolute mount paths.")
+@click.option("--no-override", is_flag=True, envvar="CHOREO_RUN_NO_OVERRIDE",
+              help="Variables already in the environment win over resolved ones.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def run(command: tuple[str, ...], **options: Any) -> None:
+    """Resolve, then run COMMAND with the connections injected."""
+    if not command:
+        raise UsageError("expected a command to run, e.g. choreo-run -- python app.py")
+    supervision = {key: options.pop(key) for key in
+                   ("supervise", "signal_group", "stop_signal", "rewrite_signal", "grace_period")}
+    mount_root, override = options.pop("mount_root"), not options.pop("no_override")
+    settings = settings_from(options)
+    plan = _plan(settings)
+    from launcher.environment import child_environment
+    from launcher.mounts import write_files
+
+    for path in write_files(plan.files, settings.component_dir, mount_root):
+        debug(f"wrote {path}")
+    environment = child_environment(plan, os.environ, override=override, mount_root=mount_root)
+    _launch(list(command), environment, supervision)
+
+
+def _launch(argv: list[str], environment: dict[str, str], supervision: dict[str, Any]) -> NoReturn:
+    from launcher.supervise import default_mode
+
+    mode = {True: "supervise", False: "exec", None: None}[supervision["supervise"]] or default_mode()
+    if mode == "exec":
+        from launcher.execute import exec_command
+
+        debug(f"exec {argv[0]}")
+        exec_command(argv, environment)
+    from launcher.sigstate import parse_rewrite, parse_signal
+    from launcher.supervise import SuperviseOptions, supervise
+
+    options = SuperviseOptions(
+        forward_to_group=supervision["signal_group"], stop_signal=parse_signal(supervision["stop_signal"]),
+        rewrites=dict(parse_rewrite(rule) for rule in supervision["rewrite_signal"]),
+        grace_period=supervision["grace_period"],
+    )
+    debug(f"supervise {argv[0]}")
+    sys.exit(supervise(argv, environment, options, warn=warn))
+
+
+@cli.command()
+@pipeline_options
+def check(**options: Any) -> None:
+    """Resolve everything and run nothing; exit 0 when the service could start."""
+    plan = _plan(settings_from(options))
+    identity = plan.identity
+    click.echo(f"ok: {identity.project}/{identity.component} ({identity.environment}): "
+               f"{_count(len(plan.assignments), 'variable')}, {_count(len(plan.files), 'file')}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+@cli.command()
+@pipeline_options
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--mount-root", envvar="CHOREO_RUN_MOUNT_ROOT", type=click.Path(file_okay=False),
+              help="Show configuration files re-rooted under DIR.")
+def plan(output_format: str, mount_root: str | None, **options: Any) -> None:
+    """Show each variable with its source and visibility; secret values masked."""
+    from launcher.mounts import target_path
+    from launcher.output import plan_json, plan_table
+
+    settings = settings_from(options)
+    result = _plan(settings)
+    targets = [target_path(output, settings.component_dir, mount_root) for output in result.files]
+    click.echo((plan_table if output_format == "table" else plan_json)(result, targets), nl=False)
+
+
+@cli.command(name="export")
+@pipeline_options
+@click.option("--format", "export_format", type=click.Choice(["dotenv", "json", "shell"]), default="dotenv",
+              show_default=True)
+@click.option("--reveal", is_flag=True, help="Include secret values (they are left out otherwise).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE (mode 0600) instead of stdout.")
+def export_command(export_format: str, reveal: bool, output: str | None, **options: Any) -> None:
+    """Write the resolved variables; secret values only with --reveal."""
+    from launcher.output import export
+
+    text = export(_plan(settings_from(options)), export_format, reveal)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise OutputError(f"{output}: cannot write: {error.strerror}") from None
+
+
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules; missing ones are simply not offered."""
+    for module_name, attribute in (("launcher.cli_store", "store_command"), ("launcher.cli_serve", "serve_command")):
+        try:
+            module = __import__(module_name, fromlist=[attribute])
+        except ImportError:
+            continue
+        cli.add_command(getattr(module, attribute))
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point: route to a command, print errors as one line each, exit with documented codes."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
+        args.insert(0, "run")  # `choreo-run [OPTIONS] -- CMD` is the run command
+    elif args[0] in ("store", "serve-http"):
+        _register_optional_commands()
+    sys.exit(_invoke(args))
+
+
+def _invoke(args: list[str]) -> int:
+    try:
+        cli.main(args=args, prog_name="choreo-run", standalone_mode=False)
+        return 0
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.Abort:
+        return 130
+    except click.ClickException as error:
+        _say("error", f"{error.format_message()} (see choreo-run {args[0]} --help)")
+        return UsageError.exit_code
+    except LauncherError as error:
+        for problem in error.problems:
+            _say("error", str(problem))
+        if _state["debug"]:
+            import traceback
+
+            traceback.print_exc()
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # noqa: BLE001 - the last line of defence: one line, no values
+        _say("error", f"internal error ({type(error).__name__}); run with --debug for the traceback")
+        if _state["debug"]:
+            import traceback
+
+            traceback.print_exc()
+        return 70
