@@ -92,7 +92,7 @@ def _find_by_name(work: _Work, name: str, path: str) -> Connection | None:
         return candidates[0]
     foreign = [f for f in work.snapshot.foreign if f.name == name]
     if foreign:
-        work.deny(path, _why_not_visible(work, foreign[0].name, foreign[0].project, foreign[0].component))
+        work.deny(path, _why_not_visible(work, repr(foreign[0].name), foreign[0].project, foreign[0].component))
     else:
         work.fail(path, f"no connection named {name!r} in component {work.snapshot.identity.component!r} "
                         f"or project {work.snapshot.identity.project!r} ({work.snapshot.backend})")
@@ -100,11 +100,12 @@ def _find_by_name(work: _Work, name: str, path: str) -> Connection | None:
 
 
 def _why_not_visible(work: _Work, label: str, project: str, component: str | None) -> str:
+    """Why a connection (`label`, already quoted) is refused: the rule it would break."""
     identity = work.snapshot.identity
     if project != identity.project:
-        return (f"connection {label!r} belongs to project {project!r}; connections are visible only inside "
+        return (f"connection {label} belongs to project {project!r}; connections are visible only inside "
                 f"their project (this is {identity.project!r})")
-    return (f"connection {label!r} is a component connection of {component!r}; it is visible only to that "
+    return (f"connection {label} is a component connection of {component!r}; it is visible only to that "
             f"component (this is {identity.component!r})")
 
 
@@ -159,7 +160,7 @@ def _find_by_id(work: _Work, connection_id: str, path: str) -> Connection | None
             return connection
     for foreign in work.snapshot.foreign:
         if foreign.connection_id == connection_id:
-            label = f"{foreign.name}' (ID '{connection_id}"
+            label = f"{foreign.name!r} (ID {connection_id!r})"
             work.deny(path, _why_not_visible(work, label, foreign.project, foreign.component))
             return None
     work.fail(path, f"no connection with ID {connection_id!r} visible to component "

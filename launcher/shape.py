@@ -50,7 +50,8 @@ def text(
 ) -> str | None:
     """A non-empty string; numbers are accepted as text (YAML reads `port: 5432` as an int)."""
     if isinstance(value, bool):
-        problems.add(path, f"expected {what}, got a boolean")
+        problems.add(path, f"expected {what}, got a boolean (YAML reads yes/no/on/off/true/false as "
+                           "booleans; quote the text)")
         return None
     if isinstance(value, (int, float)):
         return str(value)
