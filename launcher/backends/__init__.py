@@ -40,6 +40,7 @@ class BackendSettings:
 # scheme -> "module:factory". A factory takes (url, settings) and returns a Backend.
 REGISTRY: dict[str, str] = {
     "file": "launcher.backends.local:open_local",
+    "http": "launcher.backends.http:open_http", "https": "launcher.backends.http:open_http",
 }
 
 
