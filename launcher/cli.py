@@ -272,12 +272,31 @@ def _register_optional_commands() -> None:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: route to a command, print errors as one line each, exit with documented codes."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
-        args.insert(0, "run")  # `choreo-run [OPTIONS] -- CMD` is the run command
-    elif args[0] in ("store", "serve-http"):
+    args = _route(list(sys.argv[1:] if argv is None else argv))
+    if args[0] in ("store", "serve-http"):
         _register_optional_commands()
     sys.exit(_invoke(args))
+
+
+def _route(args: list[str]) -> list[str]:
+    """Put the command first: `choreo-run -C dir plan` is `plan -C dir`; no command means `run`.
+
+    The first word that is neither an option nor an option's value names the command when it is
+    one of COMMANDS; anything else (or anything after `--`) is the program to run.
+    """
+    if args and args[0] in ("-h", "--help", "--version"):
+        return args
+    takes_value = {name for param in run.params if isinstance(param, click.Option) and not param.is_flag
+                   for name in param.opts}
+    index = 0
+    while index < len(args) and args[index] != "--":
+        word = args[index]
+        if not word.startswith("-") or word == "-":
+            if word in COMMANDS:
+                return [word, *args[:index], *args[index + 1:]]
+            break
+        index += 2 if word in takes_value else 1
+    return ["run", *args]
 
 
 def _invoke(args: list[str]) -> int:
