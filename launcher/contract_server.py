@@ -61,7 +61,9 @@ def _token_entry(raw: Any, path: str, problems: ProblemCollector) -> tuple[str, 
     body = shape.mapping(raw, path, problems)
     if body is None:
         return None
-    names = {key: shape.text(body.get(key), shape.child(path, key), problems) for key in ("name", "project", "component")}
+    names = {key: shape.text(body.get(key), shape.child(path, key), problems, what=what)
+             for key, what in (("name", "a label for logs"), ("project", "a project name"),
+                               ("component", "a component name"))}
     digest = _digest(body, path, problems)
     if digest is None or None in names.values():
         return None
