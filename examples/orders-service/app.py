@@ -51,8 +51,9 @@ def serve() -> None:
             self.end_headers()
             self.wfile.write(body)
 
-    print("orders-service listening on :8080", flush=True)
-    HTTPServer(("127.0.0.1", 8080), Handler).serve_forever()
+    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8080"))
+    print(f"orders-service listening on {host}:{port}", flush=True)
+    HTTPServer((host, port), Handler).serve_forever()
 
 
 if __name__ == "__main__":
