@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -130,8 +129,9 @@ def test_503_is_retried_until_the_server_recovers(tmp_path):
     assert {c.name for c in snapshot.connections} == {"book-catalog", "orders-db"}
 
 
-def test_429_honours_retry_after():
-    with scripted(Answer(429, headers=(("Retry-After", "0"),)), json_answer(local_body())) as server:
+@pytest.mark.parametrize("retry_after", ["0", "Wed, 21 Oct 2015 07:28:00 GMT"])  # seconds, or a date now past
+def test_429_honours_retry_after(retry_after):
+    with scripted(Answer(429, headers=(("Retry-After", retry_after),)), json_answer(local_body())) as server:
         assert fetch(url_of(server)).identity == ORDERS
     assert len(server.paths) == 2
 

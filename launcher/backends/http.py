@@ -14,7 +14,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 import httpx
 
@@ -72,7 +72,7 @@ def base_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
 
 
-def _url_problem(parts) -> str | None:
+def _url_problem(parts: SplitResult) -> str | None:
     if parts.scheme.lower() not in ("http", "https"):
         return "expected http:// or https://"
     if "@" in parts.netloc:
