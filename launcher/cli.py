@@ -69,6 +69,14 @@ PIPELINE_OPTIONS = [
                  help="Seconds for one backend request."),
     click.option("--deadline", type=float, default=15.0, envvar="CHOREO_RUN_DEADLINE", show_default=True,
                  help="Seconds for all fetching, retries included."),
+    click.option("--cache/--no-cache", "cache", default=False, envvar="CHOREO_RUN_CACHE",
+                 help="Keep an encrypted last-known-good copy; use it when the backend is unreachable."),
+    click.option("--cache-dir", envvar="CHOREO_RUN_CACHE_DIR", type=click.Path(file_okay=False),
+                 help="Where the cache lives.  [default: $XDG_CACHE_HOME/choreo-run]"),
+    click.option("--cache-max-age", default="24h", envvar="CHOREO_RUN_CACHE_MAX_AGE", show_default=True,
+                 help="Oldest cache to use, e.g. 30m, 24h, 7d."),
+    click.option("--cache-key-file", envvar="CHOREO_RUN_CACHE_KEY_FILE", type=click.Path(dir_okay=False),
+                 help="File holding the cache key (or set CHOREO_RUN_CACHE_KEY)."),
     click.option("--debug", is_flag=True, envvar="CHOREO_RUN_DEBUG", expose_value=False, is_eager=True,
                  callback=_flag_callback("debug"), help="Progress, timing and tracebacks (never values)."),
     click.option("--quiet", "-q", is_flag=True, envvar="CHOREO_RUN_QUIET", expose_value=False, is_eager=True,
@@ -97,7 +105,18 @@ def settings_from(options: dict[str, Any]) -> Settings:
         backends=_split_backends(options.pop("backends")), project=options.pop("project"),
         component=options.pop("component"), environment=options.pop("environment"),
         env_files=tuple(options.pop("env_files")), backend_settings=backend_settings,
+        cache=_cache_settings(options.pop("cache"), options.pop("cache_dir"), options.pop("cache_max_age"),
+                              options.pop("cache_key_file")),
     )
+
+
+def _cache_settings(enabled: bool, directory: str | None, max_age: str, key_file: str | None):  # type: ignore[no-untyped-def]
+    if not enabled:
+        return None
+    from launcher.cache import CacheSettings, default_directory, parse_duration, read_key
+
+    return CacheSettings(read_key(os.environ, key_file), directory or default_directory(os.environ),
+                         parse_duration(max_age))
 
 
 def _split_backends(values: tuple[str, ...]) -> tuple[str, ...]:

@@ -7,8 +7,8 @@ Absolute mount paths can be re-rooted under a directory for local runs (`--mount
 from __future__ import annotations
 
 import os
-import tempfile
 
+from launcher.atomic import atomic_write
 from launcher.errors import OutputError
 from launcher.model import FileOutput
 
@@ -26,28 +26,9 @@ def write_files(outputs: tuple[FileOutput, ...], component_dir: str, mount_root:
 
 
 def _write(output: FileOutput, path: str, mount_root: str | None) -> str:
-    directory = os.path.dirname(path) or "."
     try:
-        os.makedirs(directory, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=".choreo-run-", dir=directory)
-        try:
-            os.fchmod(descriptor, 0o600 if output.secret else 0o644)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(output.content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            _remove_quietly(temporary)
-            raise
+        atomic_write(path, output.content, mode=0o600 if output.secret else 0o644)
     except OSError as error:
         hint = "" if mount_root else "; for local runs, re-root absolute mount paths with --mount-root DIR"
         raise OutputError(f"{output.origin.detail}: cannot write {path}: {error.strerror}{hint}") from None
     return path
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass

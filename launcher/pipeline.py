@@ -6,16 +6,23 @@ I/O happens here and at the CLI; `launcher.resolve` stays pure.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from launcher.backends import Backend, BackendSettings, open_backend
-from launcher.errors import ConfigurationError
+from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError
 from launcher.identity import decide_identity
 from launcher.manifest import discover, load_manifest
-from launcher.model import Manifest, Plan
+from launcher.model import Identity, Manifest, Plan, Snapshot
 from launcher.yamlfile import describe_file
+
+if TYPE_CHECKING:
+    from launcher.cache import CacheSettings, SnapshotCache
 
 DEFAULT_STORE_NAMES = ("connections.yaml", os.path.join(".choreo", "connections.yaml"))
 
@@ -32,6 +39,7 @@ class Settings:
     environment: str | None = None
     env_files: tuple[str, ...] = ()
     backend_settings: BackendSettings = field(default_factory=BackendSettings)
+    cache: CacheSettings | None = None  # the last-known-good cache, when turned on
 
 
 Reporter = Callable[[str], None]
@@ -47,15 +55,80 @@ def build_plan(settings: Settings, warn: Reporter, debug: Reporter) -> Plan:
     backend = open_backends(settings)
     identity = decide_identity(settings.project, settings.component, settings.environment,
                                settings.component_dir, backend)
+    cache = _cache_for(settings, manifest, identity, backend, warn)
     fetched = time.perf_counter()
-    snapshot = backend.fetch(identity)
+    snapshot, from_cache = fetch_snapshot(backend, identity, settings.backend_settings.deadline, cache, warn)
     debug(f"fetched {len(snapshot.connections)} connections for {identity.project}/{identity.component} "
-          f"({identity.environment}) from {backend.description} in {_ms(fetched)}")
-    plan = resolve(manifest, snapshot, tuple(read_env_files(settings.env_files)))
+          f"({identity.environment}) from {snapshot.backend} in {_ms(fetched)}")
+    try:
+        plan = resolve(manifest, snapshot, tuple(read_env_files(settings.env_files)))
+    except AccessDenied:
+        if cache is not None:
+            cache.forget()  # a visibility denial revokes the cached values too
+        raise
+    if cache is not None and not from_cache:
+        cache.store(snapshot)
     for warning in plan.warnings:
         warn(warning)
     debug(f"resolved {len(plan.assignments)} variables and {len(plan.files)} files in {_ms(started)} in all")
     return plan
+
+
+def fetch_snapshot(backend: Backend, identity: Identity, deadline: float, cache: SnapshotCache | None,
+                   warn: Reporter) -> tuple[Snapshot, bool]:
+    """(snapshot, whether it came from the cache). The cache serves only an unavailable backend."""
+    try:
+        with hard_deadline(deadline, backend.description):
+            return backend.fetch(identity), False
+    except AccessDenied:
+        if cache is not None:
+            cache.forget()  # a revoked credential must not keep working through the cache
+        raise
+    except BackendUnavailable as error:
+        cached = cache.load() if cache is not None else None
+        if cached is None:
+            raise
+        from launcher.cache import describe_age
+
+        warn(f"{error.problems[0]}; using the last-known-good values from {describe_age(cached[1])} ago")
+        return cached[0], True
+
+
+def _cache_for(settings: Settings, manifest: Manifest, identity: Identity, backend: Backend,
+               warn: Reporter) -> SnapshotCache | None:
+    if settings.cache is None:
+        return None
+    from launcher.cache import SnapshotCache
+
+    return SnapshotCache(settings.cache, manifest.file, identity, backend.description, warn)
+
+
+class _DeadlineExpired(Exception):
+    pass
+
+
+@contextmanager
+def hard_deadline(seconds: float, description: str) -> Iterator[None]:
+    """A last-resort guard: backends keep their own deadline, this stops anything that would hang.
+
+    A small margin lets a backend report its own, more precise, failure first.
+    """
+    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
+        yield
+        return
+
+    def expire(_signo: int, _frame: object) -> None:
+        raise _DeadlineExpired
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds + 0.5)
+    try:
+        yield
+    except _DeadlineExpired:
+        raise BackendUnavailable(f"{description}: no answer within the start-up deadline of {seconds:g} s") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def read_manifest(settings: Settings, warn: Reporter) -> Manifest:
