@@ -16,7 +16,8 @@ import click
 
 from launcher import __version__
 from launcher.backends import BackendSettings
-from launcher.errors import ConfigurationError, LauncherError, OutputError, UsageError
+from launcher.credentials import read_secret_file, secret_from_env
+from launcher.errors import LauncherError, UsageError
 from launcher.pipeline import Settings
 
 COMMANDS = ("run", "check", "plan", "export", "store", "serve-http")
@@ -95,7 +96,7 @@ def settings_from(options: dict[str, Any]) -> Settings:
     backend_settings = BackendSettings(
         token=_read_token(options.pop("token_file")),
         username=os.environ.get("CHOREO_RUN_ETCD_USER"),
-        password=_secret_from_env("CHOREO_RUN_ETCD_PASSWORD"),
+        password=secret_from_env("CHOREO_RUN_ETCD_PASSWORD"),
         ca_file=options.pop("ca_file"),
         timeout=options.pop("timeout"),
         deadline=options.pop("deadline"),
@@ -126,24 +127,8 @@ def _split_backends(values: tuple[str, ...]) -> tuple[str, ...]:
 
 def _read_token(token_file: str | None) -> str | None:
     if token_file:
-        try:
-            with open(token_file, encoding="utf-8") as handle:
-                return handle.read().strip() or None
-        except OSError as error:
-            raise ConfigurationError(f"{token_file}: cannot read the token file: {error.strerror}") from None
-    return os.environ.get("CHOREO_RUN_TOKEN") or None
-
-
-def _secret_from_env(name: str) -> str | None:
-    """NAME, or the contents of the file named by NAME_FILE."""
-    file_name = os.environ.get(f"{name}_FILE")
-    if file_name:
-        try:
-            with open(file_name, encoding="utf-8") as handle:
-                return handle.read().strip()
-        except OSError as error:
-            raise ConfigurationError(f"{file_name} (from {name}_FILE): cannot read: {error.strerror}") from None
-    return os.environ.get(name) or None
+        return read_secret_file(token_file, "the token file")
+    return secret_from_env("CHOREO_RUN_TOKEN")
 
 
 def _plan(settings: Settings):  # type: ignore[no-untyped-def]
@@ -267,13 +252,10 @@ def export_command(export_format: str, reveal: bool, output: str | None, **optio
     text = export(_plan(settings_from(options)), export_format, reveal)
     if output is None:
         click.echo(text, nl=False)
-        return
-    try:
-        descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as error:
-        raise OutputError(f"{output}: cannot write: {error.strerror}") from None
+    else:
+        from launcher.credentials import write_private
+
+        write_private(output, text)
 
 
 def _register_optional_commands() -> None:

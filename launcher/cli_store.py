@@ -13,16 +13,15 @@ import click
 
 from launcher import etcd_sync
 from launcher.backends import BackendSettings
+from launcher.credentials import secret_from_env, write_private
 
 _USER_ENV, _PASSWORD_ENV = "CHOREO_RUN_ETCD_USER", "CHOREO_RUN_ETCD_PASSWORD"
 
 
 def _settings(ctx: click.Context) -> BackendSettings:
-    from launcher.cli import _secret_from_env  # the main CLI's rule, imported late: it imports this module
-
     return BackendSettings(
         username=os.environ.get(_USER_ENV) or None,
-        password=_secret_from_env(_PASSWORD_ENV),  # also _PASSWORD_FILE, as for every other command
+        password=secret_from_env(_PASSWORD_ENV),  # also _PASSWORD_FILE, as for every other command
         ca_file=ctx.params["ca_file"],
         timeout=ctx.params["timeout"],
         deadline=ctx.params["deadline"],
@@ -72,7 +71,7 @@ def pull(ctx: click.Context, output: str | None, url: str, **_: object) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    etcd_sync.write_private(output, text)
+    write_private(output, text)
     click.echo(f"wrote {output} (revision {pulled.revision})", err=True)
 
 
@@ -94,7 +93,7 @@ def roles(ctx: click.Context, project: str, users_file: str | None, reset_passwo
         click.echo(f"role {access.role}: read {', '.join(access.prefixes)}")
     created = sum(1 for access in granted if access.password)
     if users_file is not None and created:
-        etcd_sync.write_private(users_file, etcd_sync.credentials_text(granted))
+        write_private(users_file, etcd_sync.credentials_text(granted))
         click.echo(f"wrote {created} new password(s) to {users_file}", err=True)
     elif users_file is not None:
         click.echo("no user created; existing passwords unchanged (--reset-passwords to change them)", err=True)

@@ -77,6 +77,12 @@ class BackendUnavailable(LauncherError):
     exit_code = 69
 
 
+class ConflictError(LauncherError):
+    """A concurrent writer changed the store first; nothing was written. Read again and retry."""
+
+    exit_code = 75
+
+
 class OutputError(LauncherError):
     """A configuration file or export could not be written."""
 

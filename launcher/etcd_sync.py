@@ -18,7 +18,8 @@ from launcher.backends import BackendSettings
 from launcher.backends import etcd_layout as layout
 from launcher.backends.etcd import EtcdBackend, EtcdSession, PulledStore, PushResult, prefix_range, open_etcd
 from launcher.backends.local import LocalStore
-from launcher.errors import ConfigurationError, OutputError
+from launcher.credentials import write_private
+from launcher.errors import ConfigurationError
 
 ROOT = "root"
 
@@ -41,16 +42,6 @@ def pull_text(url: str, settings: BackendSettings) -> tuple[str, PulledStore]:
     header = (f"# Pulled from {backend.description} at revision {pulled.revision}.\n"
               f"# To push changes only if nobody else did meanwhile: --expect-revision {pulled.revision}\n")
     return header + yaml.safe_dump(pulled.document, sort_keys=False, allow_unicode=True), pulled
-
-
-def write_private(path: str, text: str) -> None:
-    """Create `path` readable by its owner only: a store or credentials file holds secrets."""
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as error:
-        raise OutputError(f"{path}: cannot write: {error.strerror}") from None
 
 
 # ---------------------------------------------------------------- roles and users

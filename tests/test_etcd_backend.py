@@ -15,7 +15,7 @@ from launcher.backends import BackendSettings, open_backend
 from launcher.backends.etcd import prefix_range
 from launcher.backends.local import LocalStore
 from launcher.cli_store import store_command
-from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError
+from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, ConflictError
 from launcher.etcd_sync import create_roles
 from launcher.model import Identity, Snapshot
 from launcher.store_file import Store, parse_store
@@ -119,7 +119,7 @@ def test_a_push_based_on_an_old_revision_is_refused_and_writes_nothing(etcd_sing
     writer_one.push(store_with(1))
     seen = writer_two.pull().revision  # both start from this revision
     writer_one.push(store_with(5), expected_revision=seen)
-    with pytest.raises(ConfigurationError, match=f"changed after revision {seen}"):
+    with pytest.raises(ConflictError, match=f"changed after revision {seen}"):
         writer_two.push(rich_store(), expected_revision=seen)
     assert len(writer_two.fetch(Identity("p", "a")).connections) == 5  # writer one's store, untouched
 
@@ -136,7 +136,7 @@ def test_a_push_racing_another_between_its_read_and_its_write_is_refused(etcd_si
         return found
 
     backend._read_store = read_then_race
-    with pytest.raises(ConfigurationError, match="pull it again"):
+    with pytest.raises(ConflictError, match="pull it again"):
         backend.push(store_with(1))
     assert len(racer.fetch(Identity("p", "a")).connections) == 4
 

@@ -25,7 +25,7 @@ import httpx
 from launcher.backends import BackendSettings
 from launcher.backends import etcd_layout as layout
 from launcher.backends.local import LocalStore
-from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError
+from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, ConflictError
 from launcher.model import Identity, Snapshot
 from launcher.store_file import Store, parse_store
 
@@ -290,8 +290,8 @@ class EtcdBackend:
             answer = session.call("/v3/kv/txn", self._guarded_txn([*ops, {"request_put": meta}], base),
                                   "writing the store")
         if not answer.get("succeeded"):
-            raise ConfigurationError(f"{self.description}: the store changed after revision {base}; "
-                                     "pull it again, merge, and push (nothing was written)")
+            raise ConflictError(f"{self.description}: the store changed after revision {base}; "
+                                "pull it again, merge, and push (nothing was written)")
         deleted = sum(1 for op in ops if "request_delete_range" in op)
         return PushResult(int(answer["header"]["revision"]), len(ops) - deleted, deleted,
                           len(wanted) - (len(ops) - deleted))

@@ -49,7 +49,7 @@ class LocalStore:
             identity=identity,
             backend=self.description,
             connections=tuple(_connection_view(c, identity.environment) for c in visible),
-            oauth_apps=_oauth_views(project, identity.environment),
+            oauth_apps=_oauth_views(project, identity),
             config_groups=groups,
             config_form=_env_parameters(component.config_form.get(identity.environment, {}) if component else {},
                                         identity.environment),
@@ -118,10 +118,13 @@ def _env_group(groups: dict[str, dict[str, StoredParameter]], identity: Identity
     return {name: _env_parameters(parameters, identity.environment) for name, parameters in groups.items()}
 
 
-def _oauth_views(project: StoredProject, environment: str) -> dict[str, OAuthApplication]:
+def _oauth_views(project: StoredProject, identity: Identity) -> dict[str, OAuthApplication]:
+    """The project's shared application and the component's own, for one environment; no others."""
     views = {}
     for app in project.oauth_apps.values():
-        values = app.environments.get(environment)
+        if app.component not in (None, identity.component):
+            continue
+        values = app.environments.get(identity.environment)
         if values:
             views[app.app_id] = OAuthApplication(app.app_id, values["clientId"], values["clientSecret"],
                                                  values["tokenUrl"])
