@@ -80,7 +80,7 @@ def exec_error(command: str, code: int) -> LauncherError:
 
 
 def parse_signal(text: str) -> int:
-    """A signal from `TERM`, `SIGTERM`, `term` or `15`; UsageError for anything else."""
+    """A signal from `TERM`, `SIGTERM`, `term`, `15` or `RTMIN+2`; UsageError for anything else."""
     name = text.strip().upper()
     if name.isdigit():
         number = int(name)
@@ -89,10 +89,21 @@ def parse_signal(text: str) -> int:
         raise UsageError(f"invalid signal '{text}': {number} is not a signal that can be sent and caught")
     if not name.startswith("SIG"):
         name = "SIG" + name
-    member = signal.Signals.__members__.get(name)
-    if member is None or member not in CATCHABLE:
+    number = _realtime(name) if name.startswith("SIGRT") else signal.Signals.__members__.get(name)
+    if number is None or number not in CATCHABLE:
         raise UsageError(f"invalid signal '{text}': expected a name like TERM or SIGTERM, or a number")
-    return int(member)
+    return int(number)
+
+
+def _realtime(name: str) -> int | None:
+    """SIGRTMIN, SIGRTMIN+N, SIGRTMAX, SIGRTMAX-N: the spellings kill(1) and tini accept."""
+    for base, sign in (("SIGRTMIN", "+"), ("SIGRTMAX", "-")):
+        if name == base:
+            return int(getattr(signal, base))
+        offset = name.removeprefix(base + sign)
+        if offset != name and offset.isdigit():
+            return int(getattr(signal, base)) + int(offset) * (1 if sign == "+" else -1)
+    return None
 
 
 def parse_rewrite(text: str) -> tuple[int, int]:

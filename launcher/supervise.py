@@ -266,8 +266,10 @@ class _Supervisor:
             return
         if had_terminal and self.terminal is not None:
             self.terminal.give(os.getpgrp())
-            os.killpg(os.getpgrp(), signo)  # the rest of our job stops, as the terminal would do
-        os.kill(os.getpid(), signal.SIGSTOP)
+            os.killpg(os.getpgrp(), signo)  # the rest of our job stops too, as the terminal would
+        else:
+            os.kill(os.getpid(), signo)
+        _stop_with(signo)
         # Running again: the SIGCONT that woke us is pending and handled by _continue().
 
     def _continue(self) -> None:
@@ -276,6 +278,16 @@ class _Supervisor:
         if self.terminal is not None and self.terminal.is_ours():
             self.terminal.give(self.child)
         self._forward(signal.SIGCONT, to_group=True if self.terminal is not None else None)
+
+
+def _stop_with(signo: int) -> None:
+    """Take the pending signo with its default action: we stop *with that signal*, so the shell
+    reports "Stopped" or "Stopped (tty input)" exactly as it would without the launcher. In an
+    orphaned process group the kernel discards the stop, and so should we: nobody could resume us."""
+    previous = signal.signal(signo, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signo})  # the pending signal stops us right here
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signo})
+    signal.signal(signo, previous)
 
 
 def describe(options: SuperviseOptions) -> str:
