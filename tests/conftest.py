@@ -66,3 +66,7 @@ def require_shared_manifests() -> Path:
     if not SHARED_MANIFESTS.is_dir():
         pytest.skip(f"real manifests not available at {SHARED_MANIFESTS} (../shared is beside the checkout)")
     return SHARED_MANIFESTS
+
+
+# Real etcd members, started once per session and shared by every module that asks for them.
+from etcd_cluster import etcd_auth, etcd_single, etcd_three  # noqa: E402,F401

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from etcd_cluster import ROOT_PASSWORD, Cluster, etcd_auth, etcd_single, etcd_three, gateway, token_for, unique_prefix  # noqa: F401
+from etcd_cluster import ROOT_PASSWORD, Cluster, gateway, token_for, unique_prefix
 from launcher.backends import BackendSettings, open_backend
 from launcher.backends.etcd import prefix_range
 from launcher.backends.local import LocalStore
