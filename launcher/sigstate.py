@@ -48,6 +48,8 @@ def spawn(argv: list[str], env: Mapping[str, str], terminal_fd: int | None = Non
         failure = report.read()
     if failure:
         os.waitpid(pid, 0)
+        if terminal_fd is not None:
+            os.tcsetpgrp(terminal_fd, os.getpgrp())  # the child took it before it failed to exec
         raise exec_error(argv[0], int(failure))
     return pid
 

@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 from launcher import reaper
 from launcher.errors import UsageError
-from launcher.sigstate import CATCHABLE, signal_name, spawn
+from launcher.sigstate import CATCHABLE, spawn
 
 #: Faults the kernel raises in the launcher's own code. They stay deliverable, so a launcher bug
 #: still dumps core instead of being "forwarded"; tini leaves the same ones alone.
@@ -289,10 +289,3 @@ def _stop_with(signo: int) -> None:
     signal.pthread_sigmask(signal.SIG_BLOCK, {signo})
     signal.signal(signo, previous)
 
-
-def describe(options: SuperviseOptions) -> str:
-    """One line for --debug output: options only, never the environment."""
-    rewrites = ", ".join(f"{signal_name(a)}->{signal_name(b)}" for a, b in options.rewrites.items())
-    return (f"supervise: stop with {signal_name(options.stop_signal)}, grace {options.grace_period}s, "
-            f"forward to {'group' if options.forward_to_group else 'child'}"
-            + (f", rewrite {rewrites}" if rewrites else ""))

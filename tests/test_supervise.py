@@ -322,6 +322,14 @@ def test_ctrl_c_kills_a_child_that_does_not_trap_it(shell, tmp_path):
     assert _exit_status(shell) == 128 + signal.SIGINT
 
 
+def test_command_not_found_on_a_terminal_leaves_the_terminal_to_the_shell(shell, tmp_path):
+    shell.send("stty tostop\n")  # a background write would stop the launcher printing its error
+    shell.expect(PROMPT)
+    shell.send(_line(tmp_path, "no-such-command-xyz"))
+    shell.expect("cannot run 'no-such-command-xyz': command not found")
+    assert _exit_status(shell) == 127
+
+
 def test_ctrl_z_stops_the_job_and_fg_resumes_it(shell, tmp_path):
     shell.send(_line(tmp_path, *program("tty_child.py")))
     shell.expect("READY! FG=yes")
