@@ -50,8 +50,12 @@ def _shadowed(component_dir: str, chosen_folder: str, shown: str) -> list[str]:
 
 def load_manifest(path: str) -> Manifest:
     """Read and validate one manifest file; raise ManifestError listing every problem."""
+    return manifest_from_data(load_yaml_file(path, ManifestError, ManifestNotFound), path)
+
+
+def manifest_from_data(data: Any, path: str) -> Manifest:
+    """Validate an already parsed manifest document; `path` names the file and decides its form."""
     shown = describe_file(path)
-    data = load_yaml_file(path, ManifestError, ManifestNotFound)
     problems = ProblemCollector(shown)
     warnings: list[str] = []
     if not isinstance(data, dict):
@@ -110,7 +114,8 @@ def _dependencies_section(data: dict, file: str, problems: ProblemCollector, war
     if "dependencies" in data:
         return shape.mapping(data["dependencies"], "dependencies", problems, required=False) or {}
     # Quirk: a mis-indented docs sample put `dependencies` under the first endpoint.
-    for index, endpoint in enumerate(data.get("endpoints") or []):
+    endpoints = data.get("endpoints")
+    for index, endpoint in enumerate(endpoints if isinstance(endpoints, list) else []):
         if isinstance(endpoint, dict) and isinstance(endpoint.get("dependencies"), dict):
             warnings.append(f"{file}: endpoints[{index}].dependencies: read as the top-level "
                             f"`dependencies` (it is indented under an endpoint)")

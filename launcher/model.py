@@ -180,6 +180,7 @@ class Snapshot:
     config_form: dict[str, Parameter] = field(default_factory=dict, repr=False)
     file_values: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     foreign: tuple[ForeignConnection, ...] = ()
+    warnings: tuple[str, ...] = ()  # e.g. a store file other users can read
 
 
 # ---------------------------------------------------------------- resolution result

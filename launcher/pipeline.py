@@ -60,6 +60,8 @@ def build_plan(settings: Settings, warn: Reporter, debug: Reporter) -> Plan:
     snapshot, from_cache = fetch_snapshot(backend, identity, settings.backend_settings.deadline, cache, warn)
     debug(f"fetched {len(snapshot.connections)} connections for {identity.project}/{identity.component} "
           f"({identity.environment}) from {snapshot.backend} in {_ms(fetched)}")
+    for warning in snapshot.warnings:
+        warn(warning)
     try:
         plan = resolve(manifest, snapshot, tuple(read_env_files(settings.env_files)))
     except AccessDenied:

@@ -68,11 +68,35 @@ def parse_yaml_bytes(raw: bytes, path: str, error_class: type[LauncherError]) ->
         raise error_class([Problem(f"expected UTF-8 text, found a bad byte at offset {error.start}", path)]) from None
     _check_depth(text, path, error_class)
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as error:
         raise error_class([Problem(_describe(error), path)]) from None
     except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError) as error:
         raise error_class([Problem(f"invalid YAML: {type(error).__name__}", path)]) from None
+    if _is_recursive(data):
+        raise error_class([Problem("invalid YAML: an alias refers to its own anchor (a recursive structure)", path)])
+    return data
+
+
+def _is_recursive(data: Any) -> bool:
+    """Whether a container contains itself. Linear: shared (aliased) containers are visited once."""
+    finished: set[int] = set()
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(node))
+            finished.add(id(node))
+            continue
+        if not isinstance(node, (dict, list)) or id(node) in finished:
+            continue
+        if id(node) in on_path:
+            return True
+        on_path.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in (node.values() if isinstance(node, dict) else node))
+    return False
 
 
 def _describe(error: yaml.MarkedYAMLError) -> str:

@@ -131,3 +131,12 @@ def test_snapshot_holds_only_what_the_component_may_use(tmp_path: Path) -> None:
     assert {c.name for c in billing.connections} == {"catalog"}
     assert {f.name for f in billing.foreign} == {"orders-db"}
     assert "pw-dev-secret" not in repr(orders)
+
+
+def test_a_store_with_secrets_readable_by_others_gets_a_warning(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.yaml", BASE)
+    path.chmod(0o644)
+    warnings = LocalStore(str(path)).fetch(Identity("shop", "orders")).warnings
+    assert len(warnings) == 1 and "readable by other users (mode 644); run chmod 600" in warnings[0]
+    path.chmod(0o600)
+    assert LocalStore(str(path)).fetch(Identity("shop", "orders")).warnings == ()

@@ -55,6 +55,7 @@ class LocalStore:
                                         identity.environment),
             file_values=dict(component.files.get(identity.environment, {})) if component else {},
             foreign=tuple(ForeignConnection(c.connection_id, c.name, c.project, c.component) for c in foreign),
+            warnings=_permission_warnings(self.path, store),
         )
 
     def guess_identity(self, directory_name: str) -> tuple[str | None, str | None]:
@@ -71,6 +72,19 @@ class LocalStore:
 def open_local(url: str, settings: BackendSettings) -> LocalStore:
     path = url.split("://", 1)[1] if url.startswith("file://") else url
     return LocalStore(os.path.expanduser(path))
+
+
+def _permission_warnings(path: str, store: Store) -> tuple[str, ...]:
+    """A store holding secret values should be readable by its owner only."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return ()
+    holds_secrets = any(p.secret for c in store.all_connections() for p in c.parameters.values())
+    if mode & 0o077 and holds_secrets:
+        return (f"{store.file}: holds secret values and is readable by other users (mode {mode & 0o777:o}); "
+                f"run chmod 600 {store.file}",)
+    return ()
 
 
 def _find_project(store: Store, identity: Identity) -> StoredProject:
