@@ -211,9 +211,43 @@ def _launch(argv: list[str], environment: dict[str, str], supervision: dict[str,
 
 @cli.command()
 @pipeline_options
-def check(**options: Any) -> None:
-    """Resolve everything and run nothing; exit 0 when the service could start."""
-    plan = _plan(settings_from(options))
+@click.argument("directories", nargs=-1, type=click.Path(file_okay=False))
+def check(directories: tuple[str, ...], **options: Any) -> None:
+    """Resolve everything and run nothing; exit 0 when the service could start.
+
+    With several component DIRECTORIES (a monorepo), each is checked, its component named after the
+    directory unless --component is given; every failure is reported, and the exit code is the first
+    failure's.
+    """
+    settings = settings_from(options)
+    if not directories:
+        _report_ok(_plan(settings))
+        return
+    _check_many(settings, directories)
+
+
+def _check_many(settings: Settings, directories: tuple[str, ...]) -> None:
+    from dataclasses import replace
+
+    from launcher.pipeline import build_plan, open_backends
+
+    # One shared backend (parsed once) when given; otherwise each directory's own connections.yaml.
+    backend = open_backends(settings) if settings.backends else None
+    failures: list[LauncherError] = []
+    for directory in directories:
+        try:
+            _report_ok(build_plan(replace(settings, component_dir=directory), warn, debug, backend))
+        except LauncherError as error:
+            failures.append(error)
+            for problem in error.problems:
+                _say("error", f"{directory}: {problem}" if directory not in str(problem) else str(problem))
+    click.echo(f"checked {_count(len(directories), 'component')}: {len(directories) - len(failures)} ok, "
+               f"{len(failures)} failed")
+    if failures:
+        raise click.exceptions.Exit(failures[0].exit_code)
+
+
+def _report_ok(plan: Any) -> None:
     identity = plan.identity
     click.echo(f"ok: {identity.project}/{identity.component} ({identity.environment}): "
                f"{_count(len(plan.assignments), 'variable')}, {_count(len(plan.files), 'file')}")
@@ -302,8 +336,9 @@ def _route(args: list[str]) -> list[str]:
 
 def _invoke(args: list[str]) -> int:
     try:
-        cli.main(args=args, prog_name="choreo-run", standalone_mode=False)
-        return 0
+        # Without standalone mode click returns the code of a click.exceptions.Exit instead of raising it.
+        code = cli.main(args=args, prog_name="choreo-run", standalone_mode=False)
+        return code if isinstance(code, int) else 0
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.Abort:

@@ -45,14 +45,17 @@ class Settings:
 Reporter = Callable[[str], None]
 
 
-def build_plan(settings: Settings, warn: Reporter, debug: Reporter) -> Plan:
-    """Read, fetch and resolve; warnings go to `warn`, progress and timing to `debug`."""
+def build_plan(settings: Settings, warn: Reporter, debug: Reporter, backend: Backend | None = None) -> Plan:
+    """Read, fetch and resolve; warnings go to `warn`, progress and timing to `debug`.
+
+    `backend` lets a caller that checks many components open (and parse) the backends once.
+    """
     from launcher.resolve import resolve
 
     started = time.perf_counter()
     manifest = read_manifest(settings, warn)
     debug(f"manifest {manifest.file} ({manifest.kind} {manifest.schema_version}) read in {_ms(started)}")
-    backend = open_backends(settings)
+    backend = backend or open_backends(settings)
     identity = decide_identity(settings.project, settings.component, settings.environment,
                                settings.component_dir, backend)
     cache = _cache_for(settings, manifest, identity, backend, warn)

@@ -79,6 +79,7 @@ class Store:
     file: str
     projects: dict[str, StoredProject]
     config_groups: dict[str, dict[str, StoredParameter]] = field(repr=False)  # organization-wide
+    example_values: bool = False  # the file says its values are examples, not real secrets
 
     def all_connections(self) -> list[StoredConnection]:
         return [connection for project in self.projects.values() for connection in project.connections]
@@ -99,8 +100,11 @@ def parse_store(data: Any, file: str) -> Store:
             projects[project.name] = project
     groups = _config_groups(body.get("configGroups"), "configGroups", problems)
     _check_unique_ids([c for p in projects.values() for c in p.connections], problems)
+    example_values = body.get("exampleValues", False)
+    if not isinstance(example_values, bool):
+        problems.add("exampleValues", f"expected true or false, got {shape.type_name(example_values)}")
     problems.raise_if_any(ConfigurationError)
-    return Store(file, projects, groups)
+    return Store(file, projects, groups, example_values is True)
 
 
 def _project(raw: Any, path: str, problems: ProblemCollector) -> StoredProject | None:

@@ -223,3 +223,28 @@ def test_help_lists_the_commands() -> None:
     for command in ("check", "plan", "export", "run"):
         assert command in result.stdout
     assert os.path.isdir(REPO / "docs")
+
+
+def test_check_over_many_component_directories(tmp_path: Path) -> None:
+    store = write(tmp_path / "store.yaml", """
+        version: 1
+        projects:
+          - name: mono
+            components: [{name: alpha}, {name: beta}, {name: gamma}]
+            connections:
+              - {id: c1, name: shared-api, type: service, visibility: project, parameters: {ServiceURL: http://api}}
+        """)
+    good = "schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n" \
+           "    - {name: shared-api, resourceRef: 'service:/mono/api/v1/x/PROJECT'}\n"
+    for name in ("alpha", "beta"):
+        write(tmp_path / name / ".choreo" / "component.yaml", good)
+    write(tmp_path / "gamma" / ".choreo" / "component.yaml", good.replace("shared-api", "missing-api"))
+    result = run_launcher(["check", "--backend", str(store), "alpha", "beta", "gamma"], cwd=tmp_path)
+    assert result.returncode == 67
+    assert result.stdout.splitlines() == [
+        "ok: mono/alpha (development): 1 variable, 0 files",
+        "ok: mono/beta (development): 1 variable, 0 files",
+        "checked 3 components: 2 ok, 1 failed",
+    ]
+    assert "gamma/.choreo/component.yaml: dependencies.connectionReferences[0].name: no connection named " \
+           "'missing-api'" in result.stderr

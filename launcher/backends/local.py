@@ -81,7 +81,7 @@ def _permission_warnings(path: str, store: Store) -> tuple[str, ...]:
     except OSError:
         return ()
     holds_secrets = any(p.secret for c in store.all_connections() for p in c.parameters.values())
-    if mode & 0o077 and holds_secrets:
+    if mode & 0o077 and holds_secrets and not store.example_values:
         return (f"{store.file}: holds secret values and is readable by other users (mode {mode & 0o777:o}); "
                 f"run chmod 600 {store.file}",)
     return ()
