@@ -21,7 +21,7 @@ from launcher.errors import LauncherError, UsageError
 from launcher.pipeline import Settings
 
 COMMANDS = ("run", "check", "plan", "export", "store", "serve-http")
-_state = {"debug": False, "quiet": False}
+_state: dict[str, Any] = {"debug": False, "quiet": False, "argv": [], "warnings": []}
 
 
 def _say(kind: str, message: str) -> None:
@@ -29,6 +29,7 @@ def _say(kind: str, message: str) -> None:
 
 
 def warn(message: str) -> None:
+    _state["warnings"].append(message)
     if not _state["quiet"]:
         _say("warning", message)
 
@@ -178,14 +179,41 @@ def run(command: tuple[str, ...], **options: Any) -> None:
                    ("supervise", "signal_group", "stop_signal", "rewrite_signal", "grace_period")}
     mount_root, override = options.pop("mount_root"), not options.pop("no_override")
     settings = settings_from(options)
+    from launcher.pipeline import local_inputs
+
+    inputs = local_inputs(settings)
+    stamps = _fastpath().stamp_inputs(inputs) if inputs is not None else None
     plan = _plan(settings)
     from launcher.environment import child_environment
     from launcher.mounts import write_files
 
-    for path in write_files(plan.files, settings.component_dir, mount_root):
+    written = write_files(plan.files, settings.component_dir, mount_root)
+    for path in written:
         debug(f"wrote {path}")
     environment = child_environment(plan, os.environ, override=override, mount_root=mount_root)
+    if stamps is not None:
+        files = [(path, f.content, 0o600 if f.secret else 0o644) for path, f in zip(written, plan.files)]
+        _record(stamps, [(a.variable, a.value) for a in plan.assignments], override, mount_root, files)
     _launch(list(command), environment, supervision)
+
+
+def _fastpath():  # type: ignore[no-untyped-def]
+    from launcher import fastpath
+
+    return fastpath
+
+
+def _record(stamps: list, assignments: list[tuple[str, str]], override: bool, mount_root: str | None,
+            files: list[tuple[str, bytes, int]]) -> None:
+    """Let the next identical launch skip resolution (launcher.fastpath); never fails the launch."""
+    try:
+        path = _fastpath().record_launch(_state["argv"], stamps, assignments, override, mount_root, files,
+                                         list(_state["warnings"]))
+    except OSError as error:
+        debug(f"no fast-path record: {error.strerror}")
+        return
+    if path:
+        debug(f"recorded this launch for the fast path in {path}")
 
 
 def _launch(argv: list[str], environment: dict[str, str], supervision: dict[str, Any]) -> NoReturn:
@@ -307,7 +335,8 @@ def _register_optional_commands() -> None:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: route to a command, print errors as one line each, exit with documented codes."""
-    args = _route(list(sys.argv[1:] if argv is None else argv))
+    _state["argv"] = list(sys.argv[1:] if argv is None else argv)
+    args = _route(list(_state["argv"]))
     if args[0] in ("store", "serve-http"):
         _register_optional_commands()
     sys.exit(_invoke(args))

@@ -9,8 +9,6 @@ _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Choreo: 3 to 50 characters, letters and digits, with single `_`, `-`, `.` or space delimiters.
 _CONNECTION_NAME = re.compile(r"[A-Za-z0-9]+(?:[ _.\-][A-Za-z0-9]+)*")
 
-LAUNCHER_PREFIX = "CHOREO_RUN_"
-
 
 def default_variable(connection_name: str, key: str) -> str:
     """CHOREO_ + upper(name, each run of non-alphanumerics as `_`) + `_` + upper(key).
@@ -23,11 +21,6 @@ def default_variable(connection_name: str, key: str) -> str:
 
 def is_valid_variable(name: str) -> bool:
     return bool(_VARIABLE.fullmatch(name))
-
-
-def is_launcher_setting(name: str) -> bool:
-    """The launcher's own settings never reach the child."""
-    return name.startswith(LAUNCHER_PREFIX)
 
 
 def connection_name_problem(name: str) -> str | None:

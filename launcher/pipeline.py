@@ -136,6 +136,25 @@ def hard_deadline(seconds: float, description: str) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+def local_inputs(settings: Settings) -> list[str] | None:
+    """Every file a resolution with only local backends reads (or would read if it appeared).
+
+    None when a backend is remote or the cache is on: then the result depends on more than files.
+    """
+    if settings.cache is not None:
+        return None
+    stores = []
+    for url in settings.backends or tuple(os.path.join(settings.component_dir, n) for n in DEFAULT_STORE_NAMES):
+        if "://" in url and not url.startswith("file://"):
+            return None
+        stores.append(os.path.expanduser(url[len("file://"):] if url.startswith("file://") else url))
+    from launcher.manifest import MANIFEST_DIRS, MANIFEST_NAMES
+
+    manifests = [settings.manifest] if settings.manifest else [
+        os.path.join(settings.component_dir, folder, name) for folder in MANIFEST_DIRS for name in MANIFEST_NAMES]
+    return [*manifests, *stores, *settings.env_files]
+
+
 def read_manifest(settings: Settings, warn: Reporter) -> Manifest:
     if settings.manifest:
         return load_manifest(settings.manifest)

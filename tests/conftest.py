@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +31,14 @@ class Result:
         return json.loads(self.stdout.strip().splitlines()[-1])
 
 
+# Fast-path records (launcher.fastpath) go here, not into the user's ~/.cache.
+CACHE_HOME = tempfile.mkdtemp(prefix="choreo-run-tests-cache-")
+
+
 def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The test process's environment without any CHOREO_RUN_* setting leaking in."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("CHOREO_")}
+    base["XDG_CACHE_HOME"] = CACHE_HOME
     base.update(extra or {})
     return base
 

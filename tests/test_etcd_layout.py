@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from pathlib import Path
 
@@ -62,7 +64,8 @@ def example_store() -> Store:
 @pytest.mark.parametrize("prefix", ["/choreo", "/deep/nested/prefix"])
 def test_store_survives_a_round_trip_through_keys(store: Store, prefix: str) -> None:
     document = kvs_to_document(store_to_kvs(store, prefix), prefix, "etcd://test")
-    assert parse_store(document, store.file) == store
+    # exampleValues describes one file, not the data, so it does not travel through etcd.
+    assert parse_store(document, store.file) == dataclasses.replace(store, example_values=False)
 
 
 def test_every_key_lives_under_a_prefix_only_its_readers_hold() -> None:

@@ -1,0 +1,38 @@
+"""The last steps before exec, with nothing heavier than `os` and the C `_signal` module.
+
+Shared by every way the launcher starts a service (exec mode, supervise mode, the start-up fast
+path), so the service always starts as a shell would start it: default dispositions, nothing
+blocked. `signal.py` is not imported on purpose: it pulls in `enum`, which costs the fast path
+milliseconds, while `_signal` (the module it wraps) is built into the interpreter.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import _signal
+
+#: Every signal whose disposition can be changed (SIGKILL and SIGSTOP cannot).
+CATCHABLE: frozenset[int] = frozenset(_signal.valid_signals()) - {_signal.SIGKILL, _signal.SIGSTOP}
+
+
+def reset_signals_for_exec() -> None:
+    """Give this process the signal state of a fresh shell child; call right before os.exec*.
+
+    Handlers are reset by execve anyway, but ignored signals (CPython ignores SIGPIPE and SIGXFSZ)
+    and the signal mask survive it. Dispositions go first and the mask last: a signal already
+    pending then acts with its default action, as it would have without the launcher.
+    """
+    for signo in sorted(CATCHABLE):
+        _signal.signal(signo, _signal.SIG_DFL)
+    _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
+
+
+def exec_failure(command: str, code: int) -> tuple[int, str]:
+    """(exit code, message) for a failed exec, with the codes `env` uses: 127 not found, 126 otherwise."""
+    if code == errno.ENOENT:
+        if os.sep in command and os.path.exists(command):
+            return 127, f"cannot run '{command}': its interpreter or loader was not found"
+        return 127, f"cannot run '{command}': command not found"
+    return 126, f"cannot run '{command}': {os.strerror(code).lower()}"
