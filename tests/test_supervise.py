@@ -346,16 +346,17 @@ def test_ctrl_z_stops_the_job_and_fg_resumes_it(shell, tmp_path):
 
 
 def test_bg_then_fg_gives_the_terminal_back(shell, tmp_path):
-    shell.send("set -b\n")  # report job state changes at once, not at the next prompt
+    shell.send("set -b; stty tostop\n")  # report job changes at once; background writes stop
     shell.expect(PROMPT)
     shell.send(_line(tmp_path, *program("tty_child.py")))
     shell.expect("READY! FG=yes")
     shell.send("\x1a")
     shell.expect(r"Stopped")
     shell.expect(PROMPT)
-    shell.send("bg\n")  # in the background the child stops again on its first read (SIGTTIN)
+    shell.send("bg\n")  # in the background the child's "CONT!" stops it again (SIGTTOU)
     shell.expect(r"Stopped")
     shell.send("fg\n")
+    shell.expect("CONT!")
     shell.send("again\n")
     shell.expect("GOT:AGAIN")
     shell.send("quit 6\n")

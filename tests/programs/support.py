@@ -129,9 +129,12 @@ def stop_all() -> None:
     while _started:
         process = _started.pop()
         if process.poll() is None:
-            for child in psutil.Process(process.pid).children(recursive=True):
-                child.kill()
-            process.kill()
+            try:
+                for child in psutil.Process(process.pid).children(recursive=True):
+                    child.kill()
+                process.kill()
+            except (psutil.Error, ProcessLookupError):
+                pass
             process.wait()
 
 

@@ -9,6 +9,7 @@ double-forked daemon in its own session, which is then re-parented to the neares
 
 import argparse
 import os
+import select
 import shlex
 import signal
 import subprocess
@@ -69,13 +70,24 @@ def main() -> None:
         subprocess.Popen([sys.executable, __file__, *shlex.split(args.spawn)], stdin=subprocess.DEVNULL)
     if args.orphan:
         orphan(shlex.split(args.orphan))
+    wakeup = wakeup_fd()
     print(f"{args.name} ready pid={os.getpid()} pgid={os.getpgrp()}", flush=True)
-    if args.until_input:
-        sys.stdin.readline()
-        sys.stdout.flush()
-        os._exit(args.code)
+    watched = [wakeup, 0] if args.until_input else [wakeup]
     while True:
-        signal.pause()
+        # Not signal.pause(): a signal arriving just before it would wait for the next one.
+        readable = select.select(watched, [], [])[0]  # handlers run as soon as this returns
+        if wakeup in readable:
+            os.read(wakeup, 512)
+        if 0 in readable:
+            os._exit(args.code)  # a line or end of input
+
+
+def wakeup_fd() -> int:
+    """The read end of a pipe the interpreter writes to on every signal (race-free waiting)."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    signal.set_wakeup_fd(write_end)
+    return read_end
 
 
 if __name__ == "__main__":
