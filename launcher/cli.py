@@ -18,9 +18,12 @@ from launcher import __version__
 from launcher.backends import BackendSettings
 from launcher.credentials import read_secret_file, secret_from_env
 from launcher.errors import LauncherError, UsageError
+from launcher.fastpath import COMMANDS
 from launcher.pipeline import Settings
 
-COMMANDS = ("run", "check", "plan", "export", "store", "serve-http")
+OPTIONAL_COMMANDS = {"store": ("launcher.cli_store", "store_command"),
+                     "serve-http": ("launcher.cli_serve", "serve_command"),
+                     "connection": ("launcher.cli_connection", "connection_command")}
 _state: dict[str, Any] = {"debug": False, "quiet": False, "argv": [], "warnings": []}
 
 
@@ -321,10 +324,12 @@ def export_command(export_format: str, reveal: bool, output: str | None, **optio
 
 
 def _register_optional_commands() -> None:
-    """Commands that live in their own modules; missing ones are simply not offered."""
-    for module_name, attribute in (("launcher.cli_store", "store_command"), ("launcher.cli_serve", "serve_command")):
+    """Commands that live in their own modules, imported only when asked for (or for --help)."""
+    import importlib
+
+    for module_name, attribute in OPTIONAL_COMMANDS.values():
         try:
-            module = __import__(module_name, fromlist=[attribute])
+            module = importlib.import_module(module_name)
         except ImportError:
             continue
         cli.add_command(getattr(module, attribute))
@@ -337,7 +342,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: route to a command, print errors as one line each, exit with documented codes."""
     _state["argv"] = list(sys.argv[1:] if argv is None else argv)
     args = _route(list(_state["argv"]))
-    if args[0] in ("store", "serve-http"):
+    if args[0] in OPTIONAL_COMMANDS or args[0] in ("-h", "--help"):
         _register_optional_commands()
     sys.exit(_invoke(args))
 

@@ -26,7 +26,9 @@ from launcher.cleanexec import exec_failure, reset_signals_for_exec
 from launcher.environment import LAUNCHER_PREFIX, apply_assignments
 
 RECORD_FORMAT = 1
-COMMAND_WORDS = frozenset({"run", "check", "plan", "export", "store", "serve-http", "-h", "--help", "--version"})
+# The CLI's command words (launcher.cli routes with the same list): a launch naming one is not a replay.
+COMMANDS = ("run", "check", "plan", "export", "store", "serve-http", "connection")
+COMMAND_WORDS = frozenset(COMMANDS) | {"-h", "--help", "--version"}
 SECRET_SETTING_PARTS = ("TOKEN", "PASSWORD", "KEY")
 
 
