@@ -16,8 +16,8 @@ import psutil
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "programs"))
-from support import (PROGRAMS, PYTHON, child_env, cli_available, component_files, program,  # noqa: E402
-                     start, stop_all, unshare_works)
+from support import (PROGRAMS, PYTHON, child_env, component_files, program, start, stop_all,  # noqa: E402
+                     unshare_works)
 
 pytestmark = pytest.mark.skipif(not unshare_works(), reason="unshare --pid --fork --mount-proc is not permitted here")
 UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"]
@@ -37,7 +37,6 @@ def test_default_mode_is_supervise_as_pid1_unless_overridden():
     assert (run(), run(CHOREO_RUN_MODE="exec")) == ("supervise", "exec")
 
 
-@pytest.mark.skipif(not cli_available(), reason="needs launcher/cli.py")
 @pytest.mark.parametrize("mode, expected", [({}, "2 1"), ({"CHOREO_RUN_MODE": "exec"}, "1 0")])
 def test_the_cli_supervises_by_default_as_pid1(tmp_path, mode, expected):
     argv = [*UNSHARE, PYTHON, "-m", "launcher", *component_files(tmp_path), "--", "sh", "-c", "echo $$ $PPID"]
@@ -56,7 +55,6 @@ def test_signals_reach_the_child_through_pid1(tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["supervise", "exec"])
-@pytest.mark.skipif(not cli_available(), reason="needs launcher/cli.py")
 def test_clean_signal_state_as_pid1_in_both_modes(tmp_path, mode):
     argv = [*UNSHARE, PYTHON, "-m", "launcher", *component_files(tmp_path), f"--{mode}", "--",
             str(PROGRAMS / "sigstate.sh")]

@@ -126,6 +126,15 @@ def test_exec_path_resets_what_python_and_the_parent_left_behind():
     assert result.stdout.splitlines() == ["SigBlk:\t0000000000000000", "SigIgn:\t0000000000000000"]
 
 
+@pytest.mark.parametrize("mode", ["--supervise", "--exec"])
+def test_cli_starts_the_service_clean_in_both_modes(tmp_path, mode):
+    argv = launcher_argv(tmp_path, command=[str(PROGRAM_DIR / "sigstate.sh")], mode=mode)
+    result = subprocess.run(argv, cwd=tmp_path, env=child_env(), capture_output=True, text=True,
+                            preexec_fn=_dirty_signal_state)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["SigBlk:\t0000000000000000", "SigIgn:\t0000000000000000"]
+
+
 @pytest.mark.parametrize("code", [0, 1, 3, 42, 126, 255])
 def test_exit_code_passes_through(tmp_path, code):
     assert start(tmp_path, command=["sh", "-c", f"exit {code}"]).finish()[0] == code

@@ -27,10 +27,6 @@ PYTHON = sys.executable
 DEADLINE = 30.0
 
 
-def cli_available() -> bool:
-    return (REPO / "launcher" / "cli.py").exists()
-
-
 def component_files(directory: Path) -> list[str]:
     """A component with no connections and a one-project store: the CLI's minimal identity."""
     (directory / ".choreo").mkdir(parents=True, exist_ok=True)
@@ -40,11 +36,9 @@ def component_files(directory: Path) -> list[str]:
     return ["--component-dir", str(directory), "--store", str(store), "--project", "demo", "--component", "svc"]
 
 
-def launcher_argv(workdir: Path, *options: str, command: list[str]) -> list[str]:
-    """`choreo-run ... --supervise OPTIONS -- COMMAND`, or the library harness without the CLI."""
-    if cli_available():
-        return [PYTHON, "-m", "launcher", *component_files(workdir), "--supervise", *options, "--", *command]
-    return [PYTHON, str(PROGRAMS / "harness.py"), *options, "--", *command]
+def launcher_argv(workdir: Path, *options: str, command: list[str], mode: str = "--supervise") -> list[str]:
+    """`choreo-run IDENTITY --supervise OPTIONS -- COMMAND` for a component with no connections."""
+    return [PYTHON, "-m", "launcher", *component_files(workdir), mode, *options, "--", *command]
 
 
 def program(name: str, *args: str) -> list[str]:
