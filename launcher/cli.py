@@ -220,9 +220,11 @@ def _record(stamps: list, assignments: list[tuple[str, str]], override: bool, mo
 
 
 def _launch(argv: list[str], environment: dict[str, str], supervision: dict[str, Any]) -> NoReturn:
-    from launcher.supervise import default_mode
+    from launcher.modes import MODE_VARIABLE, mode_from
 
-    mode = {True: "supervise", False: "exec", None: None}[supervision["supervise"]] or default_mode()
+    mode = {True: "supervise", False: "exec", None: None}[supervision["supervise"]] or mode_from(os.environ)
+    if mode is None:
+        raise UsageError(f"invalid {MODE_VARIABLE} '{os.environ[MODE_VARIABLE]}': expected exec or supervise")
     if mode == "exec":
         from launcher.execute import exec_command
 
@@ -237,6 +239,10 @@ def _launch(argv: list[str], environment: dict[str, str], supervision: dict[str,
         grace_period=supervision["grace_period"],
     )
     debug(f"supervise {argv[0]}")
+    from launcher.supervisor_main import reexec
+
+    reexec(argv, environment, options)  # a fresh, small interpreter stays resident; returns only on failure
+    debug("re-exec into the lean supervisor failed; supervising from this process")
     sys.exit(supervise(argv, environment, options, warn=warn))
 
 

@@ -7,8 +7,8 @@ import os
 import sys
 from typing import NoReturn
 
-from launcher.cleanexec import exec_failure, reset_signals_for_exec
-from launcher.errors import CommandNotExecutable, CommandNotFound
+from launcher.cleanexec import reset_signals_for_exec
+from launcher.sigstate import exec_error
 
 
 def exec_command(argv: list[str], environment: dict[str, str]) -> NoReturn:
@@ -19,5 +19,4 @@ def exec_command(argv: list[str], environment: dict[str, str]) -> NoReturn:
     try:
         os.execvpe(argv[0], argv, environment)
     except OSError as error:
-        code, message = exec_failure(argv[0], error.errno or errno.EIO)
-        raise (CommandNotFound if code == 127 else CommandNotExecutable)(message) from None
+        raise exec_error(argv[0], error.errno or errno.EIO) from None

@@ -24,6 +24,7 @@ import sys
 from launcher.atomic import atomic_write
 from launcher.cleanexec import exec_failure, reset_signals_for_exec
 from launcher.environment import LAUNCHER_PREFIX, apply_assignments
+from launcher.modes import mode_from
 
 RECORD_FORMAT = 1
 # The CLI's command words (launcher.cli routes with the same list): a launch naming one is not a replay.
@@ -99,8 +100,7 @@ def _split(argv: list[str], environ: dict[str, str] | os._Environ) -> tuple[list
         return None
     if "--supervise" in launcher_args or "--debug" in launcher_args or _truthy(environ.get("CHOREO_RUN_DEBUG")):
         return None
-    mode = environ.get("CHOREO_RUN_MODE", "").strip().lower() or ("supervise" if os.getpid() == 1 else "exec")
-    if "--exec" not in launcher_args and mode != "exec":
+    if "--exec" not in launcher_args and mode_from(environ) != "exec":
         return None
     return launcher_args, command
 

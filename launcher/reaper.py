@@ -13,8 +13,10 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import psutil
+if TYPE_CHECKING:
+    import psutil
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
@@ -77,8 +79,16 @@ def exit_code(status: int) -> int:
     return 128 - code if code < 0 else code
 
 
+def _psutil():  # type: ignore[no-untyped-def]
+    """psutil, imported only when a tree must be stopped: a resident launcher stays small without it."""
+    import psutil
+
+    return psutil
+
+
 def descendants() -> list[psutil.Process]:
     """Every live process below us: the service, its children, and orphans we adopted."""
+    psutil = _psutil()
     try:
         return psutil.Process().children(recursive=True)
     except psutil.Error:
@@ -87,6 +97,7 @@ def descendants() -> list[psutil.Process]:
 
 def signal_all(processes: list[psutil.Process], signo: int) -> None:
     """Send signo to each process; psutil checks it is still the same process (no pid reuse)."""
+    psutil = _psutil()
     for process in processes:
         try:
             process.send_signal(signo)

@@ -13,21 +13,12 @@ import os
 import signal
 from collections.abc import Mapping
 
+from launcher.cleanexec import CATCHABLE, exec_failure, reset_signals_for_exec
 from launcher.errors import CommandNotExecutable, CommandNotFound, LauncherError, UsageError
 
-#: Every signal whose disposition can be changed (SIGKILL and SIGSTOP cannot).
-CATCHABLE: frozenset[int] = frozenset(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
-
-
-def reset_signals_for_exec() -> None:
-    """Give this process the signal state of a fresh shell child; call right before os.exec*.
-
-    Dispositions go first and the mask last: a signal already pending then acts with its default
-    action, as it would have for the service had the launcher not been in between.
-    """
-    for signo in sorted(CATCHABLE):
-        signal.signal(signo, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+# The clean start itself lives in launcher.cleanexec, which the start-up fast path shares.
+__all__ = ["CATCHABLE", "reset_signals_for_exec", "spawn", "exec_error", "parse_signal", "parse_rewrite",
+           "signal_name"]
 
 
 def spawn(argv: list[str], env: Mapping[str, str], terminal_fd: int | None = None) -> int:
@@ -74,11 +65,8 @@ def _become_service(argv: list[str], env: dict[str, str], terminal_fd: int | Non
 
 def exec_error(command: str, code: int) -> LauncherError:
     """The error for a failed exec of command, with the exit codes `env` uses (127 and 126)."""
-    if code == errno.ENOENT:
-        if os.sep in command and os.path.exists(command):
-            return CommandNotFound(f"cannot run '{command}': its interpreter or loader was not found")
-        return CommandNotFound(f"cannot run '{command}': command not found")
-    return CommandNotExecutable(f"cannot run '{command}': {os.strerror(code).lower()}")
+    exit_code, message = exec_failure(command, code)
+    return (CommandNotFound if exit_code == 127 else CommandNotExecutable)(message)
 
 
 def parse_signal(text: str) -> int:

@@ -20,6 +20,7 @@ from types import MappingProxyType
 
 from launcher import reaper
 from launcher.errors import UsageError
+from launcher.modes import MODE_VARIABLE, mode_from
 from launcher.sigstate import CATCHABLE, spawn
 
 #: Faults the kernel raises in the launcher's own code. They stay deliverable, so a launcher bug
@@ -40,8 +41,6 @@ SENT_BY_A_PROCESS = frozenset({SI_USER, SI_QUEUE, SI_TKILL})
 #: After SIGKILL, how long to wait for the tree to vanish (a process stuck in the kernel cannot be
 #: killed) before exiting anyway.
 KILL_WAIT = 5.0
-MODE_VARIABLE = "CHOREO_RUN_MODE"
-MODES = ("exec", "supervise")
 
 
 @dataclass(frozen=True)
@@ -72,12 +71,11 @@ class SuperviseOptions:
 def default_mode(environ: Mapping[str, str] | None = None) -> str:
     """exec, or supervise when we are PID 1 (an init's duties fall on us); CHOREO_RUN_MODE wins."""
     environ = os.environ if environ is None else environ
-    chosen = environ.get(MODE_VARIABLE, "").strip().lower()
-    if chosen in MODES:
-        return chosen
-    if chosen:
-        raise UsageError(f"invalid {MODE_VARIABLE} '{chosen}': expected exec or supervise")
-    return "supervise" if os.getpid() == 1 else "exec"
+    mode = mode_from(environ)  # type: ignore[arg-type]
+    if mode is None:
+        raise UsageError(f"invalid {MODE_VARIABLE} '{environ.get(MODE_VARIABLE, '').strip().lower()}': "
+                         "expected exec or supervise")
+    return mode
 
 
 def supervise(argv: list[str], env: dict[str, str], options: SuperviseOptions = SuperviseOptions(),
