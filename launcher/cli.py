@@ -169,6 +169,8 @@ def cli() -> None:
               help="Supervise: deliver FROM as TO, e.g. SIGTERM:SIGQUIT (repeatable).")
 @click.option("--grace-period", type=float, default=10.0, envvar="CHOREO_RUN_GRACE_PERIOD", show_default=True,
               help="Supervise: seconds between the stop signal and killing what remains.")
+@click.option("--mask-output", is_flag=True, envvar="CHOREO_RUN_MASK_OUTPUT",
+              help="Replace secret values in the service's stdout and stderr (implies --supervise).")
 @click.option("--mount-root", envvar="CHOREO_RUN_MOUNT_ROOT", type=click.Path(file_okay=False),
               help="Write configuration files under DIR instead of their absolute mount paths.")
 @click.option("--no-override", is_flag=True, envvar="CHOREO_RUN_NO_OVERRIDE",
@@ -179,7 +181,7 @@ def run(command: tuple[str, ...], **options: Any) -> None:
     if not command:
         raise UsageError("expected a command to run, e.g. choreo-run -- python app.py")
     supervision = {key: options.pop(key) for key in
-                   ("supervise", "signal_group", "stop_signal", "rewrite_signal", "grace_period")}
+                   ("supervise", "signal_group", "stop_signal", "rewrite_signal", "grace_period", "mask_output")}
     mount_root, override = options.pop("mount_root"), not options.pop("no_override")
     settings = settings_from(options)
     from launcher.pipeline import local_inputs
@@ -197,6 +199,8 @@ def run(command: tuple[str, ...], **options: Any) -> None:
     if stamps is not None:
         files = [(path, f.content, 0o600 if f.secret else 0o644) for path, f in zip(written, plan.files)]
         _record(stamps, [(a.variable, a.value) for a in plan.assignments], override, mount_root, files)
+    if supervision["mask_output"]:
+        supervision["mask_variables"] = tuple(a.variable for a in plan.assignments if a.secret)
     _launch(list(command), environment, supervision)
 
 
@@ -222,7 +226,10 @@ def _record(stamps: list, assignments: list[tuple[str, str]], override: bool, mo
 def _launch(argv: list[str], environment: dict[str, str], supervision: dict[str, Any]) -> NoReturn:
     from launcher.modes import MODE_VARIABLE, mode_from
 
-    mode = {True: "supervise", False: "exec", None: None}[supervision["supervise"]] or mode_from(os.environ)
+    if supervision["mask_output"] and supervision["supervise"] is False:
+        raise UsageError("--mask-output needs supervise mode: the output passes through the launcher")
+    chosen = True if supervision["mask_output"] else supervision["supervise"]
+    mode = {True: "supervise", False: "exec", None: None}[chosen] or mode_from(os.environ)
     if mode is None:
         raise UsageError(f"invalid {MODE_VARIABLE} '{os.environ[MODE_VARIABLE]}': expected exec or supervise")
     if mode == "exec":
@@ -236,7 +243,7 @@ def _launch(argv: list[str], environment: dict[str, str], supervision: dict[str,
     options = SuperviseOptions(
         forward_to_group=supervision["signal_group"], stop_signal=parse_signal(supervision["stop_signal"]),
         rewrites=dict(parse_rewrite(rule) for rule in supervision["rewrite_signal"]),
-        grace_period=supervision["grace_period"],
+        grace_period=supervision["grace_period"], mask_variables=supervision.get("mask_variables", ()),
     )
     debug(f"supervise {argv[0]}")
     from launcher.supervisor_main import reexec

@@ -98,7 +98,8 @@ def _split(argv: list[str], environ: dict[str, str] | os._Environ) -> tuple[list
     launcher_args, command = argv[:index], argv[index + 1:]
     if not command or COMMAND_WORDS.intersection(launcher_args):
         return None
-    if "--supervise" in launcher_args or "--debug" in launcher_args or _truthy(environ.get("CHOREO_RUN_DEBUG")):
+    if {"--supervise", "--debug", "--mask-output"}.intersection(launcher_args) or any(
+            _truthy(environ.get(name)) for name in ("CHOREO_RUN_DEBUG", "CHOREO_RUN_MASK_OUTPUT")):
         return None
     if "--exec" not in launcher_args and mode_from(environ) != "exec":
         return None

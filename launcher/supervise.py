@@ -41,6 +41,8 @@ SENT_BY_A_PROCESS = frozenset({SI_USER, SI_QUEUE, SI_TKILL})
 #: After SIGKILL, how long to wait for the tree to vanish (a process stuck in the kernel cannot be
 #: killed) before exiting anyway.
 KILL_WAIT = 5.0
+#: After the service is gone, how long to let the masking pumps drain what it wrote.
+MASK_DRAIN_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class SuperviseOptions:
     stop_signal: int = signal.SIGTERM
     rewrites: Mapping[int, int] = field(default_factory=dict, hash=False)
     grace_period: float = 10.0
+    mask_variables: tuple[str, ...] = ()  # --mask-output: names (never values) of secret variables
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rewrites", MappingProxyType(dict(self.rewrites)))
@@ -91,11 +94,59 @@ def supervise(argv: list[str], env: dict[str, str], options: SuperviseOptions = 
         warn("other threads are running: signals they receive cannot be forwarded to the service")
     with _signals_blocked(WAITED), reaper.child_subreaper(warn), _Terminal.controlling() as terminal:
         handoff = terminal.fd if terminal is not None and terminal.is_ours() else None
-        supervisor = _Supervisor(spawn(argv, env, handoff), terminal, options)
-        try:
-            return supervisor.run()
-        finally:
-            supervisor.close()
+        with _masked_outputs(options, env) as outputs:
+            supervisor = _Supervisor(spawn(argv, env, handoff, outputs.service_ends()), terminal, options)
+            outputs.start()
+            try:
+                return supervisor.run()
+            finally:
+                supervisor.close()
+
+
+class _MaskedOutputs:
+    """The service's stdout and stderr routed through masking pumps (launcher.masking), or untouched."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        from launcher import masking
+
+        self.pumps: list[masking.Pump] = []
+        self.ends: list[int | None] = [None, None]
+        if not secrets:
+            return
+        for index, target in enumerate((1, 2)):
+            service_end, our_end = masking.open_channel(target)
+            self.ends[index] = service_end
+            self.pumps.append(masking.Pump(our_end, target, masking.Masker(secrets)))
+
+    def service_ends(self) -> tuple[int | None, int | None]:
+        return self.ends[0], self.ends[1]
+
+    def start(self) -> None:
+        """After the spawn: our copies of the service's ends close, so its exit ends the pumps."""
+        self.close_service_ends()
+        for pump in self.pumps:
+            pump.start()
+
+    def close_service_ends(self) -> None:
+        for index, end in enumerate(self.ends):
+            if end is not None:
+                os.close(end)
+                self.ends[index] = None
+
+    def join(self) -> None:
+        for pump in self.pumps:
+            if pump.is_alive():
+                pump.join(timeout=MASK_DRAIN_SECONDS)  # descendants may hold the stream open
+
+
+@contextmanager
+def _masked_outputs(options: SuperviseOptions, env: dict[str, str]) -> Iterator[_MaskedOutputs]:
+    outputs = _MaskedOutputs([env[name] for name in options.mask_variables if env.get(name)])
+    try:
+        yield outputs
+    finally:
+        outputs.close_service_ends()
+        outputs.join()
 
 
 @contextmanager

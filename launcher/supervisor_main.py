@@ -38,14 +38,16 @@ def reexec(argv: list[str], environment: dict[str, str], options: SuperviseOptio
 def encode(options: SuperviseOptions) -> list[str]:
     rewrites = ",".join(f"{source}:{target}" for source, target in sorted(options.rewrites.items()))
     return [f"--group={int(options.forward_to_group)}", f"--stop={options.stop_signal}",
-            f"--grace={options.grace_period!r}", f"--rewrites={rewrites}"]
+            f"--grace={options.grace_period!r}", f"--rewrites={rewrites}",
+            f"--mask={','.join(options.mask_variables)}"]  # variable names only, never values
 
 
 def decode(arguments: list[str]) -> SuperviseOptions:
     values = dict(argument[2:].split("=", 1) for argument in arguments)
     rewrites = dict(tuple(map(int, rule.split(":"))) for rule in values["rewrites"].split(",") if rule)
     return SuperviseOptions(forward_to_group=values["group"] == "1", stop_signal=int(values["stop"]),
-                            rewrites=rewrites, grace_period=float(values["grace"]))
+                            rewrites=rewrites, grace_period=float(values["grace"]),
+                            mask_variables=tuple(name for name in values["mask"].split(",") if name))
 
 
 def main(arguments: list[str]) -> None:
