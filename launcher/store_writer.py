@@ -23,6 +23,7 @@ from typing import Protocol, TypeVar
 
 from launcher.atomic import atomic_write
 from launcher.backends import BackendSettings
+from launcher.backends import etcd_layout as layout
 from launcher.errors import ConfigurationError, ConflictError, OutputError
 from launcher.store_document import empty_store, store_to_document, store_to_yaml
 from launcher.store_file import Store, parse_store
@@ -79,6 +80,7 @@ class _FileLock:
 
     def __enter__(self) -> _FileLock:
         try:
+            os.makedirs(os.path.dirname(self.path) or ".", mode=0o755, exist_ok=True)  # as atomic_write does
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as error:
             raise OutputError(f"{describe_file(self.path)}: cannot create the lock file: {error.strerror}") from None
@@ -106,8 +108,19 @@ class EtcdStoreTarget:
         self.description = self.backend.description
 
     def _pull(self) -> tuple[Store, int]:
-        pulled = self.backend.pull()
-        return parse_store(pulled.document, self.description), pulled.revision
+        """The store and the revision it was read at. Not `EtcdBackend.pull()`: its revision is the
+        header of its last read, which a read pinned to an older revision reports as the *current*
+        revision, so a write landing between its two reads would pass the guard and be lost."""
+        prefix = self.backend.target.prefix
+        kvs: dict[str, str] = {}
+        revision: int | None = None
+        with self.backend.session() as session:
+            for owned in layout.store_prefixes(prefix):
+                found, read_at = session.range_prefix(owned, revision)
+                kvs.update(found)
+                revision = revision or read_at
+        document = layout.kvs_to_document(kvs, prefix, self.description)
+        return parse_store(document, self.description), int(revision or 0)
 
     def read(self) -> Store:
         return self._pull()[0]
