@@ -17,7 +17,7 @@ import click
 
 from launcher import connection_snippets as text
 from launcher import connections as ops
-from launcher.cli_store import _connection_options, _settings
+from launcher.cli_store import connection_options, etcd_settings
 from launcher.connection_input import parameter_updates, read_param_file, secret_value
 from launcher.errors import UsageError
 from launcher.manifest import discover, load_manifest
@@ -42,7 +42,7 @@ def _store_options(command: Callable) -> Callable:
                      help="Owning component (component connections; narrows a lookup by name)."),
     )):
         command = option(command)
-    return _connection_options(command)
+    return connection_options(command)
 
 
 def _values_options(command: Callable) -> Callable:
@@ -60,7 +60,7 @@ def _values_options(command: Callable) -> Callable:
 
 
 def _target(ctx: click.Context) -> StoreTarget:
-    return open_target(ctx.params["backend"] or _default_store(), _settings(ctx))
+    return open_target(ctx.params["backend"] or _default_store(), etcd_settings(ctx))
 
 
 def _find(ctx: click.Context, store: Store, ref: str) -> StoredConnection:

@@ -18,7 +18,7 @@ from launcher.credentials import secret_from_env, write_private
 _USER_ENV, _PASSWORD_ENV = "CHOREO_RUN_ETCD_USER", "CHOREO_RUN_ETCD_PASSWORD"
 
 
-def _settings(ctx: click.Context) -> BackendSettings:
+def etcd_settings(ctx: click.Context) -> BackendSettings:
     return BackendSettings(
         username=os.environ.get(_USER_ENV) or None,
         password=secret_from_env(_PASSWORD_ENV),  # also _PASSWORD_FILE, as for every other command
@@ -28,7 +28,7 @@ def _settings(ctx: click.Context) -> BackendSettings:
     )
 
 
-def _connection_options(command):
+def connection_options(command):
     command = click.option("--deadline", type=float, default=15.0, show_default=True,
                            help="Seconds for the whole operation, failover included.")(command)
     command = click.option("--timeout", type=float, default=5.0, show_default=True,
@@ -47,12 +47,12 @@ def store_command() -> None:
               help="The local store YAML to load into etcd.")
 @click.option("--expect-revision", type=int, default=None,
               help="Refuse to write if anything under the prefix changed after this revision (from `pull`).")
-@_connection_options
+@connection_options
 @click.argument("url")
 @click.pass_context
 def push(ctx: click.Context, store_file: str, expect_revision: int | None, url: str, **_: object) -> None:
     """Make etcd at URL hold exactly the store file, in one transaction."""
-    result = etcd_sync.push_file(store_file, url, _settings(ctx), expect_revision)
+    result = etcd_sync.push_file(store_file, url, etcd_settings(ctx), expect_revision)
     if result.revision == 0:
         click.echo(f"etcd already holds this store ({result.unchanged} keys unchanged)")
     else:
@@ -62,12 +62,12 @@ def push(ctx: click.Context, store_file: str, expect_revision: int | None, url: 
 
 @store_command.command("pull")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (mode 0600) instead of stdout.")
-@_connection_options
+@connection_options
 @click.argument("url")
 @click.pass_context
 def pull(ctx: click.Context, output: str | None, url: str, **_: object) -> None:
     """Write the store etcd at URL holds back as store YAML."""
-    text, pulled = etcd_sync.pull_text(url, _settings(ctx))
+    text, pulled = etcd_sync.pull_text(url, etcd_settings(ctx))
     if output is None:
         sys.stdout.write(text)
         return
@@ -81,13 +81,13 @@ def pull(ctx: click.Context, output: str | None, url: str, **_: object) -> None:
               help="Also create a user per role; write new passwords here (mode 0600).")
 @click.option("--reset-passwords", is_flag=True, help="With --users-file: give existing users new passwords.")
 @click.option("--enable-auth", is_flag=True, help="Create root (password from the environment) and enable auth.")
-@_connection_options
+@connection_options
 @click.argument("url")
 @click.pass_context
 def roles(ctx: click.Context, project: str, users_file: str | None, reset_passwords: bool, enable_auth: bool,
           url: str, **_: object) -> None:
     """Create or correct the per-component roles of docs/backends/etcd.md."""
-    granted = etcd_sync.create_roles(url, _settings(ctx), project, users=users_file is not None,
+    granted = etcd_sync.create_roles(url, etcd_settings(ctx), project, users=users_file is not None,
                                      reset_passwords=reset_passwords, enable_auth=enable_auth)
     for access in granted:
         click.echo(f"role {access.role}: read {', '.join(access.prefixes)}")

@@ -139,10 +139,14 @@ class EtcdSession:
         return min(pause * 2, 1.0)
 
     def _call_member(self, member: str, path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
+        return self._post(member, path, body, what, self.auth_headers(member))
+
+    def auth_headers(self, member: str) -> dict[str, str]:
+        """The Authorization header for `member` (empty without a user); the token is kept per member."""
         if member not in self._tokens:
             self._tokens[member] = self._authenticate(member)
         token = self._tokens[member]
-        return self._post(member, path, body, what, {"Authorization": token} if token else {})
+        return {"Authorization": token} if token else {}
 
     def _authenticate(self, member: str) -> str | None:
         if not self._settings.username:
@@ -175,7 +179,9 @@ class EtcdSession:
             body["revision"] = str(revision)
         answer = self.call("/v3/kv/range", body, f"reading {prefix}")
         kvs = {_unb64(kv["key"]): _unb64(kv.get("value", "")) for kv in answer.get("kvs", [])}
-        return kvs, int(answer["header"]["revision"])
+        # A read pinned to `revision` saw the store as of that revision; the header names the current
+        # one, and reporting that would let a write made in between slip past a revision guard.
+        return kvs, revision or int(answer["header"]["revision"])
 
 
 class _AuthNotEnabled(Exception):
