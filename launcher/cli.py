@@ -169,6 +169,14 @@ def cli() -> None:
               help="Supervise: deliver FROM as TO, e.g. SIGTERM:SIGQUIT (repeatable).")
 @click.option("--grace-period", type=float, default=10.0, envvar="CHOREO_RUN_GRACE_PERIOD", show_default=True,
               help="Supervise: seconds between the stop signal and killing what remains.")
+@click.option("--watch", is_flag=True, envvar="CHOREO_RUN_WATCH",
+              help="Restart (or signal) the service when its values change (implies --supervise).")
+@click.option("--watch-interval", type=float, default=1.0, envvar="CHOREO_RUN_WATCH_INTERVAL", show_default=True,
+              help="Watch: seconds between looks at files and HTTP backends (etcd is watched live).")
+@click.option("--reload-signal", envvar="CHOREO_RUN_RELOAD_SIGNAL",
+              help="Watch: send this signal instead of restarting; new values are in $CHOREO_RELOAD_ENV_FILE.")
+@click.option("--reload-env-file", envvar="CHOREO_RUN_RELOAD_ENV_FILE", type=click.Path(dir_okay=False),
+              help="Watch: where to write the new values for --reload-signal.  [default: a private temp file]")
 @click.option("--mask-output", is_flag=True, envvar="CHOREO_RUN_MASK_OUTPUT",
               help="Replace secret values in the service's stdout and stderr (implies --supervise).")
 @click.option("--mount-root", envvar="CHOREO_RUN_MOUNT_ROOT", type=click.Path(file_okay=False),
@@ -181,14 +189,18 @@ def run(command: tuple[str, ...], **options: Any) -> None:
     if not command:
         raise UsageError("expected a command to run, e.g. choreo-run -- python app.py")
     supervision = {key: options.pop(key) for key in
-                   ("supervise", "signal_group", "stop_signal", "rewrite_signal", "grace_period", "mask_output")}
+                   ("supervise", "signal_group", "stop_signal", "rewrite_signal", "grace_period", "mask_output",
+                    "watch", "watch_interval", "reload_signal", "reload_env_file")}
     mount_root, override = options.pop("mount_root"), not options.pop("no_override")
     settings = settings_from(options)
     from launcher.pipeline import local_inputs
 
     inputs = local_inputs(settings)
     stamps = _fastpath().stamp_inputs(inputs) if inputs is not None else None
-    plan = _plan(settings)
+    from launcher.pipeline import build_plan, open_backends
+
+    backend = open_backends(settings)
+    plan = build_plan(settings, warn, debug, backend)
     from launcher.environment import child_environment
     from launcher.mounts import write_files
 
@@ -201,7 +213,21 @@ def run(command: tuple[str, ...], **options: Any) -> None:
         _record(stamps, [(a.variable, a.value) for a in plan.assignments], override, mount_root, files)
     if supervision["mask_output"]:
         supervision["mask_variables"] = tuple(a.variable for a in plan.assignments if a.secret)
+    if supervision["watch"]:
+        supervision["reloader"] = _reloader(settings, backend, plan, supervision, mount_root, override)
+        environment = supervision["reloader"].environment(plan)
     _launch(list(command), environment, supervision)
+
+
+def _reloader(settings: Settings, backend: Any, plan: Any, supervision: dict[str, Any], mount_root: str | None,
+              override: bool) -> Any:
+    from launcher.watch import Reloader, WatchOptions, default_env_file
+
+    env_file = supervision["reload_env_file"] or (default_env_file(os.environ) if supervision["reload_signal"]
+                                                  else None)
+    options = WatchOptions(interval=supervision["watch_interval"], env_file=env_file, mount_root=mount_root,
+                           override=override, base_environment=dict(os.environ))
+    return Reloader(settings, backend, plan, options, warn, debug)
 
 
 def _fastpath():  # type: ignore[no-untyped-def]
@@ -226,9 +252,10 @@ def _record(stamps: list, assignments: list[tuple[str, str]], override: bool, mo
 def _launch(argv: list[str], environment: dict[str, str], supervision: dict[str, Any]) -> NoReturn:
     from launcher.modes import MODE_VARIABLE, mode_from
 
-    if supervision["mask_output"] and supervision["supervise"] is False:
-        raise UsageError("--mask-output needs supervise mode: the output passes through the launcher")
-    chosen = True if supervision["mask_output"] else supervision["supervise"]
+    resident = [flag for flag in ("mask_output", "watch") if supervision[flag]]
+    if resident and supervision["supervise"] is False:
+        raise UsageError(f"--{resident[0].replace('_', '-')} needs supervise mode: the launcher must stay resident")
+    chosen = True if resident else supervision["supervise"]
     mode = {True: "supervise", False: "exec", None: None}[chosen] or mode_from(os.environ)
     if mode is None:
         raise UsageError(f"invalid {MODE_VARIABLE} '{os.environ[MODE_VARIABLE]}': expected exec or supervise")
@@ -244,13 +271,16 @@ def _launch(argv: list[str], environment: dict[str, str], supervision: dict[str,
         forward_to_group=supervision["signal_group"], stop_signal=parse_signal(supervision["stop_signal"]),
         rewrites=dict(parse_rewrite(rule) for rule in supervision["rewrite_signal"]),
         grace_period=supervision["grace_period"], mask_variables=supervision.get("mask_variables", ()),
+        reload_signal=parse_signal(supervision["reload_signal"]) if supervision["reload_signal"] else None,
     )
     debug(f"supervise {argv[0]}")
-    from launcher.supervisor_main import reexec
+    reloader = supervision.get("reloader")
+    if reloader is None:  # --watch needs the resolver at hand; otherwise stay small
+        from launcher.supervisor_main import reexec
 
-    reexec(argv, environment, options)  # a fresh, small interpreter stays resident; returns only on failure
-    debug("re-exec into the lean supervisor failed; supervising from this process")
-    sys.exit(supervise(argv, environment, options, warn=warn))
+        reexec(argv, environment, options)  # a fresh, small interpreter stays resident; returns only on failure
+        debug("re-exec into the lean supervisor failed; supervising from this process")
+    sys.exit(supervise(argv, environment, options, warn=warn, reloader=reloader))
 
 
 @cli.command()

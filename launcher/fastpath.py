@@ -98,8 +98,8 @@ def _split(argv: list[str], environ: dict[str, str] | os._Environ) -> tuple[list
     launcher_args, command = argv[:index], argv[index + 1:]
     if not command or COMMAND_WORDS.intersection(launcher_args):
         return None
-    if {"--supervise", "--debug", "--mask-output"}.intersection(launcher_args) or any(
-            _truthy(environ.get(name)) for name in ("CHOREO_RUN_DEBUG", "CHOREO_RUN_MASK_OUTPUT")):
+    if {"--supervise", "--debug", "--mask-output", "--watch"}.intersection(launcher_args) or any(
+            _truthy(environ.get(name)) for name in ("CHOREO_RUN_DEBUG", "CHOREO_RUN_MASK_OUTPUT", "CHOREO_RUN_WATCH")):
         return None
     if "--exec" not in launcher_args and mode_from(environ) != "exec":
         return None

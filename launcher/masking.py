@@ -12,12 +12,15 @@ from __future__ import annotations
 import os
 import select
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 MASK = b"********"
 MINIMUM_LENGTH = 4  # shorter values would mangle ordinary output (a password "ab" in every word)
 HOLD_SECONDS = 0.1
 CHUNK = 65536
+#: After the service is gone, how long to let the pumps drain what it wrote.
+DRAIN_SECONDS = 2.0
 
 
 class Masker:
@@ -120,3 +123,48 @@ def open_channel(target: int) -> tuple[int, int]:
     termios.tcsetattr(theirs, termios.TCSANOW, attributes)
     fcntl.ioctl(theirs, termios.TIOCSWINSZ, fcntl.ioctl(target, termios.TIOCGWINSZ, b"\0" * 8))
     return theirs, ours
+
+
+class MaskedOutputs:
+    """The service's stdout and stderr routed through masking pumps (launcher.masking), or untouched."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        self.pumps: list[Pump] = []
+        self.ends: list[int | None] = [None, None]
+        if not secrets:
+            return
+        for index, target in enumerate((1, 2)):
+            service_end, our_end = open_channel(target)
+            self.ends[index] = service_end
+            self.pumps.append(Pump(our_end, target, Masker(secrets)))
+
+    def service_ends(self) -> tuple[int | None, int | None]:
+        return self.ends[0], self.ends[1]
+
+    def start(self) -> None:
+        """After the spawn: our copies of the service's ends close, so its exit ends the pumps."""
+        self.close_service_ends()
+        for pump in self.pumps:
+            pump.start()
+
+    def close_service_ends(self) -> None:
+        for index, end in enumerate(self.ends):
+            if end is not None:
+                os.close(end)
+                self.ends[index] = None
+
+    def join(self) -> None:
+        for pump in self.pumps:
+            if pump.is_alive():
+                pump.join(timeout=DRAIN_SECONDS)  # descendants may hold the stream open
+
+
+@contextmanager
+def masked_outputs(names: tuple[str, ...], env: dict[str, str]) -> Iterator[MaskedOutputs]:
+    """The service's output streams, masked for the values of `names` in `env` (none: untouched)."""
+    outputs = MaskedOutputs([env[name] for name in names if env.get(name)])
+    try:
+        yield outputs
+    finally:
+        outputs.close_service_ends()
+        outputs.join()

@@ -58,9 +58,16 @@ def export(plan: Plan, export_format: str, reveal: bool) -> str:
         if assignment.secret and not reveal:
             lines.append(f"# {assignment.variable} is secret: pass --reveal to include its value")
             continue
-        prefix = "export " if export_format == "shell" else ""
-        lines.append(f"{prefix}{assignment.variable}={_quote(assignment.value, export_format)}")
+        if export_format == "shell":
+            lines.append(f"export {assignment.variable}={_quote(assignment.value, export_format)}")
+        else:
+            lines.append(dotenv_line(assignment.variable, assignment.value).rstrip("\n"))
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def dotenv_line(name: str, value: str) -> str:
+    """One `NAME="value"` line that python-dotenv reads back exactly."""
+    return f"{name}={_quote(value, 'dotenv')}\n"
 
 
 def _quote(value: str, export_format: str) -> str:

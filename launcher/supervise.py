@@ -16,9 +16,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 from types import MappingProxyType
 
 from launcher import reaper
+from launcher.masking import masked_outputs
 from launcher.errors import UsageError
 from launcher.modes import MODE_VARIABLE, mode_from
 from launcher.sigstate import CATCHABLE, spawn
@@ -41,8 +43,8 @@ SENT_BY_A_PROCESS = frozenset({SI_USER, SI_QUEUE, SI_TKILL})
 #: After SIGKILL, how long to wait for the tree to vanish (a process stuck in the kernel cannot be
 #: killed) before exiting anyway.
 KILL_WAIT = 5.0
-#: After the service is gone, how long to let the masking pumps drain what it wrote.
-MASK_DRAIN_SECONDS = 2.0
+#: How the --watch thread wakes the supervisor (sent by ourselves; never forwarded).
+WATCH_SIGNAL = signal.SIGRTMAX - 1
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class SuperviseOptions:
     rewrites: Mapping[int, int] = field(default_factory=dict, hash=False)
     grace_period: float = 10.0
     mask_variables: tuple[str, ...] = ()  # --mask-output: names (never values) of secret variables
+    reload_signal: int | None = None  # --watch: signal the service instead of restarting it
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rewrites", MappingProxyType(dict(self.rewrites)))
@@ -82,7 +85,7 @@ def default_mode(environ: Mapping[str, str] | None = None) -> str:
 
 
 def supervise(argv: list[str], env: dict[str, str], options: SuperviseOptions = SuperviseOptions(),
-              *, warn: Callable[[str], None] | None = None) -> int:
+              *, warn: Callable[[str], None] | None = None, reloader: Reloader | None = None) -> int:
     """Run argv with env as our child until it exits; return the exit code the launcher exits with.
 
     Raises CommandNotFound / CommandNotExecutable when argv cannot be started. Must be called from
@@ -94,59 +97,36 @@ def supervise(argv: list[str], env: dict[str, str], options: SuperviseOptions = 
         warn("other threads are running: signals they receive cannot be forwarded to the service")
     with _signals_blocked(WAITED), reaper.child_subreaper(warn), _Terminal.controlling() as terminal:
         handoff = terminal.fd if terminal is not None and terminal.is_ours() else None
-        with _masked_outputs(options, env) as outputs:
+        with masked_outputs(options.mask_variables, env) as outputs:
             supervisor = _Supervisor(spawn(argv, env, handoff, outputs.service_ends()), terminal, options)
             outputs.start()
+            supervisor.restarts = _Restarts(argv, handoff, reloader) if reloader is not None else None
             try:
                 return supervisor.run()
             finally:
                 supervisor.close()
+                if reloader is not None:
+                    reloader.stop()
 
 
-class _MaskedOutputs:
-    """The service's stdout and stderr routed through masking pumps (launcher.masking), or untouched."""
+class Reloader(Protocol):
+    """What --watch provides (launcher.watch.Reloader): wakes us, then hands over a new environment."""
 
-    def __init__(self, secrets: list[str]) -> None:
-        from launcher import masking
+    def start(self, notify: Callable[[], None]) -> None: ...
 
-        self.pumps: list[masking.Pump] = []
-        self.ends: list[int | None] = [None, None]
-        if not secrets:
-            return
-        for index, target in enumerate((1, 2)):
-            service_end, our_end = masking.open_channel(target)
-            self.ends[index] = service_end
-            self.pumps.append(masking.Pump(our_end, target, masking.Masker(secrets)))
+    def take(self) -> dict[str, str] | None: ...
 
-    def service_ends(self) -> tuple[int | None, int | None]:
-        return self.ends[0], self.ends[1]
-
-    def start(self) -> None:
-        """After the spawn: our copies of the service's ends close, so its exit ends the pumps."""
-        self.close_service_ends()
-        for pump in self.pumps:
-            pump.start()
-
-    def close_service_ends(self) -> None:
-        for index, end in enumerate(self.ends):
-            if end is not None:
-                os.close(end)
-                self.ends[index] = None
-
-    def join(self) -> None:
-        for pump in self.pumps:
-            if pump.is_alive():
-                pump.join(timeout=MASK_DRAIN_SECONDS)  # descendants may hold the stream open
+    def stop(self) -> None: ...
 
 
-@contextmanager
-def _masked_outputs(options: SuperviseOptions, env: dict[str, str]) -> Iterator[_MaskedOutputs]:
-    outputs = _MaskedOutputs([env[name] for name in options.mask_variables if env.get(name)])
-    try:
-        yield outputs
-    finally:
-        outputs.close_service_ends()
-        outputs.join()
+@dataclass
+class _Restarts:
+    """What a restart needs: the command, the terminal hand-off, and where new environments come from."""
+
+    argv: list[str]
+    handoff: int | None
+    reloader: Reloader
+    next_env: dict[str, str] | None = None  # set while a restart is under way
 
 
 @contextmanager
@@ -211,15 +191,50 @@ class _Supervisor:
         self.leftovers_asked = False
         self.tree_gone = False
         self.gave_up = False
+        self.restarts: _Restarts | None = None  # --watch
+        self.stop_requested = False  # a stop signal from outside: never restart after it
 
     def run(self) -> int:
-        while not (self.status is not None and self.tree_gone) and not self.gave_up:
-            info = self._next_signal()
-            if info is None:
-                self._deadline_passed()
-            else:
-                self._dispatch(info)
-        return 128 + signal.SIGKILL if self.status is None else self.status
+        if self.restarts is not None:
+            self.restarts.reloader.start(lambda: os.kill(os.getpid(), WATCH_SIGNAL))
+        while True:
+            while not (self.status is not None and self.tree_gone) and not self.gave_up:
+                info = self._next_signal()
+                if info is None:
+                    self._deadline_passed()
+                else:
+                    self._dispatch(info)
+            if not self._restart_due():
+                return 128 + signal.SIGKILL if self.status is None else self.status
+            self._respawn()
+
+    def _restart_due(self) -> bool:
+        return (self.restarts is not None and self.restarts.next_env is not None and not self.stop_requested
+                and not self.gave_up)
+
+    def _respawn(self) -> None:
+        """The old tree is gone: start the service again with the new environment. Never overlaps."""
+        assert self.restarts is not None and self.restarts.next_env is not None
+        environment, self.restarts.next_env = self.restarts.next_env, None
+        if self.terminal is not None and self.restarts.handoff is not None:
+            self.terminal.give(os.getpgrp())  # spawn hands it to the new child
+        self.child = spawn(self.restarts.argv, environment, self.restarts.handoff)
+        self.status, self.deadline = None, None
+        self.killed = self.leftovers_asked = self.tree_gone = False
+
+    def _on_change(self) -> None:
+        """--watch found a new valid environment: signal the service, or restart it gracefully."""
+        assert self.restarts is not None
+        environment = self.restarts.reloader.take()
+        if environment is None or self.status is not None or self.stop_requested:
+            return
+        if self.options.reload_signal is not None:
+            self._forward(self.options.reload_signal)
+            return
+        self.restarts.next_env = environment  # a newer change while stopping simply replaces it
+        if self.deadline is None:
+            self._forward(self.options.stop_signal)
+            self._start_grace()
 
     def close(self) -> None:
         """Leave nothing behind, even if run() failed, and give the terminal back to our group."""
@@ -235,7 +250,9 @@ class _Supervisor:
 
     def _dispatch(self, info: signal.struct_siginfo) -> None:
         signo = info.si_signo
-        if signo == signal.SIGCHLD:
+        if signo == WATCH_SIGNAL and info.si_pid == os.getpid() and self.restarts is not None:
+            self._on_change()
+        elif signo == signal.SIGCHLD:
             self._reap()
         elif self.status is not None or not self._should_forward(info):
             return  # never signal a reaped pid: it may already belong to someone else
@@ -244,6 +261,7 @@ class _Supervisor:
         else:
             self._forward(signo)
             if signo == self.options.stop_signal:
+                self.stop_requested = True
                 self._start_grace()
 
     def _should_forward(self, info: signal.struct_siginfo) -> bool:

@@ -30,12 +30,17 @@ class LocalStore:
         self.path = path
         self.description = f"file:{describe_file(path)}"
         self._store: Store | None = None
+        self._stamp: tuple[int, ...] | None = None
 
     def load(self) -> Store:
-        if self._store is None:
+        """The parsed store; parsed again only when the file changed (--watch fetches repeatedly)."""
+        from launcher.fastpath import stamp
+
+        current = stamp(self.path)
+        if self._store is None or current != self._stamp:
             shown = describe_file(self.path)
             data = load_yaml_file(self.path, ConfigurationError, ConfigurationError)
-            self._store = parse_store(data, shown)
+            self._store, self._stamp = parse_store(data, shown), current
         return self._store
 
     def fetch(self, identity: Identity) -> Snapshot:
