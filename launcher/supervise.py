@@ -226,13 +226,14 @@ class _Supervisor:
         """--watch found a new valid environment: signal the service, or restart it gracefully."""
         assert self.restarts is not None
         environment = self.restarts.reloader.take()
-        if environment is None or self.status is not None or self.stop_requested:
+        if environment is None or self.stop_requested:
             return
         if self.options.reload_signal is not None:
-            self._forward(self.options.reload_signal)
+            if self.status is None:
+                self._forward(self.options.reload_signal)
             return
         self.restarts.next_env = environment  # a newer change while stopping simply replaces it
-        if self.deadline is None:
+        if self.status is None and self.deadline is None:
             self._forward(self.options.stop_signal)
             self._start_grace()
 
