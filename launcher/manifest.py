@@ -15,7 +15,7 @@ from launcher import shape
 from launcher.errors import ManifestError, ManifestNotFound, ProblemCollector
 from launcher.model import ConnectionReference, EnvMapping, Manifest, ServiceReference
 from launcher.manifest_config import read_configurations
-from launcher.naming import connection_name_problem, is_valid_variable
+from launcher.naming import connection_name_problem
 from launcher.yamlfile import describe_file, load_yaml_file
 
 MANIFEST_DIRS = (".wso2", ".choreo")
@@ -164,11 +164,7 @@ def _resource_ref(raw: Any, path: str, problems: ProblemCollector) -> str | None
 def _service_references(raw: Any, base: str, problems: ProblemCollector, warnings: list[str],
                         file: str) -> tuple[ServiceReference, ...]:
     references = []
-    for index, item in enumerate(shape.sequence(raw, base, problems)):
-        path = shape.child(base, index)
-        entry = shape.mapping(item, path, problems)
-        if entry is None:
-            continue
+    for path, entry in shape.mappings(raw, base, problems):
         name = shape.text(entry.get("name"), shape.child(path, "name"), problems, required=False) or ""
         connection_id = shape.text(entry.get("connectionConfig"), shape.child(path, "connectionConfig"),
                                    problems, what="a Connection ID")
@@ -182,17 +178,9 @@ def _service_references(raw: Any, base: str, problems: ProblemCollector, warning
 
 def _env_mappings(raw: Any, base: str, problems: ProblemCollector) -> tuple[EnvMapping, ...]:
     mappings = []
-    for index, item in enumerate(shape.sequence(raw, base, problems)):
-        path = shape.child(base, index)
-        entry = shape.mapping(item, path, problems)
-        if entry is None:
-            continue
+    for path, entry in shape.mappings(raw, base, problems):
         key = shape.text(entry.get("from"), shape.child(path, "from"), problems, what="a connection key")
-        variable = shape.text(entry.get("to"), shape.child(path, "to"), problems, what="a variable name")
-        if variable and not is_valid_variable(variable):
-            problems.add(shape.child(path, "to"), f"invalid variable name {variable!r}: expected letters, "
-                         "digits and '_', not starting with a digit")
-            continue
+        variable = shape.variable(entry.get("to"), shape.child(path, "to"), problems)
         if key and variable:
             mappings.append(EnvMapping(key, variable, path))
     return tuple(mappings)

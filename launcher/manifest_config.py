@@ -12,7 +12,6 @@ from typing import Any
 from launcher import shape
 from launcher.errors import ProblemCollector
 from launcher.model import EnvEntry, FileEntry, FileValue, ValueSource
-from launcher.naming import is_valid_variable
 
 VALUE_FROM_KINDS = ("connectionRef", "configGroupRef", "configForm")
 FILE_TYPES = ("yaml", "json", "env", "properties", "text")
@@ -47,16 +46,8 @@ def _warn_version(version: str | None, env: list[EnvEntry], files: list[FileEntr
 
 def _env_entries(raw: Any, base: str, problems: ProblemCollector) -> list[EnvEntry]:
     entries = []
-    for index, item in enumerate(shape.sequence(raw, base, problems)):
-        path = shape.child(base, index)
-        entry = shape.mapping(item, path, problems)
-        if entry is None:
-            continue
-        variable = shape.text(entry.get("name"), shape.child(path, "name"), problems, what="a variable name")
-        if variable and not is_valid_variable(variable):
-            problems.add(shape.child(path, "name"), f"invalid variable name {variable!r}: expected letters, "
-                         "digits and '_', not starting with a digit")
-            variable = None
+    for path, entry in shape.mappings(raw, base, problems):
+        variable = shape.variable(entry.get("name"), shape.child(path, "name"), problems)
         source = read_value_source(entry, path, problems)
         if variable and source:
             entries.append(EnvEntry(variable, source, path))
@@ -110,11 +101,7 @@ def _from_source(kind: str, raw: Any, path: str, problems: ProblemCollector) -> 
 
 def _file_entries(raw: Any, base: str, problems: ProblemCollector) -> list[FileEntry]:
     entries = []
-    for index, item in enumerate(shape.sequence(raw, base, problems)):
-        path = shape.child(base, index)
-        entry = shape.mapping(item, path, problems)
-        if entry is None:
-            continue
+    for path, entry in shape.mappings(raw, base, problems):
         name = shape.text(entry.get("name"), shape.child(path, "name"), problems, what="a file name")
         if name and (os.sep in name or name in (".", "..")):
             problems.add(shape.child(path, "name"), f"expected a plain file name, got {name!r}")
@@ -140,11 +127,7 @@ def _file_type(raw: Any, name: str | None, path: str, problems: ProblemCollector
 
 def _file_values(raw: Any, base: str, problems: ProblemCollector) -> list[FileValue]:
     values = []
-    for index, item in enumerate(shape.sequence(raw, base, problems)):
-        path = shape.child(base, index)
-        entry = shape.mapping(item, path, problems)
-        if entry is None:
-            continue
+    for path, entry in shape.mappings(raw, base, problems):
         name = shape.text(entry.get("name"), shape.child(path, "name"), problems, what="a value name")
         source = read_value_source(entry, path, problems)
         if name and source:

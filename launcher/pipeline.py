@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from launcher.backends import Backend, BackendSettings, open_backend
-from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError
+from launcher import shape
+from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, ProblemCollector
 from launcher.identity import decide_identity
 from launcher.manifest import discover, load_manifest
 from launcher.model import Identity, Manifest, Plan, Snapshot
@@ -196,6 +197,10 @@ def read_env_files(paths: tuple[str, ...]) -> list[tuple[str, dict[str, str]]]:
         if not os.path.isfile(path):
             raise ConfigurationError(f"{describe_file(path)}: env file not found")
         values = {name: value for name, value in dotenv_values(path).items() if value is not None}
+        problems = ProblemCollector(describe_file(path))
+        for name in values:
+            shape.variable(name, name, problems)
+        problems.raise_if_any(ConfigurationError)
         layers.append((describe_file(path), values))
     return layers
 

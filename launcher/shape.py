@@ -6,6 +6,7 @@ Shared by the manifest reader and the store reader: both report every problem at
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from launcher.errors import ProblemCollector
@@ -45,6 +46,15 @@ def sequence(value: Any, path: str, problems: ProblemCollector, *, required: boo
     return []
 
 
+def mappings(raw: Any, base: str, problems: ProblemCollector) -> Iterator[tuple[str, dict]]:
+    """(path, item) for each item of an optional list that is a mapping; the rest are problems."""
+    for index, item in enumerate(sequence(raw, base, problems)):
+        path = child(base, index)
+        entry = mapping(item, path, problems)
+        if entry is not None:
+            yield path, entry
+
+
 def text(
     value: Any, path: str, problems: ProblemCollector, *, what: str = "a string", required: bool = True
 ) -> str | None:
@@ -68,3 +78,15 @@ def unknown_keys(data: dict, allowed: set[str], path: str, warn: list[str], file
     for key in data:
         if key not in allowed:
             warn.append(f"{file}: {child(path, str(key))}: unknown key, ignored")
+
+
+def variable(value: Any, path: str, problems: ProblemCollector) -> str | None:
+    """An environment variable name: letters, digits and `_`, not starting with a digit."""
+    from launcher.naming import is_valid_variable
+
+    name = text(value, path, problems, what="a variable name")
+    if name and not is_valid_variable(name):
+        problems.add(path, f"invalid variable name {name!r}: expected letters, digits and '_', not starting "
+                           "with a digit")
+        return None
+    return name

@@ -127,11 +127,7 @@ def _project(raw: Any, path: str, problems: ProblemCollector) -> StoredProject |
 
 def _components(raw: Any, base: str, problems: ProblemCollector) -> dict[str, StoredComponent]:
     components: dict[str, StoredComponent] = {}
-    for index, item in enumerate(shape.sequence(raw, base, problems)):
-        path = shape.child(base, index)
-        body = shape.mapping(item, path, problems)
-        if body is None:
-            continue
+    for path, body in shape.mappings(raw, base, problems):
         name = shape.text(body.get("name"), shape.child(path, "name"), problems, what="a component name")
         form = _per_environment(body.get("configForm"), shape.child(path, "configForm"), problems,
                                 lambda v, p: _parameter(v, p, problems, key=""))
@@ -158,11 +154,7 @@ def _per_environment(raw: Any, base: str, problems: ProblemCollector, read_value
 def _oauth_apps(raw: Any, base: str, project: str, components: dict[str, StoredComponent],
                 problems: ProblemCollector) -> dict[str, StoredOAuthApp]:
     apps: dict[str, StoredOAuthApp] = {}
-    for index, item in enumerate(shape.sequence(raw, base, problems)):
-        path = shape.child(base, index)
-        body = shape.mapping(item, path, problems)
-        if body is None:
-            continue
+    for path, body in shape.mappings(raw, base, problems):
         app_id = shape.text(body.get("id"), shape.child(path, "id"), problems, what="an application id")
         component = _owner(body.get("component"), shape.child(path, "component"), components, problems)
         environments = _per_environment(body.get("environments"), shape.child(path, "environments"), problems,
@@ -294,11 +286,7 @@ def _scalar(raw: Any, path: str, problems: ProblemCollector) -> str | None:
 
 def _config_groups(raw: Any, base: str, problems: ProblemCollector) -> dict[str, dict[str, StoredParameter]]:
     groups = {}
-    for index, item in enumerate(shape.sequence(raw, base, problems)):
-        path = shape.child(base, index)
-        body = shape.mapping(item, path, problems)
-        if body is None:
-            continue
+    for path, body in shape.mappings(raw, base, problems):
         name = shape.text(body.get("name"), shape.child(path, "name"), problems, what="a config group name")
         if name:
             groups[name] = _parameters(body.get("parameters"), shape.child(path, "parameters"), problems)

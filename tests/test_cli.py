@@ -248,3 +248,10 @@ def test_check_over_many_component_directories(tmp_path: Path) -> None:
     ]
     assert "gamma/.choreo/component.yaml: dependencies.connectionReferences[0].name: no connection named " \
            "'missing-api'" in result.stderr
+
+
+def test_env_file_with_an_invalid_name_is_refused(tmp_path: Path) -> None:
+    dotenv = write(tmp_path / "bad.env", "GOOD=1\nBAD-NAME=2\n")
+    result = run_example("--env-file", str(dotenv), "--", "true", tmp_path=tmp_path)
+    assert result.returncode == 78
+    assert "bad.env: BAD-NAME: invalid variable name 'BAD-NAME'" in result.stderr
