@@ -94,7 +94,10 @@ class HttpBackend:
         self._settings = settings
         self._retry = retry
         self._token = _checked_token(settings.token)
-        self._client = httpx.Client(verify=_tls(settings.ca_file), follow_redirects=False,
+        # Plain http:// never negotiates TLS (and redirects are not followed), so it skips building a
+        # verifying context: loading the CA bundle costs tens of milliseconds at every launch.
+        verify = _tls(settings.ca_file) if url.startswith("https://") else False
+        self._client = httpx.Client(verify=verify, follow_redirects=False,
                                     headers={"User-Agent": f"choreo-run/{__version__}"})
         self._cached: _Cached | None = None
 

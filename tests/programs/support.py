@@ -13,6 +13,7 @@ import select
 import signal
 import struct
 import subprocess
+import tempfile
 import sys
 import termios
 import time
@@ -46,9 +47,13 @@ def program(name: str, *args: str) -> list[str]:
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
+    # Fast-path records go to a throwaway cache home, never the user's ~/.cache.
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", XDG_CACHE_HOME=_CACHE_HOME)
     env.update(extra)
     return env
+
+
+_CACHE_HOME = tempfile.mkdtemp(prefix="choreo-run-tests-cache-")
 
 
 def unshare_works() -> bool:
