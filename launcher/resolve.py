@@ -40,6 +40,14 @@ class _Work:
     unresolved: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     by_name: dict[str, Connection] = field(default_factory=dict)  # declared connectionReferences
+    # Lookups by name and ID, built once: a component may reference a thousand connections.
+    named: dict[str, list[Connection]] = field(default_factory=dict)
+    identified: dict[str, Connection] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for connection in self.snapshot.connections:
+            self.named.setdefault(connection.name, []).append(connection)
+            self.identified.setdefault(connection.connection_id, connection)
 
     def fail(self, path: str, message: str) -> None:
         self.unresolved.append(Problem(message, self.manifest.file, path))
@@ -86,8 +94,7 @@ def _connection_references(work: _Work) -> None:
 
 
 def _find_by_name(work: _Work, name: str, path: str) -> Connection | None:
-    candidates = [c for c in work.snapshot.connections if c.name == name]
-    candidates.sort(key=lambda c: c.visibility != COMPONENT)  # the component's own first
+    candidates = sorted(work.named.get(name, []), key=lambda c: c.visibility != COMPONENT)  # its own first
     if candidates:
         return candidates[0]
     foreign = [f for f in work.snapshot.foreign if f.name == name]
@@ -155,9 +162,8 @@ def _service_references(work: _Work) -> None:
 
 
 def _find_by_id(work: _Work, connection_id: str, path: str) -> Connection | None:
-    for connection in work.snapshot.connections:
-        if connection.connection_id == connection_id:
-            return connection
+    if connection_id in work.identified:
+        return work.identified[connection_id]
     for foreign in work.snapshot.foreign:
         if foreign.connection_id == connection_id:
             label = f"{foreign.name!r} (ID {connection_id!r})"
