@@ -42,6 +42,7 @@ REGISTRY: dict[str, str] = {
     "file": "launcher.backends.local:open_local",
     "http": "launcher.backends.http:open_http", "https": "launcher.backends.http:open_http",
     "etcd": "launcher.backends.etcd:open_etcd", "etcds": "launcher.backends.etcd:open_etcd",
+    "servicebinding": "launcher.backends.servicebinding:open_bindings",
 }
 
 

@@ -1,0 +1,316 @@
+"""Kubernetes Service Binding directories as a read-only backend (docs/backends/servicebinding.md).
+
+A cluster that implements servicebinding.io projects each binding as a directory
+`$SERVICE_BINDING_ROOT/<name>/` with a `type` entry, an optional `provider` and one file per value.
+Each directory becomes a component connection of whichever component runs, so a manifest written
+for Choreo runs unchanged where the values arrive as files. Nothing here ever writes.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+
+from launcher.backends import BackendSettings
+from launcher.errors import ConfigurationError, Problem
+from launcher.model import COMPONENT, Connection, Identity, Parameter, Snapshot
+from launcher.naming import connection_name_problem
+from launcher.store_file import SECRET_BY_DEFAULT
+from launcher.yamlfile import describe_file
+
+ROOT_VARIABLE = "SERVICE_BINDING_ROOT"
+SCHEME = "servicebinding"
+# Linux refuses one environment string over 128 KiB (MAX_ARG_STRLEN) at exec: a bigger entry could
+# never reach the service, so it is refused here, where the message can name the file.
+MAX_ENTRY_BYTES = 64 * 1024
+DATA_LINK = "..data"  # Kubernetes' atomic-update link; visible entries are symlinks through it
+READ_ATTEMPTS = 3  # re-reads when a rotation swaps `..data` in the middle of a read
+
+# Entries that describe the binding rather than hold a value: never injected.
+METADATA = frozenset({"type", "provider", "connectionid"})
+DATABASE_TYPES = frozenset({
+    "postgresql", "postgres", "mysql", "mariadb", "sqlserver", "oracle", "db2", "mongodb", "redis",
+    "cassandra", "couchbase", "couchdb", "neo4j", "cockroachdb", "influxdb",
+})
+SERVICE_TYPES = frozenset({"service", "http", "https", "rest", "openapi", "grpc"})
+# Choreo key <- binding entry names (lower-case, without '-' and '_'), the first present one wins.
+KEY_MAP: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("HostName", ("hostname", "host")),
+    ("Port", ("port",)),
+    ("Username", ("username", "user")),
+    ("Password", ("password",)),
+    ("DatabaseName", ("databasename", "database", "dbname")),
+    ("ConsumerKey", ("consumerkey", "clientid")),
+    ("ConsumerSecret", ("consumersecret", "clientsecret")),
+    ("TokenURL", ("tokenurl", "tokenuri")),
+    ("ChoreoAPIKey", ("choreoapikey",)),
+)
+# A database's `uri` is a connection string, not a service URL: mapped for the other types only.
+URL_MAP = ("ServiceURL", ("serviceurl", "uri", "url"))
+# Everything else is secret. `uri`/`url` stay secret: they may carry user:password@ or a signed query.
+NON_SECRET = frozenset({
+    "host", "hostname", "port", "protocol", "username", "user", "database", "databasename", "dbname",
+    "basepath", "tokenurl", "tokenuri", "clientid", "consumerkey",
+})
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One binding directory as read: its name, where it is, and its entries' text."""
+
+    name: str
+    shown: str  # the directory as messages show it
+    entries: dict[str, str] = field(repr=False)  # entry file name -> content (one trailing newline dropped)
+
+
+class ServiceBindings:
+    """A servicebinding.io root, read again on every fetch (bindings rotate in place)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.description = f"{SCHEME}:{describe_file(root)}"
+
+    def fetch(self, identity: Identity) -> Snapshot:
+        bindings, warnings = read_root(self.root, self.description)
+        connections = tuple(binding_connection(binding, identity) for binding in bindings)
+        _check_unique_ids(connections, bindings, self.description)
+        return Snapshot(identity, self.description, connections, warnings=tuple(warnings))
+
+
+def open_bindings(url: str, settings: BackendSettings) -> ServiceBindings:
+    return ServiceBindings(bindings_root(url, os.environ))
+
+
+def bindings_root(url: str, environ: dict[str, str] | os._Environ) -> str:
+    """The directory a `servicebinding:` URL names; `$SERVICE_BINDING_ROOT` when it names none.
+
+    `servicebinding://PATH` takes PATH literally, as `file://PATH` does (so `///abs` is absolute);
+    `servicebinding:PATH` is the same without the slashes.
+    """
+    scheme, _, rest = url.partition(":")
+    if scheme.lower() != SCHEME or "?" in rest or "#" in rest:
+        raise ConfigurationError(f"backend URL {url!r}: expected servicebinding:[//]PATH or servicebinding:")
+    path = rest[2:] if rest.startswith("//") else rest
+    if path:
+        return os.path.expanduser(path)
+    root = environ.get(ROOT_VARIABLE, "")
+    if not root:
+        raise ConfigurationError(f"backend URL {url!r} names no directory and ${ROOT_VARIABLE} is not set: "
+                                 f"set it, or give the directory (servicebinding:///bindings)")
+    return root
+
+
+# ---------------------------------------------------------------- reading the directories
+
+
+def read_root(root: str, description: str) -> tuple[list[Binding], list[str]]:
+    """Every binding under `root`, sorted by name; every problem in any of them raised at once."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    bindings = []
+    for name in _binding_names(root, description):
+        shown = describe_file(os.path.join(root, name))
+        invalid = connection_name_problem(name)
+        if invalid:
+            warnings.append(f"{shown}: binding {name!r} is not a valid connection name ({invalid}); skipped")
+            continue
+        bindings.append(_checked_binding(os.path.join(root, name), name, shown, problems, warnings))
+    if problems:
+        raise ConfigurationError(problems)
+    return bindings, warnings
+
+
+def _checked_binding(directory: str, name: str, shown: str, problems: list[Problem], warnings: list[str]) -> Binding:
+    found: list[Problem] = []
+    binding = Binding(name, shown, read_binding(directory, shown, found, warnings))
+    if not found:  # a missing `type` is only worth saying when every entry could be read
+        _check_metadata(binding, found)
+    problems.extend(found)
+    return binding
+
+
+def _binding_names(root: str, description: str) -> list[str]:
+    """Sub-directories of the root; files and dot-names there are not bindings and are passed over."""
+    try:
+        with os.scandir(root) as listing:
+            return sorted(e.name for e in listing if not e.name.startswith(".") and e.is_dir())
+    except FileNotFoundError:
+        raise ConfigurationError(f"{description}: no such directory") from None
+    except NotADirectoryError:
+        raise ConfigurationError(f"{description}: not a directory") from None
+    except OSError as error:
+        raise ConfigurationError(f"{description}: cannot list: {error.strerror}") from None
+
+
+def read_binding(directory: str, shown: str, problems: list[Problem], warnings: list[str]) -> dict[str, str]:
+    """The entries of one binding, read through one resolution of `..data` so that values are consistent.
+
+    Kubernetes rotates a projected secret by writing a new hidden directory and swapping `..data`;
+    if the link moved while we read, the read is repeated rather than mixing old and new values.
+    """
+    for _ in range(READ_ATTEMPTS):
+        source = _entry_source(directory)
+        found: list[Problem] = []
+        seen: list[str] = []
+        entries = _read_entries(source, shown, found, seen)
+        if _entry_source(directory) == source:
+            break
+    problems.extend(found)
+    warnings.extend(seen)
+    return entries
+
+
+def _entry_source(directory: str) -> str:
+    data = os.path.join(directory, DATA_LINK)
+    return os.path.realpath(data) if os.path.isdir(data) else directory
+
+
+def _read_entries(source: str, shown: str, problems: list[Problem], warnings: list[str]) -> dict[str, str]:
+    try:
+        names = sorted(name for name in os.listdir(source) if not name.startswith("."))
+    except OSError as error:
+        problems.append(Problem(f"cannot list: {error.strerror}", shown))
+        return {}
+    entries = {}
+    for name in names:
+        text = read_entry(os.path.join(source, name), os.path.join(shown, name), problems, warnings)
+        if text is not None:
+            entries[name] = text
+    return entries
+
+
+def read_entry(path: str, shown: str, problems: list[Problem], warnings: list[str]) -> str | None:
+    """One entry's text, or None (with a problem, or a warning for a sub-directory)."""
+    raw = _read_bytes(path, shown, problems, warnings)
+    if raw is None:
+        return None
+    if len(raw) > MAX_ENTRY_BYTES:
+        problems.append(Problem(f"larger than {MAX_ENTRY_BYTES // 1024} KiB; an environment variable cannot "
+                                "hold it (let the service read the file itself)", shown))
+        return None
+    text = _text(raw, shown, problems)
+    if text is None:
+        return None
+    return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
+
+
+def _text(raw: bytes, shown: str, problems: list[Problem]) -> str | None:
+    """The bytes as a value an environment variable can hold."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        problems.append(Problem(f"not UTF-8 text (invalid byte at offset {error.start}); an environment "
+                                "variable cannot hold it", shown))
+        return None
+    if "\0" in text:
+        problems.append(Problem("contains a NUL character; an environment variable cannot hold it", shown))
+        return None
+    return text
+
+
+def _read_bytes(path: str, shown: str, problems: list[Problem], warnings: list[str]) -> bytes | None:
+    handle = _open_entry(path, shown, problems)
+    if handle is None:
+        return None
+    mode = os.fstat(handle).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(handle)
+        if stat.S_ISDIR(mode):
+            warnings.append(f"{shown}: a directory, not a value; ignored")
+        else:
+            problems.append(Problem("not a regular file", shown))
+        return None
+    with os.fdopen(handle, "rb") as file:
+        return file.read(MAX_ENTRY_BYTES + 1)
+
+
+def _open_entry(path: str, shown: str, problems: list[Problem]) -> int | None:
+    # O_NONBLOCK: a FIFO placed among the entries must not hang the launch.
+    try:
+        return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        problems.append(Problem("cannot read: no such file (a dangling symbolic link?)", shown))
+    except OSError as error:
+        problems.append(Problem(f"cannot read: {error.strerror}", shown))
+    return None
+
+
+def _check_metadata(binding: Binding, problems: list[Problem]) -> None:
+    """`type` is required by servicebinding.io; `type` and `connection-id`, when present, must not be empty."""
+    present = {plain(name): name for name in binding.entries}
+    if "type" not in present:
+        problems.append(Problem("no 'type' entry; servicebinding.io requires one in every binding", binding.shown))
+    for key in ("type", "connectionid"):
+        if key in present and not binding.entries[present[key]].strip():
+            problems.append(Problem("empty", os.path.join(binding.shown, present[key])))
+
+
+# ---------------------------------------------------------------- bindings -> connections
+
+
+def plain(name: str) -> str:
+    """`Client-ID`, `client_id` and `clientid` are one name."""
+    return name.lower().replace("-", "").replace("_", "")
+
+
+def binding_connection(binding: Binding, identity: Identity) -> Connection:
+    """A component connection of whoever runs: the cluster projected the binding for this workload."""
+    metadata = {plain(name): text.strip() for name, text in binding.entries.items() if plain(name) in METADATA}
+    kind = connection_type(metadata["type"])
+    return Connection(
+        connection_id=metadata.get("connectionid") or binding.name,
+        name=binding.name,
+        type=kind,
+        visibility=COMPONENT,
+        project=identity.project,
+        component=identity.component,
+        parameters=binding_parameters(binding.entries, kind),
+    )
+
+
+def connection_type(binding_type: str) -> str:
+    """servicebinding.io's free-form `type` in Choreo's terms."""
+    lowered = binding_type.lower()
+    if lowered in DATABASE_TYPES:
+        return "database"
+    return "service" if lowered in SERVICE_TYPES else "third-party"
+
+
+def binding_parameters(entries: dict[str, str], kind: str) -> dict[str, Parameter]:
+    """Every value entry, well-known names under Choreo's keys, the rest under their own names."""
+    renamed = choreo_keys([name for name in entries if plain(name) not in METADATA], kind)
+    return {renamed[name]: Parameter(entries[name], is_secret(name, renamed[name])) for name in renamed}
+
+
+def choreo_keys(names: list[str], kind: str) -> dict[str, str]:
+    """Entry name -> parameter key. Each Choreo key is claimed by its first present source name."""
+    table = KEY_MAP if kind == "database" else (*KEY_MAP, URL_MAP)
+    by_plain: dict[str, str] = {}
+    for name in names:
+        by_plain.setdefault(plain(name), name)
+    keys = {name: name for name in names}
+    for target, sources in table:
+        source = next((by_plain[s] for s in sources if s in by_plain), None)
+        if source is not None:
+            keys[source] = target
+    return keys
+
+
+def is_secret(entry: str, key: str) -> bool:
+    if plain(entry) in SECRET_BY_DEFAULT or plain(key) in SECRET_BY_DEFAULT:
+        return True
+    return plain(entry) not in NON_SECRET
+
+
+def _check_unique_ids(connections: tuple[Connection, ...], bindings: list[Binding], description: str) -> None:
+    """A Connection ID names one connection: `serviceReferences` and layering rely on it."""
+    owners: dict[str, str] = {}
+    problems = []
+    for connection, binding in zip(connections, bindings):
+        earlier = owners.setdefault(connection.connection_id, binding.name)
+        if earlier != binding.name:
+            problems.append(Problem(f"Connection ID {connection.connection_id!r} is also the ID of binding "
+                                    f"{earlier!r}", binding.shown))
+    if problems:
+        raise ConfigurationError(problems)
