@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from launcher.backends import Backend, BackendSettings, open_backend
+from launcher.backends import Backend, BackendSettings, open_backend, scheme_of
 from launcher import shape
 from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, ProblemCollector
 from launcher.identity import decide_identity
@@ -146,7 +146,7 @@ def local_inputs(settings: Settings) -> list[str] | None:
         return None
     stores = []
     for url in settings.backends or tuple(os.path.join(settings.component_dir, n) for n in DEFAULT_STORE_NAMES):
-        if "://" in url and not url.startswith("file://"):
+        if scheme_of(url) != "file":
             return None
         stores.append(os.path.expanduser(url[len("file://"):] if url.startswith("file://") else url))
     from launcher.manifest import MANIFEST_DIRS, MANIFEST_NAMES

@@ -153,8 +153,9 @@ class Reloader:
         return [stamp(path) for path in paths]
 
     def _local_store_paths(self) -> list[str]:
+        """Every path a local layer reads (store files, binding directories), listed afresh each look."""
         layers = getattr(self.backend, "layers", [self.backend])
-        return [layer.path for layer in layers if hasattr(layer, "path")]
+        return [path for layer in layers for path in getattr(layer, "watched_paths", list)()]
 
     def _polls_remote(self) -> bool:
         from launcher.backends.http import HttpBackend

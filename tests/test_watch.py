@@ -150,3 +150,27 @@ def test_etcd_changes_are_seen_through_the_watch_api(etcd_single: Cluster, tmp_p
 def test_watch_refuses_exec_mode() -> None:
     result = run_launcher(["-C", str(EXAMPLE), "--watch", "--exec", "--", "true"])
     assert result.returncode == 64 and "--watch needs supervise mode" in result.stderr
+
+
+def test_a_rotated_kubernetes_binding_restarts_the_service(tmp_path: Path) -> None:
+    """Kubernetes rotates a projected secret by re-pointing the binding's `..data` link."""
+    binding = tmp_path / "bindings" / "orders-db"
+    for version, host in (("v1", "db-binding-1"), ("v2", "db-binding-2")):
+        data = binding / f"..{version}"
+        data.mkdir(parents=True)
+        for name, value in (("type", "postgresql"), ("host", host), ("port", "5432"), ("username", "u"),
+                            ("password", "p-secret"), ("database", "orders")):
+            (data / name).write_text(value + "\n")
+    (binding / "..data").symlink_to("..v1")
+    for name in ("type", "host", "port", "username", "password", "database"):
+        (binding / name).symlink_to(f"..data/{name}")
+    store = EXAMPLE / "connections.yaml"
+    watched = Watched(tmp_path, "--backend", f"servicebinding://{binding.parent}", backend=str(store))
+    try:
+        assert watched.wait_for(1)[0].split()[1] == "db-binding-1"
+        (binding / "..data.tmp").symlink_to("..v2")
+        (binding / "..data.tmp").rename(binding / "..data")  # an atomic swap, as the kubelet does it
+        watched.wait_for(3)
+        assert words(watched.lines())[2] == ("start", "db-binding-2")
+    finally:
+        watched.stop()

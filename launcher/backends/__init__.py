@@ -46,9 +46,17 @@ REGISTRY: dict[str, str] = {
 }
 
 
+def scheme_of(url: str) -> str:
+    """`etcd` for etcd://..., `servicebinding` for servicebinding:..., `file` for a plain path."""
+    if "://" in url:
+        return url.split("://", 1)[0].lower()
+    prefix = url.split(":", 1)[0].lower()
+    return prefix if ":" in url and prefix in REGISTRY else "file"
+
+
 def open_backend(url: str, settings: BackendSettings) -> Backend:
     """The backend for `url`; a bare path means the local store file."""
-    scheme = url.split("://", 1)[0].lower() if "://" in url else "file"
+    scheme = scheme_of(url)
     target = REGISTRY.get(scheme)
     if target is None:
         known = ", ".join(f"{name}://" for name in sorted(REGISTRY))

@@ -49,4 +49,5 @@ def merge(lower: Snapshot, upper: Snapshot) -> Snapshot:
         config_form={**lower.config_form, **upper.config_form},
         file_values={**lower.file_values, **upper.file_values},
         foreign=tuple(f for f in lower.foreign + upper.foreign if f.connection_id not in visible),
+        warnings=lower.warnings + upper.warnings,
     )

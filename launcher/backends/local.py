@@ -63,6 +63,10 @@ class LocalStore:
             warnings=_permission_warnings(self.path, store),
         )
 
+    def watched_paths(self) -> list[str]:
+        """What --watch stamps to notice a change."""
+        return [self.path]
+
     def guess_identity(self, directory_name: str) -> tuple[str | None, str | None]:
         """The store's only project, and its component named like the directory (or its only one)."""
         projects = list(self.load().projects.values())

@@ -71,11 +71,29 @@ class ServiceBindings:
         self.root = root
         self.description = f"{SCHEME}:{describe_file(root)}"
 
+    def watched_paths(self) -> list[str]:
+        """What --watch stamps: the root and each binding (Kubernetes swaps a `..data` link on rotation)."""
+        try:
+            names = sorted(os.listdir(self.root))
+        except OSError:
+            return [self.root]
+        bindings = [os.path.join(self.root, name) for name in names if not name.startswith(".")]
+        return [self.root, *(path for binding in bindings for path in _binding_paths(binding))]
+
     def fetch(self, identity: Identity) -> Snapshot:
         bindings, warnings = read_root(self.root, self.description)
         connections = tuple(binding_connection(binding, identity) for binding in bindings)
         _check_unique_ids(connections, bindings, self.description)
         return Snapshot(identity, self.description, connections, warnings=tuple(warnings))
+
+
+def _binding_paths(binding: str) -> list[str]:
+    """A binding directory, its Kubernetes `..data` link and its entries, for stamping."""
+    try:
+        entries = sorted(name for name in os.listdir(binding) if not name.startswith("."))
+    except OSError:
+        return [binding]
+    return [binding, os.path.join(binding, "..data"), *(os.path.join(binding, name) for name in entries)]
 
 
 def open_bindings(url: str, settings: BackendSettings) -> ServiceBindings:
