@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from launcher.errors import ConfigurationError, UsageError
+from launcher.errors import ConfigurationError, Problem, UsageError
 from launcher.model import COMPONENT, PROJECT, Manifest
 from launcher.naming import connection_name_problem
 from launcher.oauth_apps import OAuthRequest, attach_oauth_app, connections_using, rotate_client_secret
@@ -165,7 +165,7 @@ def _check_spec(store: Store, spec: ConnectionSpec) -> None:
         problems.append(f"a connection named {clash[0].name!r} already exists in this scope "
                         f"({_scope_label(clash[0])}, ID {clash[0].connection_id})")
     if problems:
-        raise UsageError("; ".join(problems))
+        raise UsageError([Problem(problem) for problem in problems])  # one line each
 
 
 def _name_problem(name: str) -> str | None:
