@@ -197,10 +197,9 @@ def run(command: tuple[str, ...], **options: Any) -> None:
 
     inputs = local_inputs(settings)
     stamps = _fastpath().stamp_inputs(inputs) if inputs is not None else None
-    from launcher.pipeline import build_plan, open_backends
+    from launcher.pipeline import plan_and_backend
 
-    backend = open_backends(settings)
-    plan = build_plan(settings, warn, debug, backend)
+    plan, backend = plan_and_backend(settings, warn, debug)
     from launcher.environment import child_environment
     from launcher.mounts import write_files
 

@@ -51,6 +51,12 @@ def build_plan(settings: Settings, warn: Reporter, debug: Reporter, backend: Bac
 
     `backend` lets a caller that checks many components open (and parse) the backends once.
     """
+    return plan_and_backend(settings, warn, debug, backend)[0]
+
+
+def plan_and_backend(settings: Settings, warn: Reporter, debug: Reporter,
+                     backend: Backend | None = None) -> tuple[Plan, Backend]:
+    """build_plan, also returning the backend it used (--watch keeps fetching from it)."""
     from launcher.resolve import resolve
 
     started = time.perf_counter()
@@ -77,7 +83,7 @@ def build_plan(settings: Settings, warn: Reporter, debug: Reporter, backend: Bac
     for warning in plan.warnings:
         warn(warning)
     debug(f"resolved {len(plan.assignments)} variables and {len(plan.files)} files in {_ms(started)} in all")
-    return plan
+    return plan, backend
 
 
 def fetch_snapshot(backend: Backend, identity: Identity, deadline: float, cache: SnapshotCache | None,
