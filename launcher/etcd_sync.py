@@ -7,7 +7,6 @@ The key and role layouts are those of docs/backends/etcd.md; everything here goe
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,6 @@ from launcher.backends import BackendSettings
 from launcher.backends import etcd_layout as layout
 from launcher.backends.etcd import EtcdBackend, EtcdSession, PulledStore, PushResult, prefix_range, open_etcd
 from launcher.backends.local import LocalStore
-from launcher.credentials import write_private
 from launcher.errors import ConfigurationError
 
 ROOT = "root"
