@@ -6,7 +6,6 @@ a real process against it.
 
 from __future__ import annotations
 
-import os
 import socket
 import stat
 import subprocess

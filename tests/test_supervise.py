@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from launcher.errors import CommandNotExecutable, CommandNotFound, UsageError
-from launcher.sigstate import parse_rewrite, parse_signal, reset_signals_for_exec
+from launcher.sigstate import parse_rewrite, parse_signal
 from launcher.supervise import FORWARDED, SuperviseOptions, default_mode, supervise
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "programs"))
