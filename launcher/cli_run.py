@@ -103,15 +103,13 @@ def _record(stamps: list, assignments: list[tuple[str, str]], override: bool, mo
 
 
 def _launch(argv: list[str], environment: dict[str, str], supervision: dict[str, Any]) -> NoReturn:
-    from launcher.modes import MODE_VARIABLE, mode_from
+    from launcher.modes import default_mode
 
     resident = [flag for flag in ("mask_output", "watch") if supervision[flag]]
     if resident and supervision["supervise"] is False:
         raise UsageError(f"--{resident[0].replace('_', '-')} needs supervise mode: the launcher must stay resident")
     chosen = True if resident else supervision["supervise"]
-    mode = {True: "supervise", False: "exec", None: None}[chosen] or mode_from(os.environ)
-    if mode is None:
-        raise UsageError(f"invalid {MODE_VARIABLE} '{os.environ[MODE_VARIABLE]}': expected exec or supervise")
+    mode = {True: "supervise", False: "exec", None: None}[chosen] or default_mode()
     if mode == "exec":
         from launcher.execute import exec_command
 

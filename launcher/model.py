@@ -228,7 +228,3 @@ class Plan:
 
     def variables(self) -> dict[str, str]:
         return {item.variable: item.value for item in self.assignments}
-
-    def secret_values(self) -> set[str]:
-        found = {item.value for item in self.assignments if item.secret and item.value}
-        return found

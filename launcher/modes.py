@@ -17,3 +17,15 @@ def mode_from(environ: dict[str, str] | os._Environ) -> str | None:
     if chosen:
         return chosen if chosen in MODES else None
     return "supervise" if os.getpid() == 1 else "exec"
+
+
+def default_mode(environ: dict[str, str] | os._Environ | None = None) -> str:
+    """mode_from, with an invalid CHOREO_RUN_MODE as a usage error (exit 64)."""
+    environ = os.environ if environ is None else environ
+    mode = mode_from(environ)
+    if mode is None:
+        from launcher.errors import UsageError  # only on this error path: the fast path stays light
+
+        raise UsageError(f"invalid {MODE_VARIABLE} '{environ.get(MODE_VARIABLE, '').strip().lower()}': "
+                         "expected exec or supervise")
+    return mode

@@ -8,7 +8,6 @@ import shlex
 from launcher.model import Assignment, Plan
 
 MASK = "********"
-EXPORT_FORMATS = ("dotenv", "json", "shell")
 
 
 def shown_value(assignment: Assignment, reveal: bool = False) -> str:

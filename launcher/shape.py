@@ -73,13 +73,6 @@ def text(
     return None
 
 
-def unknown_keys(data: dict, allowed: set[str], path: str, warn: list[str], file: str) -> None:
-    """Unknown keys are warned about, not refused: newer platform versions add keys."""
-    for key in data:
-        if key not in allowed:
-            warn.append(f"{file}: {child(path, str(key))}: unknown key, ignored")
-
-
 def variable(value: Any, path: str, problems: ProblemCollector) -> str | None:
     """An environment variable name: letters, digits and `_`, not starting with a digit."""
     from launcher.naming import is_valid_variable

@@ -22,7 +22,6 @@ from types import MappingProxyType
 from launcher import reaper
 from launcher.masking import masked_outputs
 from launcher.errors import UsageError
-from launcher.modes import MODE_VARIABLE, mode_from
 from launcher.sigstate import CATCHABLE, spawn
 
 #: Faults the kernel raises in the launcher's own code. They stay deliverable, so a launcher bug
@@ -72,16 +71,6 @@ class SuperviseOptions:
     def target(self, signo: int) -> int:
         """The signal the service receives for signo, after rewriting."""
         return self.rewrites.get(signo, signo)
-
-
-def default_mode(environ: Mapping[str, str] | None = None) -> str:
-    """exec, or supervise when we are PID 1 (an init's duties fall on us); CHOREO_RUN_MODE wins."""
-    environ = os.environ if environ is None else environ
-    mode = mode_from(environ)  # type: ignore[arg-type]
-    if mode is None:
-        raise UsageError(f"invalid {MODE_VARIABLE} '{environ.get(MODE_VARIABLE, '').strip().lower()}': "
-                         "expected exec or supervise")
-    return mode
 
 
 def supervise(argv: list[str], env: dict[str, str], options: SuperviseOptions = SuperviseOptions(),

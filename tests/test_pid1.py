@@ -31,7 +31,7 @@ def _no_strays():
 
 
 def test_default_mode_is_supervise_as_pid1_unless_overridden():
-    script = "from launcher.supervise import default_mode; print(default_mode())"
+    script = "from launcher.modes import default_mode; print(default_mode())"
     run = lambda **extra: subprocess.run([*UNSHARE, PYTHON, "-c", script], env=child_env(**extra),
                                          capture_output=True, text=True, check=True).stdout.strip()
     assert (run(), run(CHOREO_RUN_MODE="exec")) == ("supervise", "exec")

@@ -15,7 +15,8 @@ import pytest
 
 from launcher.errors import CommandNotExecutable, CommandNotFound, UsageError
 from launcher.sigstate import parse_rewrite, parse_signal
-from launcher.supervise import FORWARDED, SuperviseOptions, default_mode, supervise
+from launcher.modes import default_mode
+from launcher.supervise import FORWARDED, SuperviseOptions, supervise
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "programs"))
 from support import PROGRAMS as PROGRAM_DIR, PYTHON, Terminal, child_env, launcher_argv, program, start, stop_all  # noqa: E402
