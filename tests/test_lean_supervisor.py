@@ -54,9 +54,11 @@ def test_the_resident_supervisor_does_not_carry_the_resolver(tmp_path: Path) -> 
 def test_a_signal_pending_across_the_re_exec_reaches_the_service() -> None:
     # A signal that arrives between resolving and the service's start is blocked, stays pending
     # across execve into the lean supervisor, and is forwarded once the service runs.
-    script = ("import os, signal, sys; from launcher.supervisor_main import reexec; "
+    # (Sent by another process, as in life: a signal from our own PID is taken as our own doing.)
+    script = ("import os, signal, subprocess, sys; from launcher.supervisor_main import reexec; "
               "from launcher.supervise import SuperviseOptions; "
-              "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1}); os.kill(os.getpid(), signal.SIGUSR1); "
+              "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1}); "
+              "subprocess.run(['kill', '-USR1', str(os.getpid())], check=True); "
               "reexec(['sleep', '20'], dict(os.environ), SuperviseOptions()); sys.exit(99)")
     result = subprocess.run([sys.executable, "-c", script], env=clean_environment(), timeout=60)
     assert result.returncode == 128 + signal.SIGUSR1
