@@ -6,6 +6,8 @@ they are masked, and their presence per environment is all that is shown.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import yaml
 
 from launcher.naming import default_variable
@@ -72,7 +74,7 @@ def listing(store: Store, project: str | None) -> str:
     return text
 
 
-def _table(rows: list[tuple[str, ...]]) -> str:
+def _table(rows: Sequence[tuple[str, ...]]) -> str:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     return "".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n" for row in rows)
 

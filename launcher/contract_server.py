@@ -15,7 +15,7 @@ import ssl
 import sys
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from launcher import shape
@@ -67,7 +67,8 @@ def _token_entry(raw: Any, path: str, problems: ProblemCollector) -> tuple[str, 
     digest = _digest(body, path, problems)
     if digest is None or None in names.values():
         return None
-    return digest, Grant(names["name"], names["project"], names["component"])
+    present = cast("dict[str, str]", names)  # every value checked just above
+    return digest, Grant(present["name"], present["project"], present["component"])
 
 
 def _digest(body: dict, path: str, problems: ProblemCollector) -> str | None:
@@ -104,7 +105,7 @@ class ContractServer(ThreadingHTTPServer):
     def url(self) -> str:
         scheme = "https" if isinstance(self.socket, ssl.SSLSocket) else "http"
         host, port = self.server_address[:2]
-        return f"{scheme}://{host}:{port}"
+        return f"{scheme}://{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """One line instead of socketserver's traceback: failed handshakes and dropped clients are routine."""

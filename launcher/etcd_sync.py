@@ -113,7 +113,7 @@ def _ensure_role(session: EtcdSession, prefix: str, project: str, component: str
 
 def _ensure_user(session: EtcdSession, access: ComponentAccess, existing: set[str],
                  reset_password: bool) -> ComponentAccess:
-    password = secrets.token_urlsafe(24)
+    password: str | None = secrets.token_urlsafe(24)
     if access.role not in existing:
         session.call("/v3/auth/user/add", {"name": access.role, "password": password}, f"creating user {access.role}")
     elif reset_password:

@@ -40,8 +40,8 @@ def _warn_version(version: str | None, env: list[EnvEntry], files: list[FileEntr
     for entry in env:
         if entry.source.kind == "configForm":
             warnings.append(f"{file}: {entry.path}: configForm needs schemaVersion 1.2; read anyway")
-    for entry in files:
-        warnings.append(f"{file}: {entry.path}: configurations.file needs schemaVersion 1.2; read anyway")
+    for file_entry in files:
+        warnings.append(f"{file}: {file_entry.path}: configurations.file needs schemaVersion 1.2; read anyway")
 
 
 def _env_entries(raw: Any, base: str, problems: ProblemCollector) -> list[EnvEntry]:

@@ -85,10 +85,10 @@ def parse_signal(text: str) -> int:
         raise UsageError(f"invalid signal '{text}': {number} is not a signal that can be sent and caught")
     if not name.startswith("SIG"):
         name = "SIG" + name
-    number = _realtime(name) if name.startswith("SIGRT") else signal.Signals.__members__.get(name)
-    if number is None or number not in CATCHABLE:
+    found = _realtime(name) if name.startswith("SIGRT") else signal.Signals.__members__.get(name)
+    if found is None or found not in CATCHABLE:
         raise UsageError(f"invalid signal '{text}': expected a name like TERM or SIGTERM, or a number")
-    return int(number)
+    return int(found)
 
 
 def _realtime(name: str) -> int | None:

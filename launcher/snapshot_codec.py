@@ -10,7 +10,7 @@ Unknown keys are ignored so that a newer server can add fields without breaking 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from launcher import shape
 from launcher.errors import ConfigurationError, ProblemCollector
@@ -127,7 +127,8 @@ def _connection(raw: Any, path: str, identity: Identity, problems: ProblemCollec
     unset_keys = _keys(body.get("unsetKeys"), shape.child(path, "unsetKeys"), problems)
     if not visible or None in strings.values():
         return None
-    return Connection(strings["id"], strings["name"], strings["type"], strings["visibility"], strings["project"],
+    present = cast("dict[str, str]", strings)  # every value checked just above
+    return Connection(present["id"], present["name"], present["type"], present["visibility"], present["project"],
                       optional["component"], parameters, optional["oauthApp"], optional["resourceRef"],
                       optional_keys, unset_keys)
 
@@ -170,7 +171,7 @@ def _oauth_apps(raw: Any, base: str, problems: ProblemCollector) -> dict[str, OA
         body = shape.mapping(item, path, problems) or {}
         values = [_string(body.get(name), shape.child(path, name), problems) for name, _ in _OAUTH_FIELDS]
         if body and None not in values:
-            apps[app_id] = OAuthApplication(app_id, *values)
+            apps[app_id] = OAuthApplication(app_id, *cast("list[str]", values))  # None ruled out above
     return apps
 
 

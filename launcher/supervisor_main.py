@@ -44,7 +44,10 @@ def encode(options: SuperviseOptions) -> list[str]:
 
 def decode(arguments: list[str]) -> SuperviseOptions:
     values = dict(argument[2:].split("=", 1) for argument in arguments)
-    rewrites = dict(tuple(map(int, rule.split(":"))) for rule in values["rewrites"].split(",") if rule)
+    rewrites: dict[int, int] = {}
+    for rule in filter(None, values["rewrites"].split(",")):
+        source, target = rule.split(":")
+        rewrites[int(source)] = int(target)
     return SuperviseOptions(forward_to_group=values["group"] == "1", stop_signal=int(values["stop"]),
                             rewrites=rewrites, grace_period=float(values["grace"]),
                             mask_variables=tuple(name for name in values["mask"].split(",") if name))

@@ -168,7 +168,7 @@ def kvs_to_document(kvs: dict[str, str], prefix: str, source: str) -> dict[str, 
     for key, raw in sorted(kvs.items()):
         relative = key[len(prefix) + 1:] if key.startswith(prefix + "/") else None
         doc = _load(raw, key, problems) if relative is not None else None
-        if doc is not None:
+        if relative is not None and doc is not None:
             _place(relative.split("/"), doc, key, org_groups, projects, problems)
     documents = [_project_document(name, parts, problems) for name, parts in projects.items()]
     problems.raise_if_any(ConfigurationError)
