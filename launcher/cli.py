@@ -30,9 +30,12 @@ def cli() -> None:
 
     \b
       choreo-run [OPTIONS] -- CMD ARGS...    run CMD with the resolved environment
-      choreo-run check [OPTIONS]            resolve everything, run nothing (CI preflight)
+      choreo-run check [OPTIONS] [DIR...]   resolve everything, run nothing (CI preflight)
       choreo-run plan [OPTIONS]             show what would be injected, secrets masked
       choreo-run export [OPTIONS]           write the variables as dotenv, JSON or shell
+      choreo-run connection ...             create and manage connections
+
+    Documentation: docs/ in the source tree, starting with README.md.
     """
 
 
