@@ -25,6 +25,7 @@ import httpx
 from launcher.backends import BackendSettings
 from launcher.backends import etcd_layout as layout
 from launcher.backends.local import LocalStore
+from launcher.backends.tls import verification
 from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, ConflictError
 from launcher.model import Identity, Snapshot
 from launcher.store_file import Store, parse_store
@@ -104,8 +105,7 @@ class EtcdSession:
         self._expires = time.monotonic() + settings.deadline
         self._tokens: dict[str, str | None] = {}  # per member: tokens are not assumed portable
         self._first = 0  # the member that answered last is asked first next time
-        verify: Any = (settings.ca_file or True) if target.scheme == "https" else False
-        self._http = httpx.Client(verify=verify, trust_env=False)
+        self._http = httpx.Client(verify=verification(target.scheme == "https", settings.ca_file), trust_env=False)
 
     def __enter__(self) -> EtcdSession:
         return self

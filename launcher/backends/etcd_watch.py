@@ -17,6 +17,7 @@ import httpx
 
 from launcher.backends import etcd_layout as layout
 from launcher.backends.etcd import EtcdBackend, EtcdSession, prefix_range
+from launcher.backends.tls import verification
 from launcher.model import Identity
 
 IDLE_SECONDS = 60.0  # with progress notifications on, a silent stream this long is a dead one
@@ -63,7 +64,7 @@ class EtcdWatch:
         with EtcdSession(self.backend.target, self.backend.settings, self.backend.requests) as session:
             headers = session.auth_headers(member)
         timeout = httpx.Timeout(self.backend.settings.timeout, read=IDLE_SECONDS)
-        verify: Any = (self.backend.settings.ca_file or True) if self.backend.target.scheme == "https" else False
+        verify = verification(self.backend.target.scheme == "https", self.backend.settings.ca_file)
         url = f"{self.backend.target.scheme}://{member}/v3/watch"
         with httpx.Client(verify=verify, trust_env=False, timeout=timeout) as client, \
                 client.stream("POST", url, json={"create_request": request}, headers=headers) as response:

@@ -20,6 +20,7 @@ import httpx
 
 from launcher import __version__
 from launcher.backends import BackendSettings, _redact
+from launcher.backends.tls import verification
 from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError
 from launcher.model import Identity, Snapshot
 from launcher.snapshot_codec import decode_snapshot
@@ -94,9 +95,8 @@ class HttpBackend:
         self._settings = settings
         self._retry = retry
         self._token = _checked_token(settings.token)
-        # Plain http:// never negotiates TLS (and redirects are not followed), so it skips building a
-        # verifying context: loading the CA bundle costs tens of milliseconds at every launch.
-        verify = _tls(settings.ca_file) if url.startswith("https://") else False
+        # Redirects are not followed, so plain http:// never negotiates TLS and needs no context.
+        verify = verification(url.startswith("https://"), settings.ca_file)
         self._client = httpx.Client(verify=verify, follow_redirects=False,
                                     headers={"User-Agent": f"choreo-run/{__version__}"})
         self._cached: _Cached | None = None
@@ -185,17 +185,6 @@ def _checked_token(token: str | None) -> str | None:
         raise ConfigurationError("the backend token contains spaces, control or non-ASCII characters, "
                                  "which cannot go in an HTTP header")
     return token
-
-
-def _tls(ca_file: str | None) -> ssl.SSLContext | bool:
-    """Verification always on; a custom CA replaces the system bundle rather than disabling checks."""
-    if not ca_file:
-        return True
-    try:
-        return ssl.create_default_context(cafile=ca_file)
-    except (OSError, ssl.SSLError) as error:
-        reason = getattr(error, "strerror", None) or getattr(error, "reason", None) or type(error).__name__
-        raise ConfigurationError(f"{ca_file}: cannot load the CA file: {reason}") from None
 
 
 def _read_body(response: httpx.Response, deadline: float, url: str) -> bytes:
