@@ -18,6 +18,7 @@ import pytest
 
 from conftest import EXAMPLE, clean_environment, run_launcher
 from etcd_cluster import Cluster, unique_prefix
+from http_fixtures import TOKEN, contract
 
 SERVICE = ('echo "start $CHOREO_ORDERS_DB_HOSTNAME $$" >> "$LOG"; '
            'trap \'echo "term $$" >> "$LOG"; exit 0\' TERM; '
@@ -28,7 +29,8 @@ SERVICE = ('echo "start $CHOREO_ORDERS_DB_HOSTNAME $$" >> "$LOG"; '
 class Watched:
     """choreo-run --watch over a copy of the example, and the log its service writes."""
 
-    def __init__(self, tmp_path: Path, *extra: str, backend: str | None = None) -> None:
+    def __init__(self, tmp_path: Path, *extra: str, backend: str | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.dir = tmp_path / "orders-service"
         shutil.copytree(EXAMPLE, self.dir)
         self.log = tmp_path / "service.log"
@@ -38,7 +40,7 @@ class Watched:
             [sys.executable, "-m", "launcher", "-C", str(self.dir), "-p", "bookstore", "-c", "orders-service",
              *backend_args, "--mount-root", str(tmp_path / "m"), "--watch", "--watch-interval", "0.1",
              "--grace-period", "5", *extra, "--", "sh", "-c", SERVICE],
-            env=clean_environment({"LOG": str(self.log)}), stderr=subprocess.PIPE, text=True)
+            env=clean_environment({"LOG": str(self.log), **(env or {})}), stderr=subprocess.PIPE, text=True)
 
     def lines(self) -> list[str]:
         return self.log.read_text().splitlines()
@@ -174,3 +176,21 @@ def test_a_rotated_kubernetes_binding_restarts_the_service(tmp_path: Path) -> No
         assert words(watched.lines())[2] == ("start", "db-binding-2")
     finally:
         watched.stop()
+
+
+def test_an_http_backend_is_polled_with_conditional_requests(tmp_path: Path) -> None:
+    store = tmp_path / "served.yaml"
+    shutil.copy(EXAMPLE / "connections.yaml", store)
+    with contract(tmp_path, str(store)) as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        watched = Watched(tmp_path, backend=url, env={"CHOREO_RUN_TOKEN": TOKEN})
+        try:
+            watched.wait_for(1)
+            watched.quiet_period()
+            unchanged = list(server.seen.statuses)  # type: ignore[attr-defined]
+            assert 304 in unchanged  # polling an unchanged store costs a 304, not a snapshot
+            store.write_text(store.read_text().replace("development: localhost,", "development: db-over-http,"))
+            watched.wait_for(3)
+            assert words(watched.lines())[2] == ("start", "db-over-http")
+        finally:
+            watched.stop()
