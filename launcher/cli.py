@@ -72,6 +72,8 @@ def _check_many(settings: Settings, directories: tuple[str, ...]) -> None:
             _report_ok(build_plan(replace(settings, component_dir=directory), warn, debug, backend))
         except LauncherError as error:
             failures.append(error)
+            for warning in error.warnings:
+                warn(warning)
             for problem in error.problems:
                 say("error", f"{directory}: {problem}" if directory not in str(problem) else str(problem))
     click.echo(f"checked {count(len(directories), 'component')}: {len(directories) - len(failures)} ok, "
@@ -179,6 +181,8 @@ def _invoke(args: list[str]) -> int:
         say("error", f"{error.format_message()} (see choreo-run {args[0]} --help)")
         return UsageError.exit_code
     except LauncherError as error:
+        for warning in error.warnings:
+            warn(warning)
         for problem in error.problems:
             say("error", str(problem))
         if state["debug"]:

@@ -32,6 +32,7 @@ class LauncherError(Exception):
         if isinstance(problems, str):
             problems = [Problem(problems)]
         self.problems = list(problems)
+        self.warnings: list[str] = []  # found on the way; they often explain the problems (a typo)
         super().__init__("; ".join(str(problem) for problem in self.problems))
 
 
@@ -107,13 +108,19 @@ class ProblemCollector:
     def __init__(self, file: str | None = None) -> None:
         self.file = file
         self.problems: list[Problem] = []
+        self.warnings: list[str] = []  # what was accepted but looks like a mistake
 
     def add(self, path: str | None, message: str) -> None:
         self.problems.append(Problem(message, self.file, path or None))
+
+    def warn(self, path: str | None, message: str) -> None:
+        self.warnings.append(str(Problem(message, self.file, path or None)))
 
     def extend(self, problems: list[Problem]) -> None:
         self.problems.extend(problems)
 
     def raise_if_any(self, error_class: type[LauncherError]) -> None:
         if self.problems:
-            raise error_class(self.problems)
+            error = error_class(self.problems)
+            error.warnings = list(self.warnings)
+            raise error

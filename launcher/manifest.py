@@ -9,6 +9,7 @@ problem listed at once.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 from launcher import shape
@@ -23,6 +24,11 @@ MANIFEST_NAMES = ("component.yaml", "component-config.yaml", "endpoints.yaml")
 SCHEMA_VERSIONS = ("1.0", "1.1", "1.2")
 API_VERSIONS = ("core.choreo.dev/v1beta1", "core.choreo.dev/v1alpha1")
 RESOURCE_REF_KINDS = ("service:", "thirdparty:", "database:", "storage:")
+# Keys read in the sections choreo-run acts on; anything else there is warned about (a typo would
+# otherwise inject nothing, silently).
+DEPENDENCY_KEYS = frozenset({"connectionReferences", "serviceReferences"})
+CONNECTION_REFERENCE_KEYS = frozenset({"name", "resourceRef"})
+SERVICE_REFERENCE_KEYS = frozenset({"name", "connectionConfig", "env"})
 
 
 def discover(component_dir: str) -> tuple[str, list[str]]:
@@ -66,7 +72,7 @@ def manifest_from_data(data: Any, path: str) -> Manifest:
               "endpoints.yaml": _read_endpoints_yaml}[kind]
     manifest = reader(data, shown, problems, warnings)
     problems.raise_if_any(ManifestError)
-    return manifest
+    return replace(manifest, warnings=manifest.warnings + tuple(problems.warnings))
 
 
 def _kind_of(path: str, data: dict) -> str:
@@ -112,7 +118,9 @@ def _schema_version(raw: Any, file: str, problems: ProblemCollector, warnings: l
 
 def _dependencies_section(data: dict, file: str, problems: ProblemCollector, warnings: list[str]) -> dict:
     if "dependencies" in data:
-        return shape.mapping(data["dependencies"], "dependencies", problems, required=False) or {}
+        dependencies = shape.mapping(data["dependencies"], "dependencies", problems, required=False) or {}
+        shape.known_keys(dependencies, DEPENDENCY_KEYS, "dependencies", problems)
+        return dependencies
     # Quirk: a mis-indented docs sample put `dependencies` under the first endpoint.
     endpoints = data.get("endpoints")
     for index, endpoint in enumerate(endpoints if isinstance(endpoints, list) else []):
@@ -130,11 +138,7 @@ def _connection_references(dependencies: dict, version: str | None, file: str,
     if items and version == "1.0":
         warnings.append(f"{file}: {base}: needs schemaVersion 1.1 or later; read anyway")
     references = []
-    for index, item in enumerate(items):
-        path = shape.child(base, index)
-        entry = shape.mapping(item, path, problems)
-        if entry is None:
-            continue
+    for path, entry in shape.mappings(items, base, problems, CONNECTION_REFERENCE_KEYS):
         name = _connection_name(entry.get("name"), shape.child(path, "name"), problems)
         resource_ref = _resource_ref(entry.get("resourceRef"), shape.child(path, "resourceRef"), problems)
         if name:
@@ -164,7 +168,7 @@ def _resource_ref(raw: Any, path: str, problems: ProblemCollector) -> str | None
 def _service_references(raw: Any, base: str, problems: ProblemCollector, warnings: list[str],
                         file: str) -> tuple[ServiceReference, ...]:
     references = []
-    for path, entry in shape.mappings(raw, base, problems):
+    for path, entry in shape.mappings(raw, base, problems, SERVICE_REFERENCE_KEYS):
         name = shape.text(entry.get("name"), shape.child(path, "name"), problems, required=False) or ""
         connection_id = shape.text(entry.get("connectionConfig"), shape.child(path, "connectionConfig"),
                                    problems, what="a Connection ID")
@@ -178,7 +182,7 @@ def _service_references(raw: Any, base: str, problems: ProblemCollector, warning
 
 def _env_mappings(raw: Any, base: str, problems: ProblemCollector) -> tuple[EnvMapping, ...]:
     mappings = []
-    for path, entry in shape.mappings(raw, base, problems):
+    for path, entry in shape.mappings(raw, base, problems, frozenset({"from", "to"})):
         key = shape.text(entry.get("from"), shape.child(path, "from"), problems, what="a connection key")
         variable = shape.variable(entry.get("to"), shape.child(path, "to"), problems)
         if key and variable:

@@ -14,6 +14,9 @@ from launcher.errors import ProblemCollector
 from launcher.model import EnvEntry, FileEntry, FileValue, ValueSource
 
 VALUE_FROM_KINDS = ("connectionRef", "configGroupRef", "configForm")
+ENV_ENTRY_KEYS = frozenset({"name", "value", "valueFrom"})  # also the values of a file
+FILE_ENTRY_KEYS = frozenset({"name", "mountPath", "type", "values"})
+REF_KEYS = frozenset({"name", "key"})
 FILE_TYPES = ("yaml", "json", "env", "properties", "text")
 
 
@@ -27,6 +30,7 @@ def read_configurations(data: dict, version: str | None, file: str, problems: Pr
         if section == "configuration":
             warnings.append(f"{file}: configuration: legacy singular key, read as `configurations`")
         body = shape.mapping(data[section], section, problems, required=False) or {}
+        shape.known_keys(body, frozenset({"env", "file"}), section, problems)
         env += _env_entries(body.get("env"), shape.child(section, "env"), problems)
         files += _file_entries(body.get("file"), shape.child(section, "file"), problems)
     _warn_version(version, env, files, file, warnings)
@@ -46,7 +50,7 @@ def _warn_version(version: str | None, env: list[EnvEntry], files: list[FileEntr
 
 def _env_entries(raw: Any, base: str, problems: ProblemCollector) -> list[EnvEntry]:
     entries = []
-    for path, entry in shape.mappings(raw, base, problems):
+    for path, entry in shape.mappings(raw, base, problems, ENV_ENTRY_KEYS):
         variable = shape.variable(entry.get("name"), shape.child(path, "name"), problems)
         source = read_value_source(entry, path, problems)
         if variable and source:
@@ -69,6 +73,7 @@ def read_value_source(entry: dict, path: str, problems: ProblemCollector) -> Val
     body = shape.mapping(value_from, from_path, problems)
     if body is None:
         return None
+    shape.known_keys(body, frozenset(VALUE_FROM_KINDS), from_path, problems)
     kinds = [kind for kind in VALUE_FROM_KINDS if kind in body]
     if len(kinds) != 1:
         got = ", ".join(map(str, body)) or "nothing"
@@ -91,6 +96,7 @@ def _from_source(kind: str, raw: Any, path: str, problems: ProblemCollector) -> 
     body = shape.mapping(raw, path, problems)
     if body is None:
         return None
+    shape.known_keys(body, REF_KEYS, path, problems)
     what = "a connection name" if kind == "connectionRef" else "a config group name"
     name = shape.text(body.get("name"), shape.child(path, "name"), problems, what=what)
     key = shape.text(body.get("key"), shape.child(path, "key"), problems, what="a key")
@@ -101,7 +107,7 @@ def _from_source(kind: str, raw: Any, path: str, problems: ProblemCollector) -> 
 
 def _file_entries(raw: Any, base: str, problems: ProblemCollector) -> list[FileEntry]:
     entries = []
-    for path, entry in shape.mappings(raw, base, problems):
+    for path, entry in shape.mappings(raw, base, problems, FILE_ENTRY_KEYS):
         name = shape.text(entry.get("name"), shape.child(path, "name"), problems, what="a file name")
         if name and (os.sep in name or name in (".", "..")):
             problems.add(shape.child(path, "name"), f"expected a plain file name, got {name!r}")
@@ -127,7 +133,7 @@ def _file_type(raw: Any, name: str | None, path: str, problems: ProblemCollector
 
 def _file_values(raw: Any, base: str, problems: ProblemCollector) -> list[FileValue]:
     values = []
-    for path, entry in shape.mappings(raw, base, problems):
+    for path, entry in shape.mappings(raw, base, problems, ENV_ENTRY_KEYS):
         name = shape.text(entry.get("name"), shape.child(path, "name"), problems, what="a value name")
         source = read_value_source(entry, path, problems)
         if name and source:

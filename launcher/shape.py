@@ -46,13 +46,32 @@ def sequence(value: Any, path: str, problems: ProblemCollector, *, required: boo
     return []
 
 
-def mappings(raw: Any, base: str, problems: ProblemCollector) -> Iterator[tuple[str, dict]]:
-    """(path, item) for each item of an optional list that is a mapping; the rest are problems."""
+def mappings(raw: Any, base: str, problems: ProblemCollector,
+             allowed: frozenset[str] | None = None) -> Iterator[tuple[str, dict]]:
+    """(path, item) for each item of an optional list that is a mapping; the rest are problems.
+
+    With `allowed`, keys outside it are warned about (see known_keys).
+    """
     for index, item in enumerate(sequence(raw, base, problems)):
         path = child(base, index)
         entry = mapping(item, path, problems)
         if entry is not None:
+            if allowed is not None:
+                known_keys(entry, allowed, path, problems)
             yield path, entry
+
+
+def known_keys(entry: dict, allowed: frozenset[str], path: str, problems: ProblemCollector) -> None:
+    """Warn about keys outside `allowed`: ignored (newer platforms add keys), but a typo such as
+    `connectionRefrences` would otherwise silently inject nothing."""
+    for key in entry:
+        if key in allowed:
+            continue
+        from difflib import get_close_matches  # only when there is something to suggest
+
+        close = get_close_matches(str(key), sorted(allowed), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (expected {', '.join(sorted(allowed))})"
+        problems.warn(child(path, str(key)), f"unknown key, ignored{hint}")
 
 
 def text(

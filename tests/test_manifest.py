@@ -224,3 +224,29 @@ def test_discovery_reports_where_it_looked(tmp_path: Path) -> None:
 def test_secret_literal_never_in_repr(tmp_path: Path) -> None:
     manifest = load(tmp_path, "schemaVersion: 1.2\nconfigurations:\n  env: [{name: A, value: hunter2-literal}]\n")
     assert "hunter2-literal" not in repr(manifest)
+
+
+def test_a_misspelt_key_is_warned_about_with_a_suggestion(tmp_path: Path) -> None:
+    manifest = load(tmp_path, """
+        schemaVersion: 1.2
+        dependencies:
+          connectionRefrences:
+            - name: hr-connection
+              resourceRef: service:/a/b/v1/c/PUBLIC
+        configurations:
+          env:
+            - name: A
+              valueFrom:
+                connectionRef: {name: hr-connection, key: ServiceURL, kee: x}
+        """)
+    assert manifest.connection_references == ()
+    assert any("dependencies.connectionRefrences: unknown key, ignored; did you mean 'connectionReferences'?" in w
+               for w in manifest.warnings)
+    assert any("connectionRef.kee: unknown key, ignored; did you mean 'key'?" in w for w in manifest.warnings)
+
+
+def test_warnings_travel_with_the_error_they_explain(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError) as caught:
+        load(tmp_path, "schemaVersion: 1.2\nconfigurations:\n  file:\n    - name: a.json\n      mountpath: /x\n")
+    assert "configurations.file[0].mountPath: expected a directory" in str(caught.value)
+    assert any("mountpath: unknown key, ignored; did you mean 'mountPath'?" in w for w in caught.value.warnings)
