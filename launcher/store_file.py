@@ -19,6 +19,15 @@ OAUTH_KEYS = ("ConsumerKey", "ConsumerSecret", "TokenURL")
 # Keys that hold credentials are secret unless the store says otherwise.
 SECRET_BY_DEFAULT = {"consumersecret", "choreoapikey", "password", "apikey", "clientsecret", "token"}
 CONNECTION_TYPES = ("service", "database", "third-party", "storage")
+# The keys each part of the file may hold; others are warned about (`paramters` would drop values).
+TOP_KEYS = frozenset({"version", "projects", "configGroups", "exampleValues"})
+PROJECT_KEYS = frozenset({"name", "components", "oauthApps", "connections", "configGroups"})
+COMPONENT_KEYS = frozenset({"name", "configForm", "files"})
+OAUTH_APP_KEYS = frozenset({"id", "component", "environments"})
+CONNECTION_KEYS = frozenset({"id", "name", "type", "visibility", "component", "auth", "oauthApp", "resourceRef",
+                             "parameters"})
+PARAMETER_KEYS = frozenset({"value", "values", "secret", "optional"})
+GROUP_KEYS = frozenset({"name", "parameters"})
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,7 @@ class Store:
     projects: dict[str, StoredProject]
     config_groups: dict[str, dict[str, StoredParameter]] = field(repr=False)  # organization-wide
     example_values: bool = False  # the file says its values are examples, not real secrets
+    warnings: tuple[str, ...] = field(default=(), compare=False)  # unknown keys, ignored
 
     def all_connections(self) -> list[StoredConnection]:
         return [connection for project in self.projects.values() for connection in project.connections]
@@ -89,6 +99,7 @@ def parse_store(data: Any, file: str) -> Store:
     """Validate a parsed store document; raise ConfigurationError listing every problem."""
     problems = ProblemCollector(file)
     body = shape.mapping(data, "", problems) or {}
+    shape.known_keys(body, TOP_KEYS, "", problems)
     if body and body.get("version") != STORE_VERSION:
         problems.add("version", f"expected {STORE_VERSION}, got {body.get('version')!r}")
     projects: dict[str, StoredProject] = {}
@@ -104,13 +115,14 @@ def parse_store(data: Any, file: str) -> Store:
     if not isinstance(example_values, bool):
         problems.add("exampleValues", f"expected true or false, got {shape.type_name(example_values)}")
     problems.raise_if_any(ConfigurationError)
-    return Store(file, projects, groups, example_values is True)
+    return Store(file, projects, groups, example_values is True, tuple(problems.warnings))
 
 
 def _project(raw: Any, path: str, problems: ProblemCollector) -> StoredProject | None:
     body = shape.mapping(raw, path, problems)
     if body is None:
         return None
+    shape.known_keys(body, PROJECT_KEYS, path, problems)
     name = shape.text(body.get("name"), shape.child(path, "name"), problems, what="a project name")
     components = _components(body.get("components"), shape.child(path, "components"), problems)
     apps = _oauth_apps(body.get("oauthApps"), shape.child(path, "oauthApps"), name or "", components, problems)
@@ -127,7 +139,7 @@ def _project(raw: Any, path: str, problems: ProblemCollector) -> StoredProject |
 
 def _components(raw: Any, base: str, problems: ProblemCollector) -> dict[str, StoredComponent]:
     components: dict[str, StoredComponent] = {}
-    for path, body in shape.mappings(raw, base, problems):
+    for path, body in shape.mappings(raw, base, problems, COMPONENT_KEYS):
         name = shape.text(body.get("name"), shape.child(path, "name"), problems, what="a component name")
         form = _per_environment(body.get("configForm"), shape.child(path, "configForm"), problems,
                                 lambda v, p: _parameter(v, p, problems, key=""))
@@ -154,7 +166,7 @@ def _per_environment(raw: Any, base: str, problems: ProblemCollector, read_value
 def _oauth_apps(raw: Any, base: str, project: str, components: dict[str, StoredComponent],
                 problems: ProblemCollector) -> dict[str, StoredOAuthApp]:
     apps: dict[str, StoredOAuthApp] = {}
-    for path, body in shape.mappings(raw, base, problems):
+    for path, body in shape.mappings(raw, base, problems, OAUTH_APP_KEYS):
         app_id = shape.text(body.get("id"), shape.child(path, "id"), problems, what="an application id")
         component = _owner(body.get("component"), shape.child(path, "component"), components, problems)
         environments = _per_environment(body.get("environments"), shape.child(path, "environments"), problems,
@@ -186,6 +198,7 @@ def _connection(raw: Any, path: str, project: str, components: dict[str, StoredC
     body = shape.mapping(raw, path, problems)
     if body is None:
         return None
+    shape.known_keys(body, CONNECTION_KEYS, path, problems)
     connection_id = shape.text(body.get("id"), shape.child(path, "id"), problems, what="a Connection ID")
     name = shape.text(body.get("name"), shape.child(path, "name"), problems, what="a connection name")
     if name and (problem := connection_name_problem(name)):
@@ -259,6 +272,7 @@ def _parameter(raw: Any, path: str, problems: ProblemCollector, *, key: str) -> 
     if not isinstance(raw, dict):
         value = _scalar(raw, path, problems)
         return StoredParameter({ALL_ENVIRONMENTS: value} if value is not None else {}, secret_default)
+    shape.known_keys(raw, PARAMETER_KEYS, path, problems)
     values = {}
     if "value" in raw:
         if (value := _scalar(raw["value"], shape.child(path, "value"), problems)) is not None:
@@ -286,7 +300,7 @@ def _scalar(raw: Any, path: str, problems: ProblemCollector) -> str | None:
 
 def _config_groups(raw: Any, base: str, problems: ProblemCollector) -> dict[str, dict[str, StoredParameter]]:
     groups = {}
-    for path, body in shape.mappings(raw, base, problems):
+    for path, body in shape.mappings(raw, base, problems, GROUP_KEYS):
         name = shape.text(body.get("name"), shape.child(path, "name"), problems, what="a config group name")
         if name:
             groups[name] = _parameters(body.get("parameters"), shape.child(path, "parameters"), problems)

@@ -140,3 +140,10 @@ def test_a_store_with_secrets_readable_by_others_gets_a_warning(tmp_path: Path) 
     assert len(warnings) == 1 and "readable by other users (mode 644); run chmod 600" in warnings[0]
     path.chmod(0o600)
     assert LocalStore(str(path)).fetch(Identity("shop", "orders")).warnings == ()
+
+
+def test_a_misspelt_store_key_is_warned_about(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.yaml", BASE.replace("        parameters:\n          ServiceURL", "        paramters:\n          ServiceURL"))
+    path.chmod(0o600)
+    warnings = LocalStore(str(path)).fetch(Identity("shop", "orders")).warnings
+    assert any("connections[0].paramters: unknown key, ignored; did you mean 'parameters'?" in w for w in warnings)

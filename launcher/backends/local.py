@@ -60,7 +60,7 @@ class LocalStore:
                                         identity.environment),
             file_values=dict(component.files.get(identity.environment, {})) if component else {},
             foreign=tuple(ForeignConnection(c.connection_id, c.name, c.project, c.component) for c in foreign),
-            warnings=_permission_warnings(self.path, store),
+            warnings=store.warnings + _permission_warnings(self.path, store),
         )
 
     def watched_paths(self) -> list[str]:
