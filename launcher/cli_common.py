@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from launcher.backends import BackendSettings
-from launcher.credentials import read_secret_file, secret_from_env
+from launcher.credentials import etcd_credentials, read_secret_file, secret_from_env
 from launcher.pipeline import Settings
 
 state: dict[str, Any] = {"debug": False, "quiet": False, "argv": [], "warnings": []}
@@ -89,10 +89,11 @@ def pipeline_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def settings_from(options: dict[str, Any]) -> Settings:
     """Settings from the shared options; consumes them from `options`."""
+    user, password = etcd_credentials()
     backend_settings = BackendSettings(
         token=_read_token(options.pop("token_file")),
-        username=os.environ.get("CHOREO_RUN_ETCD_USER"),
-        password=secret_from_env("CHOREO_RUN_ETCD_PASSWORD"),
+        username=user,
+        password=password,
         ca_file=options.pop("ca_file"),
         timeout=options.pop("timeout"),
         deadline=options.pop("deadline"),

@@ -6,22 +6,19 @@ Credentials come from the environment only (never from the command line, where `
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
 from launcher import etcd_sync
 from launcher.backends import BackendSettings
-from launcher.credentials import secret_from_env, write_private
-
-_USER_ENV, _PASSWORD_ENV = "CHOREO_RUN_ETCD_USER", "CHOREO_RUN_ETCD_PASSWORD"
-
+from launcher.credentials import etcd_credentials, write_private
 
 def etcd_settings(ctx: click.Context) -> BackendSettings:
+    user, password = etcd_credentials()  # the same variables as every other command
     return BackendSettings(
-        username=os.environ.get(_USER_ENV) or None,
-        password=secret_from_env(_PASSWORD_ENV),  # also _PASSWORD_FILE, as for every other command
+        username=user,
+        password=password,
         ca_file=ctx.params["ca_file"],
         timeout=ctx.params["timeout"],
         deadline=ctx.params["deadline"],

@@ -30,6 +30,11 @@ def secret_from_env(name: str, environ: Mapping[str, str] = os.environ) -> str |
     return environ.get(name) or None
 
 
+def etcd_credentials(environ: Mapping[str, str] = os.environ) -> tuple[str | None, str | None]:
+    """(user, password) for etcd: CHOREO_RUN_ETCD_USER and CHOREO_RUN_ETCD_PASSWORD (or _PASSWORD_FILE)."""
+    return environ.get("CHOREO_RUN_ETCD_USER") or None, secret_from_env("CHOREO_RUN_ETCD_PASSWORD", environ)
+
+
 def write_private(path: str, text: str) -> None:
     """Replace `path` atomically with `text`, mode 0600: exports, pulled stores and credentials hold secrets."""
     try:

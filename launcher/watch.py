@@ -55,7 +55,7 @@ class Reloader:
         self.last_problem: str | None = None
         self.inputs = local_inputs(replace(settings, cache=None, backends=()))  # manifest and .env files
         self.stamps = self._stamps()
-        self.etcd_watch = self._watch_etcd(plan)
+        self.remote_watches = self._start_remote_watches(plan)
 
     def environment(self, plan: Plan) -> dict[str, str]:
         from launcher.environment import child_environment
@@ -72,8 +72,8 @@ class Reloader:
 
     def stop(self) -> None:
         self.stopped.set()
-        if self.etcd_watch is not None:
-            self.etcd_watch.stop()
+        for watch in self.remote_watches:
+            watch.stop()
 
     def take(self) -> dict[str, str] | None:
         with self.lock:
@@ -154,26 +154,25 @@ class Reloader:
 
     def _local_store_paths(self) -> list[str]:
         """Every path a local layer reads (store files, binding directories), listed afresh each look."""
-        layers = getattr(self.backend, "layers", [self.backend])
-        return [path for layer in layers for path in getattr(layer, "watched_paths", list)()]
+        return [path for layer in self._layers() for path in getattr(layer, "watched_paths", list)()]
+
+    # What each backend offers for watching, by duck typing (docs/watch.md):
+    #   watched_paths() -> paths to stamp (local files, binding directories);
+    #   polled_for_changes = True -> fetch again each interval (HTTP, with conditional requests);
+    #   watch(identity, changed, timeout) -> a handle with stop() that sets `changed` (etcd).
+
+    def _layers(self) -> list:
+        return getattr(self.backend, "layers", [self.backend])
 
     def _polls_remote(self) -> bool:
-        from launcher.backends.http import HttpBackend
+        return any(getattr(layer, "polled_for_changes", False) for layer in self._layers())
 
-        layers = getattr(self.backend, "layers", [self.backend])
-        return any(isinstance(layer, HttpBackend) for layer in layers)
-
-    def _watch_etcd(self, plan: Plan):  # type: ignore[no-untyped-def]
-        layers = getattr(self.backend, "layers", [self.backend])
-        if not any(type(layer).__name__ == "EtcdBackend" for layer in layers):
-            return None
-        from launcher.backends.etcd_watch import EtcdWatch
-
-        etcd = next(layer for layer in layers if type(layer).__name__ == "EtcdBackend")
-        watch = EtcdWatch(etcd, plan.identity, self.remote_changed)
-        watch.start(timeout=self.settings.backend_settings.deadline)
-        self.remote_changed.set()  # anything written between the first fetch and the watch is caught
-        return watch
+    def _start_remote_watches(self, plan: Plan) -> list:
+        watches = [layer.watch(plan.identity, self.remote_changed, self.settings.backend_settings.deadline)
+                   for layer in self._layers() if hasattr(layer, "watch")]
+        if watches:
+            self.remote_changed.set()  # anything written between the first fetch and the watch is caught
+        return watches
 
     def write_env_file(self, assigned: tuple[tuple[str, str], ...]) -> None:
         """The resolved variables as a .env file (mode 0600), for services that reload on a signal."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -249,6 +250,14 @@ class EtcdBackend:
         self.settings = settings
         self.description = target.description
         self.requests: Counter[str] = Counter()  # gateway path -> calls made, for tests and `--debug`
+
+    def watch(self, identity: Identity, changed: threading.Event, timeout: float) -> Any:
+        """--watch: follow the component's prefixes with etcd's watch API; `changed` is set on any event."""
+        from launcher.backends.etcd_watch import EtcdWatch
+
+        watch = EtcdWatch(self, identity, changed)
+        watch.start(timeout)
+        return watch
 
     def session(self) -> EtcdSession:
         return EtcdSession(self.target, self.settings, self.requests)

@@ -90,6 +90,8 @@ def _url_problem(parts: SplitResult) -> str | None:
 class HttpBackend:
     """A control-plane service speaking the contract; remembers the last ETag for conditional fetches."""
 
+    polled_for_changes = True  # --watch fetches again each interval: a 304 when nothing changed
+
     def __init__(self, url: str, settings: BackendSettings, retry: RetryPolicy = RetryPolicy()) -> None:
         self.description = url
         self._settings = settings
