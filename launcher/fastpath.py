@@ -72,8 +72,9 @@ def try_fast_launch(argv: list[str]) -> None:
     if split is None:
         return
     launcher_args, command = split
-    record = _load(record_path(signature(launcher_args, environ), environ))
-    if record is None or record.get("signature") != signature(launcher_args, environ):
+    expected = signature(launcher_args, environ)
+    record = _load(record_path(expected, environ))
+    if record is None or record.get("signature") != expected:
         return
     if any(stamp(path) != expected for path, expected in record["stamps"]):
         return
