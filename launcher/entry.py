@@ -9,10 +9,10 @@ import sys
 
 
 def main() -> None:
-    from launcher.fastpath import try_fast_launch
+    from launcher.launch.fastpath import try_fast_launch
 
     try_fast_launch(sys.argv[1:])  # execs when a recorded launch is still valid; returns otherwise
-    from launcher.cli import main as full_main
+    from launcher.cli.main import main as full_main
 
     full_main()
 

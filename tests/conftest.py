@@ -1,61 +1,12 @@
-"""Shared test helpers: run the real launcher as a subprocess and read what the child saw."""
+"""Fixtures shared by every test folder; helpers live in tests/support (import them from there)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
-import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED_MANIFESTS = REPO.parent / "shared" / "choreo-manifests"
-EXAMPLE = REPO / "examples" / "orders-service"
-# A child that prints its whole environment as JSON: how tests read back what was injected.
-DUMP_ENV = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def env(self) -> dict[str, str]:
-        assert self.returncode == 0, self.stderr
-        return json.loads(self.stdout.strip().splitlines()[-1])
-
-
-# Fast-path records (launcher.fastpath) go here, not into the user's ~/.cache.
-CACHE_HOME = tempfile.mkdtemp(prefix="choreo-run-tests-cache-")
-
-
-def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The test process's environment without any CHOREO_RUN_* setting leaking in."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("CHOREO_")}
-    base["XDG_CACHE_HOME"] = CACHE_HOME
-    base.update(extra or {})
-    return base
-
-
-def run_launcher(args: list[str], *, cwd: str | Path | None = None, env: dict[str, str] | None = None,
-                 timeout: float = 60, stdin: str | None = None) -> Result:
-    """`choreo-run ARGS` as a real process (`python -m launcher`, the same entry point)."""
-    completed = subprocess.run([sys.executable, "-m", "launcher", *args], cwd=cwd, env=clean_environment(env),
-                               capture_output=True, text=True, timeout=timeout, input=stdin)
-    return Result(completed.returncode, completed.stdout, completed.stderr)
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return path
-
+from support.process import write
 
 @pytest.fixture
 def component(tmp_path: Path):
@@ -68,11 +19,5 @@ def component(tmp_path: Path):
     return make
 
 
-def require_shared_manifests() -> Path:
-    if not SHARED_MANIFESTS.is_dir():
-        pytest.skip(f"real manifests not available at {SHARED_MANIFESTS} (../shared is beside the checkout)")
-    return SHARED_MANIFESTS
-
-
 # Real etcd members, started once per session and shared by every module that asks for them.
-from etcd_cluster import etcd_auth, etcd_single, etcd_three  # noqa: E402,F401
+from support.etcd_cluster import etcd_auth, etcd_single, etcd_three  # noqa: E402,F401

@@ -39,9 +39,9 @@ class BackendSettings:
 
 # scheme -> "module:factory". A factory takes (url, settings) and returns a Backend.
 REGISTRY: dict[str, str] = {
-    "file": "launcher.backends.local:open_local",
-    "http": "launcher.backends.http:open_http", "https": "launcher.backends.http:open_http",
-    "etcd": "launcher.backends.etcd:open_etcd", "etcds": "launcher.backends.etcd:open_etcd",
+    "file": "launcher.backends.local.backend:open_local",
+    "http": "launcher.backends.http.backend:open_http", "https": "launcher.backends.http.backend:open_http",
+    "etcd": "launcher.backends.etcd.backend:open_etcd", "etcds": "launcher.backends.etcd.backend:open_etcd",
     "servicebinding": "launcher.backends.servicebinding:open_bindings",
 }
 

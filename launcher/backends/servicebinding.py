@@ -16,7 +16,7 @@ from launcher.backends import BackendSettings
 from launcher.errors import ConfigurationError, Problem
 from launcher.model import COMPONENT, Connection, Identity, Parameter, Snapshot
 from launcher.naming import connection_name_problem
-from launcher.store_file import SECRET_BY_DEFAULT
+from launcher.backends.local.store_file import SECRET_BY_DEFAULT
 from launcher.yamlfile import describe_file
 
 ROOT_VARIABLE = "SERVICE_BINDING_ROOT"

@@ -1,0 +1,243 @@
+"""Where the local store's data lives in etcd (docs/backends/etcd.md): pure functions, no I/O.
+
+The layout follows the visibility rules of DESIGN.md section 2 so that etcd's prefix-based RBAC can
+enforce them: everything any component of a project may read sits under the project's `shared/`
+prefix, everything only one component may read sits under that component's prefix, and
+organization-wide config groups sit under `org/`. A component therefore needs exactly three range
+reads, whatever the number of connections, and its role needs exactly those three prefixes.
+
+Each value is one JSON document shaped like the matching item of the store YAML (docs/store.md)
+plus an `order` field, so that a pulled store lists everything in the order it was pushed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+from launcher.errors import ConfigurationError, ProblemCollector
+from launcher.model import COMPONENT, PROJECT
+from launcher.backends.local.store_file import ALL_ENVIRONMENTS, STORE_VERSION, Store, StoredConnection, StoredParameter
+
+META = "meta"  # <prefix>/meta: rewritten by every push, so concurrent pushes always conflict
+PROJECT_DOC = "project"
+COMPONENT_DOC = "component"
+
+
+@dataclass(frozen=True)
+class ComponentPrefixes:
+    """The three key prefixes one component reads, in the order the backend reads them."""
+
+    shared: str
+    component: str
+    org: str
+
+    def all(self) -> tuple[str, str, str]:
+        return (self.shared, self.component, self.org)
+
+
+def normalize_prefix(prefix: str) -> str:
+    """`choreo/` and `/choreo` both mean `/choreo`; keys are `<prefix>/...`."""
+    return "/" + prefix.strip("/") if prefix.strip("/") else ""
+
+
+def component_prefixes(prefix: str, project: str, component: str) -> ComponentPrefixes:
+    return ComponentPrefixes(
+        shared=f"{_project_key(prefix, project)}/shared/",
+        component=f"{_component_key(prefix, project, component)}/",
+        org=f"{prefix}/org/",
+    )
+
+
+def store_prefixes(prefix: str) -> tuple[str, str]:
+    """The prefixes a push owns: anything else under `prefix` is left alone."""
+    return (f"{prefix}/org/", f"{prefix}/projects/")
+
+
+def role_name(prefix: str, project: str, component: str) -> str:
+    """One etcd role (and user) per component, e.g. `choreo.bookstore.orders-service`."""
+    scope = prefix.strip("/").replace("/", ".") or "choreo-run"
+    return f"{scope}.{project}.{component}"
+
+
+def _segment(name: str) -> str:
+    # Percent-encoding keeps a `/` in a name from escaping its prefix.
+    return quote(name, safe="")
+
+
+def _project_key(prefix: str, project: str) -> str:
+    return f"{prefix}/projects/{_segment(project)}"
+
+
+def _component_key(prefix: str, project: str, component: str) -> str:
+    return f"{_project_key(prefix, project)}/components/{_segment(component)}"
+
+
+# ---------------------------------------------------------------- Store -> key/value pairs
+
+
+def store_to_kvs(store: Store, prefix: str) -> dict[str, str]:
+    """Every key and JSON value for `store`; the meta key is the caller's business."""
+    kvs: dict[str, str] = {}
+    for order, (name, parameters) in enumerate(store.config_groups.items()):
+        kvs[f"{prefix}/org/config-groups/{_segment(name)}"] = _group_doc(name, parameters, order)
+    for order, project in enumerate(store.projects.values()):
+        base = _project_key(prefix, project.name)
+        kvs[f"{base}/shared/{PROJECT_DOC}"] = _dump({"name": project.name, "order": order,
+                                                     "components": list(project.components)})
+        for index, (name, parameters) in enumerate(project.config_groups.items()):
+            kvs[f"{base}/shared/config-groups/{_segment(name)}"] = _group_doc(name, parameters, index)
+        for index, component in enumerate(project.components.values()):
+            kvs[f"{_component_key(prefix, project.name, component.name)}/{COMPONENT_DOC}"] = _dump({
+                "name": component.name, "order": index,
+                "configForm": {env: _parameters_doc(values) for env, values in component.config_form.items()},
+                "files": component.files})
+        for index, app in enumerate(project.oauth_apps.values()):
+            scope = _scope_key(prefix, project.name, app.component)
+            kvs[f"{scope}/oauth-apps/{_segment(app.app_id)}"] = _dump(_without_none({
+                "id": app.app_id, "component": app.component, "order": index, "environments": app.environments}))
+        for index, connection in enumerate(project.connections):
+            scope = _scope_key(prefix, project.name, connection.component)
+            kvs[f"{scope}/connections/{_segment(connection.connection_id)}"] = _connection_doc(connection, index)
+    return kvs
+
+
+def _scope_key(prefix: str, project: str, component: str | None) -> str:
+    return f"{_project_key(prefix, project)}/shared" if component is None else _component_key(prefix, project, component)
+
+
+def _connection_doc(connection: StoredConnection, order: int) -> str:
+    return _dump(_without_none({
+        "id": connection.connection_id, "name": connection.name, "type": connection.type,
+        "visibility": connection.visibility, "component": connection.component,
+        "oauthApp": connection.oauth_app, "resourceRef": connection.resource_ref,
+        "parameters": _parameters_doc(connection.parameters), "order": order}))
+
+
+def _group_doc(name: str, parameters: dict[str, StoredParameter], order: int) -> str:
+    return _dump({"name": name, "order": order, "parameters": _parameters_doc(parameters)})
+
+
+def _parameters_doc(parameters: dict[str, StoredParameter]) -> dict[str, dict[str, Any]]:
+    return {key: _parameter_doc(parameter) for key, parameter in parameters.items()}
+
+
+def _parameter_doc(parameter: StoredParameter) -> dict[str, Any]:
+    """The explicit store form, so `secret` survives even where the key name implies another default."""
+    doc: dict[str, Any] = {}
+    if ALL_ENVIRONMENTS in parameter.values:
+        doc["value"] = parameter.values[ALL_ENVIRONMENTS]
+    per_environment = {env: value for env, value in parameter.values.items() if env != ALL_ENVIRONMENTS}
+    if per_environment:
+        doc["values"] = per_environment
+    doc["secret"] = parameter.secret
+    if parameter.optional:
+        doc["optional"] = True
+    return doc
+
+
+def _without_none(doc: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in doc.items() if value is not None}
+
+
+def _dump(doc: dict[str, Any]) -> str:
+    try:
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        # Only file values can hold YAML-only types (dates, ...); never echo the value itself.
+        raise ConfigurationError(f"{doc.get('name', doc.get('id'))!r}: a value is not representable as JSON "
+                                 "(dates and other YAML-only types must be quoted strings)") from None
+
+
+# ---------------------------------------------------------------- key/value pairs -> store document
+
+_LISTS = {"connections": "connections", "oauth-apps": "oauthApps", "config-groups": "configGroups"}
+
+
+def kvs_to_document(kvs: dict[str, str], prefix: str, source: str) -> dict[str, Any]:
+    """The store YAML document (docs/store.md) the pairs describe; `parse_store` validates it.
+
+    A value stored in the wrong scope (a component's connection under the project's shared prefix,
+    readable by every component) is refused here rather than served.
+    """
+    problems = ProblemCollector(source)
+    org_groups: list[dict[str, Any]] = []
+    projects: dict[str, dict[str, Any]] = {}
+    for key, raw in sorted(kvs.items()):
+        relative = key[len(prefix) + 1:] if key.startswith(prefix + "/") else None
+        doc = _load(raw, key, problems) if relative is not None else None
+        if relative is not None and doc is not None:
+            _place(relative.split("/"), doc, key, org_groups, projects, problems)
+    documents = [_project_document(name, parts, problems) for name, parts in projects.items()]
+    problems.raise_if_any(ConfigurationError)
+    return {"version": STORE_VERSION, "projects": _ordered(documents), "configGroups": _ordered(org_groups)}
+
+
+def _load(raw: str, key: str, problems: ProblemCollector) -> dict[str, Any] | None:
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        problems.add(key, "expected a JSON document")  # the value itself may be secret: not quoted
+        return None
+    if not isinstance(doc, dict):
+        problems.add(key, "expected a JSON object")
+        return None
+    return doc
+
+
+def _place(parts: list[str], doc: dict[str, Any], key: str, org_groups: list, projects: dict,
+           problems: ProblemCollector) -> None:
+    """File one document under the part of the store document its key says it belongs to."""
+    match parts:
+        case [name] if name == META:
+            return
+        case ["org", "config-groups", _]:
+            org_groups.append(doc)
+        case ["projects", project, "shared", name] if name == PROJECT_DOC:
+            _parts(projects, project)["doc"] = doc
+        case ["projects", project, "shared", kind, _] if kind in _LISTS:
+            _check_owner(doc, None, kind, key, problems)
+            _parts(projects, project)[_LISTS[kind]].append(doc)
+        case ["projects", project, "components", component, name] if name == COMPONENT_DOC:
+            _check_name(doc, unquote(component), key, problems)
+            _parts(projects, project)["components"].append(doc)
+        case ["projects", project, "components", component, kind, _] if kind in ("connections", "oauth-apps"):
+            _check_owner(doc, unquote(component), kind, key, problems)
+            _parts(projects, project)[_LISTS[kind]].append(doc)
+        case _:
+            problems.add(key, "unexpected key under the store prefix (see docs/backends/etcd.md)")
+
+
+def _parts(projects: dict[str, dict[str, Any]], project: str) -> dict[str, Any]:
+    return projects.setdefault(unquote(project), {"doc": None, "components": [], **{v: [] for v in _LISTS.values()}})
+
+
+def _check_owner(doc: dict[str, Any], component: str | None, kind: str, key: str, problems: ProblemCollector) -> None:
+    if doc.get("component") != component:
+        where = f"component {component!r}'s prefix" if component else "the project's shared prefix"
+        problems.add(key, f"stored under {where} but owned by {doc.get('component') or 'the project'!r}")
+    elif kind == "connections" and doc.get("visibility") != (COMPONENT if component else PROJECT):
+        problems.add(key, f"a {doc.get('visibility')!r} connection cannot be stored under this prefix")
+
+
+def _check_name(doc: dict[str, Any], expected: str, key: str, problems: ProblemCollector) -> None:
+    if doc.get("name") != expected:
+        problems.add(key, f"expected name {expected!r}, got {doc.get('name')!r}")
+
+
+def _project_document(name: str, parts: dict[str, Any], problems: ProblemCollector) -> dict[str, Any]:
+    doc = parts["doc"] or {}
+    if parts["doc"] is None:
+        problems.add(f"projects/{name}/shared/{PROJECT_DOC}", f"missing: keys exist for project {name!r}")
+    else:
+        _check_name(doc, name, f"projects/{name}/shared/{PROJECT_DOC}", problems)
+    return {"name": name, "order": doc.get("order", 0),
+            **{field: _ordered(parts[field]) for field in ("components", *_LISTS.values())}}
+
+
+def _ordered(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Back in pushed order; `order` itself is layout, not store data."""
+    ranked = sorted(docs, key=lambda doc: doc.get("order", 0) if isinstance(doc.get("order"), int) else 0)
+    return [{key: value for key, value in doc.items() if key != "order"} for doc in ranked]

@@ -1,0 +1,201 @@
+"""The `choreo-run` command line. The only module that prints; library code raises.
+
+`choreo-run [OPTIONS] -- CMD ARGS` runs a service; `check`, `plan` and `export` use the same
+pipeline without running anything. Every option has a CHOREO_RUN_* variable (docs/configuration.md)
+so an image can be configured with ENV lines alone; those variables never reach the service.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from launcher import __version__
+from launcher.cli.common import Settings, build, count, debug, pipeline_options, say, settings_from, state, warn
+from launcher.cli.run import run
+from launcher.errors import LauncherError, UsageError
+from launcher.launch.fastpath import COMMANDS
+
+OPTIONAL_COMMANDS = {"store": ("launcher.cli.store", "store_command"),
+                     "serve-http": ("launcher.cli.serve", "serve_command"),
+                     "connection": ("launcher.cli.connection", "connection_command")}# ---------------------------------------------------------------- the group
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="choreo-run")
+def cli() -> None:
+    """Resolve a component's connections and run the service with them injected.
+
+    \b
+      choreo-run [OPTIONS] -- CMD ARGS...    run CMD with the resolved environment
+      choreo-run check [OPTIONS] [DIR...]   resolve everything, run nothing (CI preflight)
+      choreo-run plan [OPTIONS]             show what would be injected, secrets masked
+      choreo-run export [OPTIONS]           write the variables as dotenv, JSON or shell
+      choreo-run connection ...             create and manage connections
+
+    Documentation: docs/ in the source tree, starting with README.md.
+    """
+
+
+cli.add_command(run)
+
+
+@cli.command()
+@pipeline_options
+@click.argument("directories", nargs=-1, type=click.Path(file_okay=False))
+def check(directories: tuple[str, ...], **options: Any) -> None:
+    """Resolve everything and run nothing; exit 0 when the service could start.
+
+    With several component DIRECTORIES (a monorepo), each is checked, its component named after the
+    directory unless --component is given; every failure is reported, and the exit code is the first
+    failure's.
+    """
+    settings = settings_from(options)
+    if not directories:
+        _report_ok(build(settings))
+        return
+    _check_many(settings, directories)
+
+
+def _check_many(settings: Settings, directories: tuple[str, ...]) -> None:
+    from dataclasses import replace
+
+    from launcher.resolve.pipeline import build_plan, open_backends
+
+    # One shared backend (parsed once) when given; otherwise each directory's own connections.yaml.
+    backend = open_backends(settings) if settings.backends else None
+    failures: list[LauncherError] = []
+    for directory in directories:
+        try:
+            _report_ok(build_plan(replace(settings, component_dir=directory), warn, debug, backend))
+        except LauncherError as error:
+            failures.append(error)
+            for warning in error.warnings:
+                warn(warning)
+            for problem in error.problems:
+                say("error", f"{directory}: {problem}" if directory not in str(problem) else str(problem))
+    click.echo(f"checked {count(len(directories), 'component')}: {len(directories) - len(failures)} ok, "
+               f"{len(failures)} failed")
+    if failures:
+        raise click.exceptions.Exit(failures[0].exit_code)
+
+
+def _report_ok(plan: Any) -> None:
+    identity = plan.identity
+    click.echo(f"ok: {identity.project}/{identity.component} ({identity.environment}): "
+               f"{count(len(plan.assignments), 'variable')}, {count(len(plan.files), 'file')}")
+
+
+@cli.command()
+@pipeline_options
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--mount-root", envvar="CHOREO_RUN_MOUNT_ROOT", type=click.Path(file_okay=False),
+              help="Show configuration files re-rooted under DIR.")
+def plan(output_format: str, mount_root: str | None, **options: Any) -> None:
+    """Show each variable with its source and visibility; secret values masked."""
+    from launcher.launch.mounts import target_path
+    from launcher.resolve.output import plan_json, plan_table
+
+    settings = settings_from(options)
+    result = build(settings)
+    targets = [target_path(output, settings.component_dir, mount_root) for output in result.files]
+    click.echo((plan_table if output_format == "table" else plan_json)(result, targets), nl=False)
+
+
+@cli.command(name="export")
+@pipeline_options
+@click.option("--format", "export_format", type=click.Choice(["dotenv", "json", "shell"]), default="dotenv",
+              show_default=True)
+@click.option("--reveal", is_flag=True, help="Include secret values (they are left out otherwise).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE (mode 0600) instead of stdout.")
+def export_command(export_format: str, reveal: bool, output: str | None, **options: Any) -> None:
+    """Write the resolved variables; secret values only with --reveal."""
+    from launcher.resolve.output import export
+
+    text = export(build(settings_from(options)), export_format, reveal)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from launcher.credentials import write_private
+
+        write_private(output, text)
+
+
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules, imported only when asked for (or for --help)."""
+    import importlib
+
+    for module_name, attribute in OPTIONAL_COMMANDS.values():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        cli.add_command(getattr(module, attribute))
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point: route to a command, print errors as one line each, exit with documented codes."""
+    state["argv"] = list(sys.argv[1:] if argv is None else argv)
+    args = _route(list(state["argv"]))
+    if args[0] in OPTIONAL_COMMANDS or args[0] in ("-h", "--help"):
+        _register_optional_commands()
+    sys.exit(_invoke(args))
+
+
+def _route(args: list[str]) -> list[str]:
+    """Put the command first: `choreo-run -C dir plan` is `plan -C dir`; no command means `run`.
+
+    The first word that is neither an option nor an option's value names the command when it is
+    one of COMMANDS; anything else (or anything after `--`) is the program to run.
+    """
+    if args and args[0] in ("-h", "--help", "--version"):
+        return args
+    takes_value = {name for param in run.params if isinstance(param, click.Option) and not param.is_flag
+                   for name in param.opts}
+    index = 0
+    while index < len(args) and args[index] != "--":
+        word = args[index]
+        if not word.startswith("-") or word == "-":
+            if word in COMMANDS:
+                return [word, *args[:index], *args[index + 1:]]
+            break
+        index += 2 if word in takes_value else 1
+    return ["run", *args]
+
+
+def _invoke(args: list[str]) -> int:
+    try:
+        # Without standalone mode click returns the code of a click.exceptions.Exit instead of raising it.
+        code = cli.main(args=args, prog_name="choreo-run", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.Abort:
+        return 130
+    except click.ClickException as error:
+        say("error", f"{error.format_message()} (see choreo-run {args[0]} --help)")
+        return UsageError.exit_code
+    except LauncherError as error:
+        for warning in error.warnings:
+            warn(warning)
+        for problem in error.problems:
+            say("error", str(problem))
+        if state["debug"]:
+            import traceback
+
+            traceback.print_exc()
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # noqa: BLE001 - the last line of defence: one line, no values
+        say("error", f"internal error ({type(error).__name__}); run with --debug for the traceback")
+        if state["debug"]:
+            import traceback
+
+            traceback.print_exc()
+        return 70

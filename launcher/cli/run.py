@@ -1,0 +1,134 @@
+"""`choreo-run [OPTIONS] -- CMD`: resolve, write files, then exec or supervise the service."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from launcher.cli.common import Settings, debug, pipeline_options, settings_from, state, warn
+from launcher.errors import UsageError
+
+@click.command("run", context_settings={"allow_interspersed_args": False})
+@pipeline_options
+@click.option("--supervise/--exec", "supervise", default=None,
+              help="Stay resident as the service's parent (default when PID 1; CHOREO_RUN_MODE).")
+@click.option("--signal-group", is_flag=True, envvar="CHOREO_RUN_SIGNAL_GROUP",
+              help="Supervise: forward signals to the service's whole process group.")
+@click.option("--stop-signal", default="SIGTERM", envvar="CHOREO_RUN_STOP_SIGNAL", show_default=True,
+              help="Supervise: the signal that stops the service.")
+@click.option("--rewrite-signal", multiple=True, envvar="CHOREO_RUN_REWRITE_SIGNAL",
+              help="Supervise: deliver FROM as TO, e.g. SIGTERM:SIGQUIT (repeatable).")
+@click.option("--grace-period", type=float, default=10.0, envvar="CHOREO_RUN_GRACE_PERIOD", show_default=True,
+              help="Supervise: seconds between the stop signal and killing what remains.")
+@click.option("--watch", is_flag=True, envvar="CHOREO_RUN_WATCH",
+              help="Restart (or signal) the service when its values change (implies --supervise).")
+@click.option("--watch-interval", type=float, default=1.0, envvar="CHOREO_RUN_WATCH_INTERVAL", show_default=True,
+              help="Watch: seconds between looks at files and HTTP backends (etcd is watched live).")
+@click.option("--reload-signal", envvar="CHOREO_RUN_RELOAD_SIGNAL",
+              help="Watch: send this signal instead of restarting; new values are in $CHOREO_RELOAD_ENV_FILE.")
+@click.option("--reload-env-file", envvar="CHOREO_RUN_RELOAD_ENV_FILE", type=click.Path(dir_okay=False),
+              help="Watch: where to write the new values for --reload-signal.  [default: a private temp file]")
+@click.option("--mask-output", is_flag=True, envvar="CHOREO_RUN_MASK_OUTPUT",
+              help="Replace secret values in the service's stdout and stderr (implies --supervise).")
+@click.option("--mount-root", envvar="CHOREO_RUN_MOUNT_ROOT", type=click.Path(file_okay=False),
+              help="Write configuration files under DIR instead of their absolute mount paths.")
+@click.option("--no-override", is_flag=True, envvar="CHOREO_RUN_NO_OVERRIDE",
+              help="Variables already in the environment win over resolved ones.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def run(command: tuple[str, ...], **options: Any) -> None:
+    """Resolve, then run COMMAND with the connections injected."""
+    if not command:
+        raise UsageError("expected a command to run, e.g. choreo-run -- python app.py")
+    supervision = {key: options.pop(key) for key in
+                   ("supervise", "signal_group", "stop_signal", "rewrite_signal", "grace_period", "mask_output",
+                    "watch", "watch_interval", "reload_signal", "reload_env_file")}
+    mount_root, override = options.pop("mount_root"), not options.pop("no_override")
+    settings = settings_from(options)
+    from launcher.resolve.pipeline import local_inputs
+
+    inputs = local_inputs(settings)
+    stamps = _fastpath().stamp_inputs(inputs) if inputs is not None else None
+    from launcher.resolve.pipeline import plan_and_backend
+
+    plan, backend = plan_and_backend(settings, warn, debug)
+    from launcher.launch.environment import child_environment
+    from launcher.launch.mounts import write_files
+
+    written = write_files(plan.files, settings.component_dir, mount_root)
+    for path in written:
+        debug(f"wrote {path}")
+    environment = child_environment(plan, os.environ, override=override, mount_root=mount_root)
+    if stamps is not None:
+        files = [(path, f.content, 0o600 if f.secret else 0o644) for path, f in zip(written, plan.files)]
+        _record(stamps, [(a.variable, a.value) for a in plan.assignments], override, mount_root, files)
+    if supervision["mask_output"]:
+        supervision["mask_variables"] = tuple(a.variable for a in plan.assignments if a.secret)
+    if supervision["watch"]:
+        supervision["reloader"] = _reloader(settings, backend, plan, supervision, mount_root, override)
+        environment = supervision["reloader"].environment(plan)
+    _launch(list(command), environment, supervision)
+
+
+def _reloader(settings: Settings, backend: Any, plan: Any, supervision: dict[str, Any], mount_root: str | None,
+              override: bool) -> Any:
+    from launcher.launch.watch import Reloader, WatchOptions, default_env_file
+
+    env_file = supervision["reload_env_file"] or (default_env_file(os.environ) if supervision["reload_signal"]
+                                                  else None)
+    options = WatchOptions(interval=supervision["watch_interval"], env_file=env_file, mount_root=mount_root,
+                           override=override, base_environment=dict(os.environ))
+    return Reloader(settings, backend, plan, options, warn, debug)
+
+
+def _fastpath():  # type: ignore[no-untyped-def]
+    from launcher.launch import fastpath
+
+    return fastpath
+
+
+def _record(stamps: list, assignments: list[tuple[str, str]], override: bool, mount_root: str | None,
+            files: list[tuple[str, bytes, int]]) -> None:
+    """Let the next identical launch skip resolution (launcher.launch.fastpath); never fails the launch."""
+    try:
+        path = _fastpath().record_launch(state["argv"], stamps, assignments, override, mount_root, files,
+                                         list(state["warnings"]))
+    except OSError as error:
+        debug(f"no fast-path record: {error.strerror}")
+        return
+    if path:
+        debug(f"recorded this launch for the fast path in {path}")
+
+
+def _launch(argv: list[str], environment: dict[str, str], supervision: dict[str, Any]) -> NoReturn:
+    from launcher.launch.modes import default_mode
+
+    resident = [flag for flag in ("mask_output", "watch") if supervision[flag]]
+    if resident and supervision["supervise"] is False:
+        raise UsageError(f"--{resident[0].replace('_', '-')} needs supervise mode: the launcher must stay resident")
+    chosen = True if resident else supervision["supervise"]
+    mode = {True: "supervise", False: "exec", None: None}[chosen] or default_mode()
+    if mode == "exec":
+        from launcher.launch.execute import exec_command
+
+        debug(f"exec {argv[0]}")
+        exec_command(argv, environment)
+    from launcher.launch.sigstate import parse_rewrite, parse_signal
+    from launcher.launch.supervise import SuperviseOptions, supervise
+
+    options = SuperviseOptions(
+        forward_to_group=supervision["signal_group"], stop_signal=parse_signal(supervision["stop_signal"]),
+        rewrites=dict(parse_rewrite(rule) for rule in supervision["rewrite_signal"]),
+        grace_period=supervision["grace_period"], mask_variables=supervision.get("mask_variables", ()),
+        reload_signal=parse_signal(supervision["reload_signal"]) if supervision["reload_signal"] else None,
+    )
+    debug(f"supervise {argv[0]}")
+    reloader = supervision.get("reloader")
+    if reloader is None:  # --watch needs the resolver at hand; otherwise stay small
+        from launcher.launch.supervisor_main import reexec
+
+        reexec(argv, environment, options)  # a fresh, small interpreter stays resident; returns only on failure
+        debug("re-exec into the lean supervisor failed; supervising from this process")
+    sys.exit(supervise(argv, environment, options, warn=warn, reloader=reloader))

@@ -1,0 +1,109 @@
+"""Parameter values for `choreo-run connection create|update|rotate`, without secrets on the command line.
+
+The command line is visible to every user of the host (`ps`, /proc/PID/cmdline), so:
+
+* `--param KEY=VALUE` takes non-secret values only; a key that is secret (by name, like `Password`,
+  or because the stored parameter is) is refused there.
+* `--secret KEY` names a secret parameter; its value comes from `--param-file` if the file has KEY,
+  else from an interactive prompt without echo (stdin is a terminal), else from one line of stdin
+  (one line per `--secret`, in the order given).
+* `--param-file FILE` (`-` for stdin) is YAML: `KEY: value`, or `KEY: {value | values: {env: v},
+  secret: true}` as in the store file. Keys secret by name are secret there too.
+
+Values without `--env` apply to every environment; with `--env E` (repeatable), to those only.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from typing import Any
+
+import click
+
+from launcher.connections.operations import ParameterUpdate, is_secret_name
+from launcher.errors import UsageError
+from launcher.backends.local.store_file import ALL_ENVIRONMENTS
+from launcher.yamlfile import load_yaml_file, parse_yaml_bytes
+
+STDIN = "-"
+
+
+def parameter_updates(pairs: tuple[str, ...], secret_keys: tuple[str, ...], param_file: str | None,
+                      environments: tuple[str, ...]) -> tuple[ParameterUpdate, ...]:
+    """Every value given, each source checked; a key given twice is refused."""
+    from_file = read_param_file(param_file, environments) if param_file else {}
+    # --secret KEY with KEY in the file: the file's value, marked secret
+    updates = [*(_plain(pair, environments) for pair in pairs),
+               *(replace(update, secret=update.secret or key in secret_keys) for key, update in from_file.items())]
+    updates += [_secret(key, environments, param_file) for key in secret_keys if key not in from_file]
+    seen = [update.key for update in updates]
+    repeated = sorted({key for key in seen if seen.count(key) > 1})
+    if repeated:
+        raise UsageError(f"parameter {', '.join(repeated)} given more than once")
+    return tuple(updates)
+
+
+def _spread(value: str, environments: tuple[str, ...]) -> dict[str, str]:
+    return {env: value for env in environments} if environments else {ALL_ENVIRONMENTS: value}
+
+
+def _plain(pair: str, environments: tuple[str, ...]) -> ParameterUpdate:
+    key, equals, value = pair.partition("=")
+    if not equals or not key.strip():
+        raise UsageError(f"--param expects KEY=VALUE, got {key!r}")  # never echo a possible value
+    if is_secret_name(key):
+        raise UsageError(f"{key} is a secret parameter: give it with --secret {key} (stdin or a prompt) or "
+                         "--param-file, never on the command line")
+    return ParameterUpdate(key.strip(), _spread(value, environments), False, plain=True)
+
+
+def secret_value(key: str, param_file: str | None = None) -> str:
+    """A secret's value: from the terminal without echo, else one line of stdin."""
+    if "=" in key:
+        raise UsageError("--secret takes a parameter name only; the value is read from stdin, a prompt or "
+                         "--param-file (never from the command line)")
+    if param_file == STDIN:
+        raise UsageError(f"no value for secret {key} in the parameter file read from stdin")
+    if sys.stdin.isatty():
+        value = click.prompt(f"{key} (input hidden)", hide_input=True, err=True)
+    else:
+        value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise UsageError(f"no value for secret {key} (expected one line on stdin, or a prompt)")
+    return value
+
+
+def _secret(key: str, environments: tuple[str, ...], param_file: str | None) -> ParameterUpdate:
+    return ParameterUpdate(key, _spread(secret_value(key, param_file), environments), True)
+
+
+def read_param_file(path: str, environments: tuple[str, ...]) -> dict[str, ParameterUpdate]:
+    if path == STDIN:
+        data = parse_yaml_bytes(sys.stdin.buffer.read(), "<stdin>", UsageError)
+    else:
+        data = load_yaml_file(path, UsageError, UsageError)
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a mapping of parameter names to values")
+    return {str(key): _file_update(str(key), raw, environments, path) for key, raw in data.items()}
+
+
+def _file_update(key: str, raw: Any, environments: tuple[str, ...], path: str) -> ParameterUpdate:
+    if not isinstance(raw, dict):
+        return ParameterUpdate(key, _spread(_text(raw, key, path), environments), is_secret_name(key))
+    values = _spread(_text(raw["value"], key, path), environments) if "value" in raw else {}
+    per_environment = raw.get("values") or {}
+    if not isinstance(per_environment, dict):
+        raise UsageError(f"{path}: {key}.values: expected a mapping of environment to value")
+    values.update({str(env): _text(value, key, path) for env, value in per_environment.items()})
+    if not values:
+        raise UsageError(f"{path}: {key}: expected `value` or `values`")
+    return ParameterUpdate(key, values, raw.get("secret", is_secret_name(key)) is True)
+
+
+def _text(raw: Any, key: str, path: str) -> str:
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, (str, int, float)):
+        return str(raw)
+    raise UsageError(f"{path}: {key}: expected a string, number or boolean")

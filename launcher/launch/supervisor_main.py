@@ -1,0 +1,72 @@
+"""A lean supervisor: after resolving, the launcher re-executes itself into a fresh interpreter that
+imports only what supervising needs, so the process that stays resident for the service's whole
+life does not carry click, pyyaml, httpx or the resolver (docs/performance.md: resident memory).
+
+The resolved environment is handed over as the new process's own environment (it is exactly what
+the service receives) and the supervise options on its command line (no values there). Every
+signal the supervisor handles is blocked *before* the re-exec: the mask survives execve, so a
+signal that arrives in between stays pending and is forwarded once the service runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from launcher.launch.supervise import WAITED, SuperviseOptions, supervise
+
+# Runs in the new interpreter: `-I` keeps the service's PYTHON* variables (meant for the service,
+# and now in our environment) from changing how the supervisor itself starts.
+_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
+         "from launcher.launch.supervisor_main import main; main(sys.argv[2:])")
+
+
+def reexec(argv: list[str], environment: dict[str, str], options: SuperviseOptions) -> None:
+    """Become the lean supervisor of argv; returns only if the re-exec itself failed."""
+    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # launcher/launch/ -> site
+    command = [sys.executable, "-I", "-c", _BOOT, package_parent, *encode(options), "--", *argv]
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
+    try:
+        os.execve(sys.executable, command, environment)
+    except OSError:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def encode(options: SuperviseOptions) -> list[str]:
+    rewrites = ",".join(f"{source}:{target}" for source, target in sorted(options.rewrites.items()))
+    return [f"--group={int(options.forward_to_group)}", f"--stop={options.stop_signal}",
+            f"--grace={options.grace_period!r}", f"--rewrites={rewrites}",
+            f"--mask={','.join(options.mask_variables)}"]  # variable names only, never values
+
+
+def decode(arguments: list[str]) -> SuperviseOptions:
+    values = dict(argument[2:].split("=", 1) for argument in arguments)
+    rewrites: dict[int, int] = {}
+    for rule in filter(None, values["rewrites"].split(",")):
+        source, target = rule.split(":")
+        rewrites[int(source)] = int(target)
+    return SuperviseOptions(forward_to_group=values["group"] == "1", stop_signal=int(values["stop"]),
+                            rewrites=rewrites, grace_period=float(values["grace"]),
+                            mask_variables=tuple(name for name in values["mask"].split(",") if name))
+
+
+def main(arguments: list[str]) -> None:
+    """Entry point in the re-executed interpreter: options, `--`, the service's command."""
+    from launcher.errors import LauncherError
+
+    split = arguments.index("--")
+    options, argv = decode(arguments[:split]), arguments[split + 1:]
+
+    def warn(message: str) -> None:
+        sys.stderr.write(f"choreo-run: warning: {message}\n")
+
+    try:
+        code = supervise(argv, dict(os.environ), options, warn=warn)
+    except LauncherError as error:
+        for problem in error.problems:
+            sys.stderr.write(f"choreo-run: error: {problem}\n")
+        code = error.exit_code
+    sys.exit(code)

@@ -1,0 +1,215 @@
+"""The one pipeline every command shares: manifest + identity + backends -> Plan.
+
+I/O happens here and at the CLI; `launcher.resolve.resolver` stays pure.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from launcher.backends import Backend, BackendSettings, open_backend, scheme_of
+from launcher import shape
+from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, ProblemCollector
+from launcher.resolve.identity import decide_identity
+from launcher.manifest.reader import discover, load_manifest
+from launcher.model import Identity, Manifest, Plan, Snapshot
+from launcher.yamlfile import describe_file
+
+if TYPE_CHECKING:
+    from launcher.backends.cache import CacheSettings, SnapshotCache
+
+DEFAULT_STORE_NAMES = ("connections.yaml", os.path.join(".choreo", "connections.yaml"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the CLI gathered from flags and CHOREO_RUN_* variables."""
+
+    component_dir: str = "."
+    manifest: str | None = None
+    backends: tuple[str, ...] = ()
+    project: str | None = None
+    component: str | None = None
+    environment: str | None = None
+    env_files: tuple[str, ...] = ()
+    backend_settings: BackendSettings = field(default_factory=BackendSettings)
+    cache: CacheSettings | None = None  # the last-known-good cache, when turned on
+
+
+Reporter = Callable[[str], None]
+
+
+def build_plan(settings: Settings, warn: Reporter, debug: Reporter, backend: Backend | None = None) -> Plan:
+    """Read, fetch and resolve; warnings go to `warn`, progress and timing to `debug`.
+
+    `backend` lets a caller that checks many components open (and parse) the backends once.
+    """
+    return plan_and_backend(settings, warn, debug, backend)[0]
+
+
+def plan_and_backend(settings: Settings, warn: Reporter, debug: Reporter,
+                     backend: Backend | None = None) -> tuple[Plan, Backend]:
+    """build_plan, also returning the backend it used (--watch keeps fetching from it)."""
+    from launcher.resolve.resolver import resolve
+
+    started = time.perf_counter()
+    manifest = read_manifest(settings, warn)
+    debug(f"manifest {manifest.file} ({manifest.kind} {manifest.schema_version}) read in {_ms(started)}")
+    backend = backend or open_backends(settings)
+    identity = decide_identity(settings.project, settings.component, settings.environment,
+                               settings.component_dir, backend)
+    cache = _cache_for(settings, manifest, identity, backend, warn)
+    fetched = time.perf_counter()
+    snapshot, from_cache = fetch_snapshot(backend, identity, settings.backend_settings.deadline, cache, warn)
+    debug(f"fetched {len(snapshot.connections)} connections for {identity.project}/{identity.component} "
+          f"({identity.environment}) from {snapshot.backend} in {_ms(fetched)}")
+    for warning in snapshot.warnings:
+        warn(warning)
+    try:
+        plan = resolve(manifest, snapshot, tuple(read_env_files(settings.env_files)))
+    except AccessDenied:
+        if cache is not None:
+            cache.forget()  # a visibility denial revokes the cached values too
+        raise
+    if cache is not None and not from_cache:
+        cache.store(snapshot)
+    for warning in plan.warnings:
+        warn(warning)
+    debug(f"resolved {len(plan.assignments)} variables and {len(plan.files)} files in {_ms(started)} in all")
+    return plan, backend
+
+
+def fetch_snapshot(backend: Backend, identity: Identity, deadline: float, cache: SnapshotCache | None,
+                   warn: Reporter) -> tuple[Snapshot, bool]:
+    """(snapshot, whether it came from the cache). The cache serves only an unavailable backend."""
+    try:
+        with hard_deadline(deadline, backend.description):
+            return backend.fetch(identity), False
+    except AccessDenied:
+        if cache is not None:
+            cache.forget()  # a revoked credential must not keep working through the cache
+        raise
+    except BackendUnavailable as error:
+        cached = cache.load() if cache is not None else None
+        if cached is None:
+            raise
+        from launcher.backends.cache import describe_age
+
+        warn(f"{error.problems[0]}; using the last-known-good values from {describe_age(cached[1])} ago")
+        return cached[0], True
+
+
+def _cache_for(settings: Settings, manifest: Manifest, identity: Identity, backend: Backend,
+               warn: Reporter) -> SnapshotCache | None:
+    if settings.cache is None:
+        return None
+    from launcher.backends.cache import SnapshotCache
+
+    return SnapshotCache(settings.cache, manifest.file, identity, backend.description, warn)
+
+
+class _DeadlineExpired(Exception):
+    pass
+
+
+@contextmanager
+def hard_deadline(seconds: float, description: str) -> Iterator[None]:
+    """A last-resort guard: backends keep their own deadline, this stops anything that would hang.
+
+    A small margin lets a backend report its own, more precise, failure first.
+    """
+    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
+        yield
+        return
+
+    def expire(_signo: int, _frame: object) -> None:
+        raise _DeadlineExpired
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds + 0.5)
+    try:
+        yield
+    except _DeadlineExpired:
+        raise BackendUnavailable(f"{description}: no answer within the start-up deadline of {seconds:g} s") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def local_inputs(settings: Settings) -> list[str] | None:
+    """Every file a resolution with only local backends reads (or would read if it appeared).
+
+    None when a backend is remote or the cache is on: then the result depends on more than files.
+    """
+    if settings.cache is not None:
+        return None
+    stores = []
+    for url in settings.backends or tuple(os.path.join(settings.component_dir, n) for n in DEFAULT_STORE_NAMES):
+        if scheme_of(url) != "file":
+            return None
+        stores.append(os.path.expanduser(url[len("file://"):] if url.startswith("file://") else url))
+    from launcher.manifest.reader import MANIFEST_DIRS, MANIFEST_NAMES
+
+    manifests = [settings.manifest] if settings.manifest else [
+        os.path.join(settings.component_dir, folder, name) for folder in MANIFEST_DIRS for name in MANIFEST_NAMES]
+    return [*manifests, *stores, *settings.env_files]
+
+
+def read_manifest(settings: Settings, warn: Reporter) -> Manifest:
+    if settings.manifest:
+        return load_manifest(settings.manifest)
+    path, warnings = discover(settings.component_dir)
+    for warning in warnings:
+        warn(warning)
+    return load_manifest(path)
+
+
+def open_backends(settings: Settings) -> Backend:
+    urls = settings.backends or (default_store(settings.component_dir),)
+    layers = [open_backend(url, settings.backend_settings) for url in urls]
+    if len(layers) == 1:
+        return layers[0]
+    from launcher.backends.layered import LayeredBackend
+
+    return LayeredBackend(layers)
+
+
+def default_store(component_dir: str) -> str:
+    """With no --backend: connections.yaml in the component directory (or its .choreo/)."""
+    for name in DEFAULT_STORE_NAMES:
+        candidate = os.path.join(component_dir, name)
+        if os.path.isfile(candidate):
+            return candidate
+    looked = " or ".join(describe_file(os.path.join(component_dir, name)) for name in DEFAULT_STORE_NAMES)
+    raise ConfigurationError(f"no backend given and no local store at {looked}: pass --backend URL "
+                             "(or set CHOREO_RUN_BACKEND)")
+
+
+def read_env_files(paths: tuple[str, ...]) -> list[tuple[str, dict[str, str]]]:
+    """Each .env file as an overlay layer, read with python-dotenv; later files win."""
+    if not paths:
+        return []
+    from dotenv import dotenv_values
+
+    layers = []
+    for path in paths:
+        if not os.path.isfile(path):
+            raise ConfigurationError(f"{describe_file(path)}: env file not found")
+        values = {name: value for name, value in dotenv_values(path).items() if value is not None}
+        problems = ProblemCollector(describe_file(path))
+        for name in values:
+            shape.variable(name, name, problems)
+        problems.raise_if_any(ConfigurationError)
+        layers.append((describe_file(path), values))
+    return layers
+
+
+def _ms(since: float) -> str:
+    return f"{(time.perf_counter() - since) * 1000:.1f} ms"

@@ -1,0 +1,199 @@
+"""Resolution: manifest + snapshot -> Plan. Pure: no I/O, no os.environ.
+
+Rules (DESIGN.md section 2 and 3):
+* connectionReferences find a connection by name among the component's own, then the project's,
+  and inject every key under CHOREO_<NAME>_<KEY>;
+* serviceReferences find a connection by Connection ID and inject only the listed keys, as `to`;
+* configurations.env entries add literals, config group and config form values, and rename a
+  connection key's default variable;
+* OAuth keys (ConsumerKey, ConsumerSecret, TokenURL) come from the connection's shared application.
+Every problem is collected; the caller gets them all at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from launcher.errors import AccessDenied, Problem, ResolutionError
+from launcher.keys import lookup_key
+from launcher.model import (
+    COMPONENT,
+    Assignment,
+    Connection,
+    Manifest,
+    Origin,
+    Plan,
+    Snapshot,
+)
+from launcher.naming import default_variable
+from launcher.resolve.config import ConfigResolver
+
+
+@dataclass
+class _Work:
+    """Mutable state of one resolution; discarded once the Plan is built."""
+
+    manifest: Manifest
+    snapshot: Snapshot
+    assignments: list[Assignment] = field(default_factory=list)
+    denied: list[Problem] = field(default_factory=list)
+    unresolved: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    by_name: dict[str, Connection] = field(default_factory=dict)  # declared connectionReferences
+    # Lookups by name and ID, built once: a component may reference a thousand connections.
+    named: dict[str, list[Connection]] = field(default_factory=dict)
+    identified: dict[str, Connection] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for connection in self.snapshot.connections:
+            self.named.setdefault(connection.name, []).append(connection)
+            self.identified.setdefault(connection.connection_id, connection)
+
+    def fail(self, path: str, message: str) -> None:
+        self.unresolved.append(Problem(message, self.manifest.file, path))
+
+    def deny(self, path: str, message: str) -> None:
+        self.denied.append(Problem(message, self.manifest.file, path))
+
+
+def resolve(manifest: Manifest, snapshot: Snapshot, overlays: tuple[tuple[str, dict[str, str]], ...] = ()) -> Plan:
+    """The Plan for `manifest` against `snapshot`; raise AccessDenied or ResolutionError listing all problems.
+
+    `overlays` are (label, variables) layers such as .env files: applied last, they win over the rest.
+    """
+    work = _Work(manifest, snapshot, warnings=list(manifest.warnings))
+    _connection_references(work)
+    _service_references(work)
+    config = ConfigResolver(manifest, snapshot, work.by_name, work.fail, work.warnings.append)
+    work.assignments = config.apply_env(work.assignments)
+    files = config.files()
+    _check_duplicates(work)
+    if work.denied:
+        raise AccessDenied(work.denied + work.unresolved)
+    if work.unresolved:
+        raise ResolutionError(work.unresolved)
+    assignments = _apply_overlays(work.assignments, overlays)
+    return Plan(snapshot.identity, manifest.file, tuple(assignments), tuple(files), tuple(work.warnings))
+
+
+# ---------------------------------------------------------------- connectionReferences
+
+
+def _connection_references(work: _Work) -> None:
+    for reference in work.manifest.connection_references:
+        connection = _find_by_name(work, reference.name, f"{reference.path}.name")
+        if connection is None:
+            continue
+        if reference.resource_ref and connection.resource_ref and reference.resource_ref != connection.resource_ref:
+            work.warnings.append(f"{work.manifest.file}: {reference.path}.resourceRef: {reference.resource_ref!r} "
+                                 f"differs from the connection's {connection.resource_ref!r}; using the connection")
+        work.by_name[reference.name] = connection
+        for key, value, secret in _all_parameters(work, connection, reference.path):
+            origin = _origin(work, "connection", f"{connection.name}.{key}", connection)
+            work.assignments.append(Assignment(default_variable(reference.name, key), value, secret, origin))
+
+
+def _find_by_name(work: _Work, name: str, path: str) -> Connection | None:
+    candidates = sorted(work.named.get(name, []), key=lambda c: c.visibility != COMPONENT)  # its own first
+    if candidates:
+        return candidates[0]
+    foreign = [f for f in work.snapshot.foreign if f.name == name]
+    if foreign:
+        work.deny(path, _why_not_visible(work, repr(foreign[0].name), foreign[0].project, foreign[0].component))
+    else:
+        work.fail(path, f"no connection named {name!r} in component {work.snapshot.identity.component!r} "
+                        f"or project {work.snapshot.identity.project!r} ({work.snapshot.backend})")
+    return None
+
+
+def _why_not_visible(work: _Work, label: str, project: str, component: str | None) -> str:
+    """Why a connection (`label`, already quoted) is refused: the rule it would break."""
+    identity = work.snapshot.identity
+    if project != identity.project:
+        return (f"connection {label} belongs to project {project!r}; connections are visible only inside "
+                f"their project (this is {identity.project!r})")
+    return (f"connection {label} is a component connection of {component!r}; it is visible only to that "
+            f"component (this is {identity.component!r})")
+
+
+def _all_parameters(work: _Work, connection: Connection, path: str) -> list[tuple[str, str, bool]]:
+    """Every key with a value in this environment, the OAuth keys included; missing ones are problems."""
+    values = [(key, p.value, p.secret) for key, p in connection.parameters.items()]
+    for key in sorted(connection.unset_keys - connection.optional_keys):
+        work.fail(path, f"connection {connection.name!r} has no value for {key!r} in environment "
+                        f"{work.snapshot.identity.environment!r}")
+    if connection.oauth_app:
+        values += _oauth_parameters(work, connection, path)
+    return values
+
+
+def _oauth_parameters(work: _Work, connection: Connection, path: str) -> list[tuple[str, str, bool]]:
+    app = work.snapshot.oauth_apps.get(connection.oauth_app or "")
+    if app is None:
+        work.fail(path, f"OAuth application {connection.oauth_app!r} of connection {connection.name!r} has no "
+                        f"credentials for environment {work.snapshot.identity.environment!r}")
+        return []
+    return [("ConsumerKey", app.client_id, False), ("ConsumerSecret", app.client_secret, True),
+            ("TokenURL", app.token_url, False)]
+
+
+# ---------------------------------------------------------------- serviceReferences
+
+
+def _service_references(work: _Work) -> None:
+    for reference in work.manifest.service_references:
+        connection = _find_by_id(work, reference.connection_id, f"{reference.path}.connectionConfig")
+        if connection is None:
+            continue
+        available = {key: (value, secret) for key, value, secret in _all_parameters(work, connection, reference.path)}
+        for mapping in reference.env:
+            found = lookup_key(available, mapping.key)
+            if found is None:
+                if mapping.key not in connection.optional_keys:
+                    work.fail(f"{mapping.path}.from", f"connection {connection.name!r} has no key {mapping.key!r} "
+                              f"(keys: {', '.join(sorted(available)) or 'none'})")
+                continue
+            key, guessed = found
+            if guessed:
+                work.warnings.append(f"{work.manifest.file}: {mapping.path}.from: read {mapping.key!r} as {key!r}")
+            value, secret = available[key]
+            origin = _origin(work, "serviceReference", f"{connection.name}.{key}", connection)
+            work.assignments.append(Assignment(mapping.variable, value, secret, origin))
+
+
+def _find_by_id(work: _Work, connection_id: str, path: str) -> Connection | None:
+    if connection_id in work.identified:
+        return work.identified[connection_id]
+    for foreign in work.snapshot.foreign:
+        if foreign.connection_id == connection_id:
+            label = f"{foreign.name!r} (ID {connection_id!r})"
+            work.deny(path, _why_not_visible(work, label, foreign.project, foreign.component))
+            return None
+    work.fail(path, f"no connection with ID {connection_id!r} visible to component "
+                    f"{work.snapshot.identity.component!r} ({work.snapshot.backend})")
+    return None
+
+
+# ---------------------------------------------------------------- shared
+
+
+def _origin(work: _Work, kind: str, detail: str, connection: Connection) -> Origin:
+    return Origin(kind, detail, connection.visibility, work.snapshot.backend)
+
+
+def _check_duplicates(work: _Work) -> None:
+    first: dict[str, Assignment] = {}
+    for assignment in work.assignments:
+        earlier = first.setdefault(assignment.variable, assignment)
+        if earlier is not assignment:
+            work.fail("", f"variable {assignment.variable} is set twice: by {earlier.origin.kind} "
+                          f"{earlier.origin.detail} and by {assignment.origin.kind} {assignment.origin.detail}")
+
+
+def _apply_overlays(assignments: list[Assignment], overlays: tuple[tuple[str, dict[str, str]], ...]) -> list[Assignment]:
+    """Overlay layers replace earlier assignments of the same variable; their values are treated as secret."""
+    result = {assignment.variable: assignment for assignment in assignments}
+    for label, variables in overlays:
+        for variable, value in variables.items():
+            result[variable] = Assignment(variable, value, True, Origin("env-file", label))
+    return list(result.values())

@@ -1,0 +1,252 @@
+"""Manifest reading: every form, every quirk, every problem reported with file and path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from support.process import write
+from launcher.errors import ManifestError, ManifestNotFound
+from launcher.manifest.reader import discover, load_manifest
+
+GOOD_12 = """
+schemaVersion: 1.2
+dependencies:
+  connectionReferences:
+    - name: hr-connection
+      resourceRef: service:/HRProject/UserComponent/v1/ad088/PUBLIC
+  serviceReferences:
+    - name: choreo:///org/p/c/ad088/v1/PUBLIC
+      connectionConfig: 01ef-1
+      env:
+        - from: ServiceURL
+          to: SERVICE_URL
+configurations:
+  env:
+    - name: LITERAL
+      value: 42
+    - name: HR_URL
+      valueFrom:
+        connectionRef: {name: hr-connection, key: ServiceURL}
+    - name: FLAG
+      valueFrom:
+        configGroupRef: {name: flags, key: enabled}
+    - name: PORT
+      valueFrom:
+        configForm: {type: number, required: false}
+  file:
+    - name: app.yaml
+      mountPath: /app/conf
+      values:
+        - name: a
+          value: b
+"""
+
+
+def load(tmp_path: Path, text: str, name: str = "component.yaml"):
+    return load_manifest(str(write(tmp_path / ".choreo" / name, text)))
+
+
+def problems_of(tmp_path: Path, text: str, name: str = "component.yaml") -> list[str]:
+    with pytest.raises(ManifestError) as caught:
+        load(tmp_path, text, name)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_reads_every_section_of_a_12_manifest(tmp_path: Path) -> None:
+    manifest = load(tmp_path, GOOD_12)
+    assert manifest.schema_version == "1.2"
+    assert [r.name for r in manifest.connection_references] == ["hr-connection"]
+    assert manifest.service_references[0].connection_id == "01ef-1"
+    assert [(m.key, m.variable) for m in manifest.service_references[0].env] == [("ServiceURL", "SERVICE_URL")]
+    assert [(e.variable, e.source.kind) for e in manifest.env] == [
+        ("LITERAL", "value"), ("HR_URL", "connectionRef"), ("FLAG", "configGroupRef"), ("PORT", "configForm")]
+    assert manifest.files[0].mount_path == "/app/conf" and manifest.files[0].file_type == "yaml"
+    assert manifest.warnings == ()
+
+
+@pytest.mark.parametrize("raw, expected", [("1.0", "1.0"), ("1.1", "1.1"), ('"1.2"', "1.2"), ("'1.1'", "1.1")])
+def test_schema_version_as_number_or_string(tmp_path: Path, raw: str, expected: str) -> None:
+    assert load(tmp_path, f"schemaVersion: {raw}\n").schema_version == expected
+
+
+def test_integer_schema_version_is_read_with_a_warning(tmp_path: Path) -> None:
+    manifest = load(tmp_path, "schemaVersion: 1\n")
+    assert manifest.schema_version == "1.0"
+    assert any("read 1 as 1.0" in warning for warning in manifest.warnings)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("schemaVersion: 2.0\n", "schemaVersion: expected one of 1.0, 1.1, 1.2, got '2.0'"),
+    ("endpoints: []\n", "schemaVersion: expected one of 1.0, 1.1, 1.2, got nothing"),
+    ("schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n    - name: ab\n      resourceRef: service:/a\n",
+     "dependencies.connectionReferences[0].name: invalid connection name 'ab': expected 3 to 50 characters"),
+    ("schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n    - name: good-name\n",
+     "dependencies.connectionReferences[0].resourceRef: expected a resourceRef"),
+    ("schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n    - name: good-name\n      resourceRef: ftp:/x\n",
+     "expected a resourceRef starting with service:, thirdparty:, database:, storage:, got 'ftp:/x'"),
+    ("schemaVersion: 1.2\ndependencies:\n  connectionReferences: {name: x}\n",
+     "dependencies.connectionReferences: expected a list, got a mapping"),
+    ("schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: BAD-NAME\n      value: x\n",
+     "configurations.env[0].name: invalid variable name 'BAD-NAME'"),
+    ("schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: X\n",
+     "configurations.env[0]: expected `value` or `valueFrom`, got neither"),
+    ("schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: X\n      value: 1\n      valueFrom: {configForm: {}}\n",
+     "configurations.env[0]: expected exactly one of `value` or `valueFrom`, got both"),
+    ("schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: X\n      valueFrom: {secretRef: {}}\n",
+     "configurations.env[0].valueFrom: expected exactly one of connectionRef, configGroupRef, configForm"),
+    ("schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: X\n      valueFrom: {connectionRef: {name: abc}}\n",
+     "configurations.env[0].valueFrom.connectionRef.key: expected a key, got nothing"),
+    ("schemaVersion: 1.2\nconfigurations:\n  file:\n    - name: ../x\n      mountPath: /a\n",
+     "configurations.file[0].name: expected a plain file name"),
+    ("- a\n- b\n", "expected a mapping at the top level, got a list"),
+    ("schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: X\n      valueFrom: {configGroupRef: {name: g, key: on}}\n",
+     "valueFrom.configGroupRef.key: expected a key, got a boolean (YAML reads yes/no/on/off"),
+])
+def test_problems_name_the_path_and_what_was_expected(tmp_path: Path, text: str, expected: str) -> None:
+    assert any(expected in problem for problem in problems_of(tmp_path, text)), problems_of(tmp_path, text)
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, """
+        schemaVersion: 1.2
+        dependencies:
+          connectionReferences:
+            - name: a
+              resourceRef: service:/x
+            - resourceRef: service:/y
+            - name: fine-one
+              resourceRef: service:/z
+            - name: b
+        """)
+    assert len(problems) == 4
+    assert problems[0].startswith(".choreo/component.yaml: dependencies.connectionReferences[0].name") or \
+        "dependencies.connectionReferences[0].name" in problems[0]
+    assert any("connectionReferences[3].resourceRef" in p for p in problems)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("schemaVersion: 1.2\nschemaVersion: 1.1\n", "line 2, column 1: invalid YAML: duplicate key 'schemaVersion'"),
+    ("schemaVersion: [1.2\n", "invalid YAML"),
+    ("schemaVersion: !!python/object:os.system x\n", "YAML tags that construct objects are not allowed"),
+    ("a: " + "[" * 100 + "]" * 100 + "\n", "nesting deeper than 64 levels"),
+])
+def test_malformed_yaml_is_one_clear_problem(tmp_path: Path, text: str, expected: str) -> None:
+    problems = problems_of(tmp_path, text)
+    assert len(problems) == 1 and expected in problems[0]
+
+
+def test_binary_and_non_utf8_files_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / ".choreo" / "component.yaml"
+    path.parent.mkdir(parents=True)
+    for raw, expected in ((b"schemaVersion: 1.2\x00", "NUL byte"), (b"schemaVersion: \xff\xfe", "UTF-8")):
+        path.write_bytes(raw)
+        with pytest.raises(ManifestError, match=expected):
+            load_manifest(str(path))
+
+
+def test_dependencies_indented_under_an_endpoint_are_read_with_a_warning(tmp_path: Path) -> None:
+    manifest = load(tmp_path, """
+        schemaVersion: 1.1
+        endpoints:
+          - name: ep
+            service: {port: 9090}
+            dependencies:
+              connectionReferences:
+                - name: hr-connection
+                  resourceRef: service:/a/b/v1/x/PUBLIC
+        """)
+    assert [r.name for r in manifest.connection_references] == ["hr-connection"]
+    assert any("indented under an endpoint" in w for w in manifest.warnings)
+
+
+def test_legacy_singular_configuration_is_read_with_a_warning(tmp_path: Path) -> None:
+    manifest = load(tmp_path, """
+        schemaVersion: 1.1
+        configurations:
+          env: [{name: A, value: x}]
+        configuration:
+          env: [{name: B, value: y}]
+        """)
+    assert [e.variable for e in manifest.env] == ["A", "B"]
+    assert any("legacy singular key" in w for w in manifest.warnings)
+
+
+@pytest.mark.parametrize("api_version", ["core.choreo.dev/v1beta1", "core.choreo.dev/v1alpha1"])
+def test_component_config_versions(tmp_path: Path, api_version: str) -> None:
+    manifest = load(tmp_path, f"""
+        apiVersion: {api_version}
+        kind: ComponentConfig
+        spec:
+          outbound:
+            serviceReferences:
+              - name: choreo:///a/b/c/d/v1/PUBLIC
+                connectionConfig: 01ef-2
+                env: [{{from: ConsumerKey, to: CLIENT_ID}}]
+        """, "component-config.yaml")
+    assert manifest.kind == "component-config.yaml"
+    assert manifest.service_references[0].env[0].variable == "CLIENT_ID"
+
+
+def test_component_config_with_wrong_kind_and_version(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, "apiVersion: core.choreo.dev/v2\nkind: Other\nspec: {}\n",
+                           "component-config.yaml")
+    assert any("apiVersion: expected one of core.choreo.dev/v1beta1" in p for p in problems)
+    assert any("kind: expected 'ComponentConfig', got 'Other'" in p for p in problems)
+
+
+def test_endpoints_yaml_declares_nothing(tmp_path: Path) -> None:
+    manifest = load(tmp_path, "version: 0.1\nendpoints: []\n", "endpoints.yaml")
+    assert (manifest.kind, manifest.connection_references, manifest.service_references) == ("endpoints.yaml", (), ())
+
+
+def test_discovery_precedence(tmp_path: Path) -> None:
+    write(tmp_path / ".choreo" / "endpoints.yaml", "version: 0.1\n")
+    assert discover(str(tmp_path))[0].endswith(".choreo/endpoints.yaml")
+    write(tmp_path / ".choreo" / "component-config.yaml", "apiVersion: core.choreo.dev/v1beta1\n")
+    assert discover(str(tmp_path))[0].endswith(".choreo/component-config.yaml")
+    write(tmp_path / ".choreo" / "component.yaml", "schemaVersion: 1.2\n")
+    path, warnings = discover(str(tmp_path))
+    assert path.endswith(".choreo/component.yaml")
+    assert any("component-config.yaml: ignored, component.yaml takes precedence" in w for w in warnings)
+    write(tmp_path / ".wso2" / "component.yaml", "schemaVersion: 1.2\n")
+    path, warnings = discover(str(tmp_path))
+    assert path.endswith(".wso2/component.yaml")
+    assert any(".choreo: ignored" in w for w in warnings)
+
+
+def test_discovery_reports_where_it_looked(tmp_path: Path) -> None:
+    with pytest.raises(ManifestNotFound, match=r"no manifest found \(looked for .wso2/component.yaml"):
+        discover(str(tmp_path))
+
+
+def test_secret_literal_never_in_repr(tmp_path: Path) -> None:
+    manifest = load(tmp_path, "schemaVersion: 1.2\nconfigurations:\n  env: [{name: A, value: hunter2-literal}]\n")
+    assert "hunter2-literal" not in repr(manifest)
+
+
+def test_a_misspelt_key_is_warned_about_with_a_suggestion(tmp_path: Path) -> None:
+    manifest = load(tmp_path, """
+        schemaVersion: 1.2
+        dependencies:
+          connectionRefrences:
+            - name: hr-connection
+              resourceRef: service:/a/b/v1/c/PUBLIC
+        configurations:
+          env:
+            - name: A
+              valueFrom:
+                connectionRef: {name: hr-connection, key: ServiceURL, kee: x}
+        """)
+    assert manifest.connection_references == ()
+    assert any("dependencies.connectionRefrences: unknown key, ignored; did you mean 'connectionReferences'?" in w
+               for w in manifest.warnings)
+    assert any("connectionRef.kee: unknown key, ignored; did you mean 'key'?" in w for w in manifest.warnings)
+
+
+def test_warnings_travel_with_the_error_they_explain(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError) as caught:
+        load(tmp_path, "schemaVersion: 1.2\nconfigurations:\n  file:\n    - name: a.json\n      mountpath: /x\n")
+    assert "configurations.file[0].mountPath: expected a directory" in str(caught.value)
+    assert any("mountpath: unknown key, ignored; did you mean 'mountPath'?" in w for w in caught.value.warnings)
