@@ -16,7 +16,8 @@ from launcher import __version__
 from launcher.cli.common import Settings, build, count, debug, pipeline_options, say, settings_from, state, warn
 from launcher.cli.run import run
 from launcher.errors import LauncherError, UsageError
-from launcher.launch.fastpath import COMMANDS
+# The command words; anything else first on the line is the program to run (see _route).
+COMMANDS = ("run", "check", "plan", "export", "store", "serve-http", "connection")
 
 OPTIONAL_COMMANDS = {"store": ("launcher.cli.store", "store_command"),
                      "serve-http": ("launcher.cli.serve", "serve_command"),

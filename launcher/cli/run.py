@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-import sys
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
@@ -40,36 +39,60 @@ from launcher.errors import UsageError
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def run(command: tuple[str, ...], **options: Any) -> None:
     """Resolve, then run COMMAND with the connections injected."""
-    if not command:
+    if not command or not command[0]:
         raise UsageError("expected a command to run, e.g. choreo-run -- python app.py")
     supervision = {key: options.pop(key) for key in
                    ("supervise", "signal_group", "stop_signal", "rewrite_signal", "grace_period", "mask_output",
                     "watch", "watch_interval", "reload_signal", "reload_env_file")}
     mount_root, override = options.pop("mount_root"), not options.pop("no_override")
     settings = settings_from(options)
-    from launcher.resolve.pipeline import local_inputs
+    mode = _mode(supervision)  # decided before any work: a usage error costs nothing
+    from launcher.resolve.pipeline import local_inputs, plan_and_backend
 
     inputs = local_inputs(settings)
     stamps = _fastpath().stamp_inputs(inputs) if inputs is not None else None
-    from launcher.resolve.pipeline import plan_and_backend
-
     plan, backend = plan_and_backend(settings, warn, debug)
-    from launcher.launch.environment import child_environment
+    from launcher.launch.decision import Launch
     from launcher.launch.mounts import write_files
 
     written = write_files(plan.files, settings.component_dir, mount_root)
     for path in written:
         debug(f"wrote {path}")
-    environment = child_environment(plan, os.environ, override=override, mount_root=mount_root)
-    if stamps is not None:
-        files = [(path, f.content, 0o600 if f.secret else 0o644) for path, f in zip(written, plan.files)]
-        _record(stamps, [(a.variable, a.value) for a in plan.assignments], override, mount_root, files)
-    if supervision["mask_output"]:
-        supervision["mask_variables"] = tuple(a.variable for a in plan.assignments if a.secret)
-    if supervision["watch"]:
-        supervision["reloader"] = _reloader(settings, backend, plan, supervision, mount_root, override)
-        environment = supervision["reloader"].environment(plan)
-    _launch(list(command), environment, supervision)
+    masked = tuple(a.variable for a in plan.assignments if a.secret) if supervision["mask_output"] else ()
+    launch = Launch(list(command), mode, [(a.variable, a.value) for a in plan.assignments], masked_names=masked,
+                    override=override, mount_root=mount_root,
+                    files=[(path, f.content, 0o600 if f.secret else 0o644) for path, f in zip(written, plan.files)],
+                    warnings=list(state["warnings"]), quiet=state["quiet"])
+    if stamps is not None and not state["debug"]:
+        _record(stamps, launch)
+    reloader = _reloader(settings, backend, plan, supervision, mount_root, override) if supervision["watch"] else None
+    from launcher.launch.start import start
+
+    start(launch, os.environ, supervision=_supervise_options(supervision, masked) if mode != "exec" else None,
+          reloader=reloader, warn=warn, debug=debug)
+
+
+def _mode(supervision: dict[str, Any]) -> str:
+    """exec or supervise, from the flags, CHOREO_RUN_MODE and whether we are PID 1 (launcher.launch.modes)."""
+    from launcher.launch.modes import default_mode
+
+    resident = [flag for flag in ("mask_output", "watch") if supervision[flag]]
+    if resident and supervision["supervise"] is False:
+        raise UsageError(f"--{resident[0].replace('_', '-')} needs supervise mode: the launcher must stay resident")
+    chosen = True if resident else supervision["supervise"]
+    return {True: "supervise", False: "exec", None: None}[chosen] or default_mode()
+
+
+def _supervise_options(supervision: dict[str, Any], masked: tuple[str, ...]) -> Any:
+    from launcher.launch.sigstate import parse_rewrite, parse_signal
+    from launcher.launch.supervise import SuperviseOptions
+
+    return SuperviseOptions(
+        forward_to_group=supervision["signal_group"], stop_signal=parse_signal(supervision["stop_signal"]),
+        rewrites=dict(parse_rewrite(rule) for rule in supervision["rewrite_signal"]),
+        grace_period=supervision["grace_period"], mask_variables=masked,
+        reload_signal=parse_signal(supervision["reload_signal"]) if supervision["reload_signal"] else None,
+    )
 
 
 def _reloader(settings: Settings, backend: Any, plan: Any, supervision: dict[str, Any], mount_root: str | None,
@@ -89,46 +112,12 @@ def _fastpath():  # type: ignore[no-untyped-def]
     return fastpath
 
 
-def _record(stamps: list, assignments: list[tuple[str, str]], override: bool, mount_root: str | None,
-            files: list[tuple[str, bytes, int]]) -> None:
+def _record(stamps: list, launch: Any) -> None:
     """Let the next identical launch skip resolution (launcher.launch.fastpath); never fails the launch."""
     try:
-        path = _fastpath().record_launch(state["argv"], stamps, assignments, override, mount_root, files,
-                                         list(state["warnings"]))
+        path = _fastpath().record_launch(state["argv"], stamps, launch)
     except OSError as error:
         debug(f"no fast-path record: {error.strerror}")
         return
     if path:
         debug(f"recorded this launch for the fast path in {path}")
-
-
-def _launch(argv: list[str], environment: dict[str, str], supervision: dict[str, Any]) -> NoReturn:
-    from launcher.launch.modes import default_mode
-
-    resident = [flag for flag in ("mask_output", "watch") if supervision[flag]]
-    if resident and supervision["supervise"] is False:
-        raise UsageError(f"--{resident[0].replace('_', '-')} needs supervise mode: the launcher must stay resident")
-    chosen = True if resident else supervision["supervise"]
-    mode = {True: "supervise", False: "exec", None: None}[chosen] or default_mode()
-    if mode == "exec":
-        from launcher.launch.execute import exec_command
-
-        debug(f"exec {argv[0]}")
-        exec_command(argv, environment)
-    from launcher.launch.sigstate import parse_rewrite, parse_signal
-    from launcher.launch.supervise import SuperviseOptions, supervise
-
-    options = SuperviseOptions(
-        forward_to_group=supervision["signal_group"], stop_signal=parse_signal(supervision["stop_signal"]),
-        rewrites=dict(parse_rewrite(rule) for rule in supervision["rewrite_signal"]),
-        grace_period=supervision["grace_period"], mask_variables=supervision.get("mask_variables", ()),
-        reload_signal=parse_signal(supervision["reload_signal"]) if supervision["reload_signal"] else None,
-    )
-    debug(f"supervise {argv[0]}")
-    reloader = supervision.get("reloader")
-    if reloader is None:  # --watch needs the resolver at hand; otherwise stay small
-        from launcher.launch.supervisor_main import reexec
-
-        reexec(argv, environment, options)  # a fresh, small interpreter stays resident; returns only on failure
-        debug("re-exec into the lean supervisor failed; supervising from this process")
-    sys.exit(supervise(argv, environment, options, warn=warn, reloader=reloader))

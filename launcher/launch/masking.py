@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 import select
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 
 MASK = b"********"
 MINIMUM_LENGTH = 4  # shorter values would mangle ordinary output (a password "ab" in every word)
@@ -157,14 +156,3 @@ class MaskedOutputs:
         for pump in self.pumps:
             if pump.is_alive():
                 pump.join(timeout=DRAIN_SECONDS)  # descendants may hold the stream open
-
-
-@contextmanager
-def masked_outputs(names: tuple[str, ...], env: dict[str, str]) -> Iterator[MaskedOutputs]:
-    """The service's output streams, masked for the values of `names` in `env` (none: untouched)."""
-    outputs = MaskedOutputs([env[name] for name in names if env.get(name)])
-    try:
-        yield outputs
-    finally:
-        outputs.close_service_ends()
-        outputs.join()

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from types import MappingProxyType
 
-from launcher.launch import reaper
-from launcher.launch.masking import masked_outputs
 from launcher.errors import UsageError
-from launcher.launch.sigstate import CATCHABLE, spawn
+from launcher.launch import reaper
+from launcher.launch.service import ServiceStarter
+from launcher.launch.sigstate import CATCHABLE
 
 #: Faults the kernel raises in the launcher's own code. They stay deliverable, so a launcher bug
 #: still dumps core instead of being "forwarded"; tini leaves the same ones alone.
@@ -86,16 +86,18 @@ def supervise(argv: list[str], env: dict[str, str], options: SuperviseOptions = 
         warn("other threads are running: signals they receive cannot be forwarded to the service")
     with _signals_blocked(WAITED), reaper.child_subreaper(warn), _Terminal.controlling() as terminal:
         handoff = terminal.fd if terminal is not None and terminal.is_ours() else None
-        with masked_outputs(options.mask_variables, env) as outputs:
-            supervisor = _Supervisor(spawn(argv, env, handoff, outputs.service_ends()), terminal, options)
-            outputs.start()
-            supervisor.restarts = _Restarts(argv, handoff, reloader) if reloader is not None else None
+        service = ServiceStarter(argv, handoff, options.mask_variables)
+        try:
+            supervisor = _Supervisor(service, service.start(env), terminal, options)
+            supervisor.restarts = _Restarts(reloader) if reloader is not None else None
             try:
                 return supervisor.run()
             finally:
                 supervisor.close()
                 if reloader is not None:
                     reloader.stop()
+        finally:
+            service.finish()
 
 
 class Reloader(Protocol):
@@ -110,10 +112,8 @@ class Reloader(Protocol):
 
 @dataclass
 class _Restarts:
-    """What a restart needs: the command, the terminal hand-off, and where new environments come from."""
+    """Where new environments come from (--watch); restarts start the service as the first start did."""
 
-    argv: list[str]
-    handoff: int | None
     reloader: Reloader
     next_env: dict[str, str] | None = None  # set while a restart is under way
 
@@ -170,7 +170,9 @@ class _Terminal:
 class _Supervisor:
     """The wait loop. Mutable on purpose: it is the state of one running child."""
 
-    def __init__(self, child: int, terminal: _Terminal | None, options: SuperviseOptions) -> None:
+    def __init__(self, service: ServiceStarter, child: int, terminal: _Terminal | None,
+                 options: SuperviseOptions) -> None:
+        self.service = service  # starts the service: the first time and on every restart
         self.child = child  # also the child's process group id: spawn() makes it a group leader
         self.terminal = terminal
         self.options = options
@@ -205,9 +207,9 @@ class _Supervisor:
         """The old tree is gone: start the service again with the new environment. Never overlaps."""
         assert self.restarts is not None and self.restarts.next_env is not None
         environment, self.restarts.next_env = self.restarts.next_env, None
-        if self.terminal is not None and self.restarts.handoff is not None:
+        if self.terminal is not None and self.service.terminal_fd is not None:
             self.terminal.give(os.getpgrp())  # spawn hands it to the new child
-        self.child = spawn(self.restarts.argv, environment, self.restarts.handoff)
+        self.child = self.service.start(environment)
         self.status, self.deadline = None, None
         self.killed = self.leftovers_asked = self.tree_gone = False
 

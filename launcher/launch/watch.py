@@ -66,6 +66,11 @@ class Reloader:
             environment[ENV_FILE_VARIABLE] = self.options.env_file
         return environment
 
+    def current_environment(self) -> dict[str, str]:
+        """The environment of the running service (the first start's, until a change is taken)."""
+        with self.lock:
+            return dict(self.running[0])
+
     def start(self, notify: Callable[[], None]) -> None:
         self.write_env_file(self.running[2])
         threading.Thread(target=self._loop, args=(notify,), daemon=True, name="choreo-run watch").start()

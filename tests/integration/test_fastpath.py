@@ -107,11 +107,17 @@ def test_fast_path_off_and_untrusted_records(example: dict) -> None:
 
 
 def test_exec_failures_and_exit_codes_match_the_full_path(example: dict) -> None:
-    full = launch(example, command=["no-such-command-xyz"])  # records: the command is not part of the key
+    full = launch(example, command=["no-such-command-xyz"])  # records: the whole argv is the key
     fast = launch(example, fast_only=True, command=["no-such-command-xyz"])
     assert (fast.returncode, fast.stderr) == (full.returncode, full.stderr) == (
         127, "choreo-run: error: cannot run 'no-such-command-xyz': command not found\n")
+    assert launch(example, command=["sh", "-c", "exit 7"]).returncode == 7
     assert launch(example, fast_only=True, command=["sh", "-c", "exit 7"]).returncode == 7
+
+
+def test_a_different_command_is_a_different_record(example: dict) -> None:
+    launch(example).env()
+    assert launch(example, fast_only=True, command=["sh", "-c", "exit 7"]).returncode != 7  # click is gone: failed
 
 
 def test_supervise_and_debug_never_take_the_fast_path(example: dict) -> None:
@@ -129,3 +135,18 @@ def test_warnings_are_replayed(example: dict) -> None:
     assert "readable by other users" in first.stderr
     assert second.returncode == 0 and second.stderr == first.stderr
     assert os.path.exists(store)
+
+
+@pytest.mark.parametrize("quiet", [["-q"], ["-qC", "."], ["--quiet"]], ids=["-q", "-qC", "--quiet"])
+def test_quiet_is_replayed_as_the_full_path_decided_it(example: dict, quiet: list[str]) -> None:
+    """The fast path does not parse argv: `-qp P` style combined flags are as quiet on replay as the first time."""
+    store = Path(example["dir"]) / "connections.yaml"
+    store.write_text(store.read_text().replace("exampleValues: true", "exampleValues: false"))
+    store.chmod(0o644)  # a warning every launch would print, unless quiet
+    args = ["-p", "bookstore", "-c", "orders-service", "--mount-root", str(example["mounts"]), *quiet, "--", *DUMP_ENV]
+    environment = {"XDG_CACHE_HOME": str(example["cache"])}
+    first = run_launcher(args, cwd=example["dir"], env=environment)
+    assert first.returncode == 0 and first.stderr == "", first.stderr
+    replayed = run_launcher(args, cwd=example["dir"], env={**environment, "PYTHONPATH": example["no_click"]})
+    assert replayed.returncode == 0 and replayed.stderr == "", replayed.stderr
+    assert len(records(example)) == 1

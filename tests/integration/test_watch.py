@@ -194,3 +194,41 @@ def test_an_http_backend_is_polled_with_conditional_requests(tmp_path: Path) -> 
             assert words(watched.lines())[2] == ("start", "db-over-http")
         finally:
             watched.stop()
+
+
+def test_every_restart_keeps_the_first_starts_guarantees(tmp_path: Path) -> None:
+    """Masking, scrubbed settings and the files written hold for each restart, not only the first start."""
+    component = tmp_path / "orders-service"
+    shutil.copytree(EXAMPLE, component)
+    log = tmp_path / "service.log"
+    log.touch()
+    service = ('echo "start $$"  >> "$LOG"; echo "password=$DATABASE_PASSWORD"; '
+               'env | grep -c "^CHOREO_RUN_" >> "$LOG"; '
+               'trap "exit 0" TERM; while true; do sleep 0.05; done')
+    process = subprocess.Popen(
+        [sys.executable, "-m", "launcher", "-C", str(component), "-p", "bookstore", "-c", "orders-service",
+         "--mount-root", str(tmp_path / "m"), "--watch", "--watch-interval", "0.1", "--mask-output",
+         "--", "sh", "-c", service],
+        env=clean_environment({"LOG": str(log), "CHOREO_RUN_TOKEN": "launcher-own-token"}),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    store = component / "connections.yaml"
+    passwords = ["dev-db-password-3b8f"]
+    try:
+        for restart in range(1, 4):
+            deadline = time.monotonic() + 30
+            while log.read_text().count("start") < restart:
+                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+            time.sleep(0.3)  # the service has printed its password through the masking pump
+            if restart < 3:
+                passwords.append(f"rotated-db-password-{restart}x9")
+                store.write_text(store.read_text().replace(passwords[-2], passwords[-1]))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    starts = [line for line in log.read_text().splitlines() if line.startswith("start")]
+    assert len(starts) == 3
+    assert out.count("password=********") == 3, out
+    for password in passwords:
+        assert password not in out and password not in err
+    assert [line for line in log.read_text().splitlines() if not line.startswith("start")] == ["0", "0", "0"]

@@ -1,0 +1,72 @@
+"""The launch orchestrator: every mode starts (and restarts) the service from a `Launch` through here.
+
+    full path (cli/run.py) --+                      +--> exec_service            (exec mode)
+                             +--> start(Launch) ----+--> lean supervisor re-exec (supervise)
+    fast path (replay)  -----+                      +--> supervise in-process    (--watch)
+
+The mode, the environment and what is shown are decided once, by the full path, and recorded in the
+`Launch`; the fast path replays a recorded `Launch` through `replay`, so the two cannot disagree.
+Only `os`/`sys`-level imports at the top: the fast path execs through this module.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from launcher.launch.decision import EXEC, Launch
+from launcher.launch.environment import apply_assignments
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import NoReturn
+
+    from launcher.launch.supervise import Reloader, SuperviseOptions
+
+
+def service_environment(launch: Launch, base: Mapping[str, str]) -> dict[str, str]:
+    """The environment the service starts with: `base` without the launcher's settings, plus the launch's."""
+    return apply_assignments(base, launch.assignments, override=launch.override, mount_root=launch.mount_root)
+
+
+def replay(launch: Launch, environ: Mapping[str, str]) -> None:
+    """The fast path: write the recorded files, show the recorded warnings, start as recorded.
+
+    Returns (so the full path takes over and reports properly) only if a file cannot be written.
+    """
+    from launcher.atomic import atomic_write
+
+    try:
+        for path, content, mode in launch.files:
+            atomic_write(path, content, mode=mode)
+    except OSError:
+        return
+    if not launch.quiet:
+        for warning in launch.warnings:
+            sys.stderr.write(f"choreo-run: warning: {warning}\n")
+    start(launch, environ)
+
+
+def start(launch: Launch, environ: Mapping[str, str], *, supervision: SuperviseOptions | None = None,
+          reloader: Reloader | None = None, warn: Callable[[str], None] | None = None,
+          debug: Callable[[str], None] | None = None) -> NoReturn:
+    """Start the service as `launch` says; never returns (exec, or exit with the service's code)."""
+    environment = reloader.current_environment() if reloader is not None else service_environment(launch, environ)
+    if launch.mode == EXEC:
+        from launcher.launch.service import exec_service
+
+        if debug is not None:
+            debug(f"exec {launch.command[0]}")
+        exec_service(launch.command, environment)
+    from launcher.launch.supervise import SuperviseOptions, supervise
+
+    options = supervision or SuperviseOptions(mask_variables=launch.masked_names)
+    if debug is not None:
+        debug(f"supervise {launch.command[0]}")
+    if reloader is None:  # --watch needs the resolver at hand; otherwise stay small
+        from launcher.launch.supervisor_main import reexec
+
+        reexec(launch.command, environment, options)  # a fresh, small interpreter stays resident
+        if debug is not None:
+            debug("re-exec into the lean supervisor failed; supervising from this process")
+    sys.exit(supervise(launch.command, environment, options, warn=warn, reloader=reloader))
