@@ -42,8 +42,10 @@ def exec_service(argv: list[str], environment: dict[str, str]) -> NoReturn:
 class ServiceStarter:
     """Forks the service for supervise mode; `start` is called once per life of the service."""
 
-    def __init__(self, argv: list[str], terminal_fd: int | None, mask_variables: tuple[str, ...]) -> None:
+    def __init__(self, argv: list[str], terminal_fd: int | None, mask_variables: tuple[str, ...],
+                 cwd: str | None = None) -> None:
         self.argv = argv
+        self.cwd = cwd  # where the service starts, when the supervisor has left it (None: ours)
         self.terminal_fd = terminal_fd  # the terminal the service takes the foreground of, if ours
         self.mask_variables = mask_variables  # names only; each start masks that start's values
         self.outputs: MaskedOutputs | None = None
@@ -59,7 +61,7 @@ class ServiceStarter:
         self.finish()  # the previous life's output pumps drain first
         outputs = MaskedOutputs([environment[name] for name in self.mask_variables if environment.get(name)])
         self.outputs = outputs
-        pid = spawn(self.argv, environment, self.terminal_fd, outputs.service_ends())
+        pid = spawn(self.argv, environment, self.terminal_fd, outputs.service_ends(), self.cwd)
         outputs.start()
         return pid
 

@@ -22,20 +22,21 @@ __all__ = ["CATCHABLE", "reset_signals_for_exec", "spawn", "exec_error", "parse_
 
 
 def spawn(argv: list[str], env: Mapping[str, str], terminal_fd: int | None = None,
-          outputs: tuple[int | None, int | None] = (None, None)) -> int:
+          outputs: tuple[int | None, int | None] = (None, None), cwd: str | None = None) -> int:
     """Start argv (searched on env's PATH) in a new process group with a clean signal state.
 
     With terminal_fd, the child also takes that terminal's foreground before it execs, so it can
     read the terminal at once (no SIGTTIN race with the parent). Returns only once the exec has
     succeeded: a close-on-exec pipe reports the exec error, as posix_spawn would.
-    `outputs` replaces the child's stdout and stderr (for --mask-output).
+    `outputs` replaces the child's stdout and stderr (for --mask-output); `cwd`, when given, is the
+    directory the child starts in (the resident supervisor itself has moved to `/`).
     Raises CommandNotFound or CommandNotExecutable.
     """
     read_end, write_end = os.pipe()  # non-inheritable (PEP 446): closes on a successful exec
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
-        _become_service(argv, dict(env), terminal_fd, write_end, outputs)
+        _become_service(argv, dict(env), terminal_fd, write_end, outputs, cwd)
     os.close(write_end)
     with open(read_end, "rb") as report:
         failure = report.read()
@@ -48,13 +49,15 @@ def spawn(argv: list[str], env: Mapping[str, str], terminal_fd: int | None = Non
 
 
 def _become_service(argv: list[str], env: dict[str, str], terminal_fd: int | None, report: int,
-                    outputs: tuple[int | None, int | None]) -> None:
+                    outputs: tuple[int | None, int | None], cwd: str | None) -> None:
     """Runs in the forked child: never returns, never raises into the caller's code."""
     code = errno.EIO
     try:
         for target, replacement in enumerate(outputs, start=1):
             if replacement is not None:
                 os.dup2(replacement, target)
+        if cwd is not None:
+            os.chdir(cwd)
         os.setpgid(0, 0)
         if terminal_fd is not None:
             os.tcsetpgrp(terminal_fd, os.getpid())  # SIGTTOU is still blocked here, so this works

@@ -24,8 +24,10 @@ from launcher.launch import reaper
 from launcher.launch.service import ServiceStarter
 from launcher.launch.sigstate import CATCHABLE
 
-#: Faults the kernel raises in the launcher's own code. They stay deliverable, so a launcher bug
-#: still dumps core instead of being "forwarded"; tini leaves the same ones alone.
+#: Faults the kernel raises in the launcher's own code. Blocking them does not stop a real fault
+#: (the kernel forces a synchronous fault's default action, so a launcher bug still dumps core),
+#: but it does catch the same signals *sent* with kill(1): those are forwarded like any other, or
+#: their default action would kill the launcher and orphan the service.
 SYNCHRONOUS = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL,
                          signal.SIGTRAP, signal.SIGSYS, signal.SIGABRT})
 #: Every signal that is passed on to the service.
@@ -35,7 +37,7 @@ FORWARDED = CATCHABLE - SYNCHRONOUS - {signal.SIGCHLD}
 NOISE = frozenset({signal.SIGPIPE, signal.SIGURG, signal.SIGIO, signal.SIGXFSZ, signal.SIGXCPU,
                    signal.SIGPROF, signal.SIGVTALRM})
 JOB_CONTROL_STOPS = frozenset({signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
-WAITED = FORWARDED | {signal.SIGCHLD}
+WAITED = FORWARDED | SYNCHRONOUS | {signal.SIGCHLD}
 
 SI_USER, SI_QUEUE, SI_TKILL, SI_KERNEL = 0, -1, -6, 0x80
 SENT_BY_A_PROCESS = frozenset({SI_USER, SI_QUEUE, SI_TKILL})
@@ -74,11 +76,13 @@ class SuperviseOptions:
 
 
 def supervise(argv: list[str], env: dict[str, str], options: SuperviseOptions = SuperviseOptions(),
-              *, warn: Callable[[str], None] | None = None, reloader: Reloader | None = None) -> int:
+              *, warn: Callable[[str], None] | None = None, reloader: Reloader | None = None,
+              cwd: str | None = None) -> int:
     """Run argv with env as our child until it exits; return the exit code the launcher exits with.
 
     Raises CommandNotFound / CommandNotExecutable when argv cannot be started. Must be called from
-    the main thread; warn receives one-line warnings (never anything from env).
+    the main thread; warn receives one-line warnings (never anything from env). With `cwd`, the
+    service starts (and restarts) there whatever our own working directory is.
     """
     if not argv:
         raise UsageError("no command to run")
@@ -86,7 +90,7 @@ def supervise(argv: list[str], env: dict[str, str], options: SuperviseOptions = 
         warn("other threads are running: signals they receive cannot be forwarded to the service")
     with _signals_blocked(WAITED), reaper.child_subreaper(warn), _Terminal.controlling() as terminal:
         handoff = terminal.fd if terminal is not None and terminal.is_ours() else None
-        service = ServiceStarter(argv, handoff, options.mask_variables)
+        service = ServiceStarter(argv, handoff, options.mask_variables, cwd)
         try:
             supervisor = _Supervisor(service, service.start(env), terminal, options)
             supervisor.restarts = _Restarts(reloader) if reloader is not None else None
@@ -260,7 +264,7 @@ class _Supervisor:
         from_process = info.si_code in SENT_BY_A_PROCESS
         if from_process and info.si_pid == os.getpid():
             return False  # our own job-control stop of our process group, see _child_stopped
-        if info.si_signo in NOISE and not from_process:
+        if info.si_signo in NOISE | SYNCHRONOUS and not from_process:
             return False
         # The terminal signals its whole foreground group; if that is the child's, it already has it.
         return not (info.si_code == SI_KERNEL and self._child_has_terminal())

@@ -64,7 +64,11 @@ def main(arguments: list[str]) -> None:
         sys.stderr.write(f"choreo-run: warning: {message}\n")
 
     try:
-        code = supervise(argv, dict(os.environ), options, warn=warn)
+        # Stay resident in `/`, not in the invocation's directory: a supervisor that lives as long
+        # as the service must not keep a mount busy. The service still starts where it was asked to.
+        service_directory = os.getcwd()
+        os.chdir("/")
+        code = supervise(argv, dict(os.environ), options, warn=warn, cwd=service_directory)
     except LauncherError as error:
         for problem in error.problems:
             sys.stderr.write(f"choreo-run: error: {problem}\n")

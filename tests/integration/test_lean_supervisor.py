@@ -62,3 +62,25 @@ def test_a_signal_pending_across_the_re_exec_reaches_the_service() -> None:
               "reexec(['sleep', '20'], dict(os.environ), SuperviseOptions()); sys.exit(99)")
     result = subprocess.run([sys.executable, "-c", script], env=clean_environment(), timeout=60)
     assert result.returncode == 128 + signal.SIGUSR1
+
+
+def test_the_resident_supervisor_leaves_the_working_directory_but_the_service_does_not(tmp_path: Path) -> None:
+    """A supervisor living as long as the service must not hold a mount busy; the service runs where asked."""
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    report = tmp_path / "report"
+    child = (f"import os, pathlib, time; pathlib.Path({str(report)!r}).write_text("
+             "os.getcwd() + '|' + os.readlink(f'/proc/{os.getppid()}/cwd')); time.sleep(30)")
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "launcher", "-C", str(EXAMPLE), "--mount-root", str(tmp_path / "m"), "--supervise",
+         "--", sys.executable, "-c", child], cwd=workdir, env=clean_environment(), stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not report.exists() or "|" not in report.read_text():
+            assert launcher.poll() is None and time.monotonic() < deadline, launcher.stderr
+            time.sleep(0.02)
+        service_cwd, supervisor_cwd = report.read_text().split("|")
+        assert (service_cwd, supervisor_cwd) == (str(workdir), "/")
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        launcher.communicate(timeout=30)

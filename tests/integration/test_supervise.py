@@ -193,6 +193,19 @@ def test_signals_are_forwarded_to_the_child(tmp_path):
     assert run.finish() == (9, [])
 
 
+FAULTS = ["SEGV", "BUS", "FPE", "ILL", "TRAP", "SYS", "ABRT"]
+
+
+def test_fault_signals_sent_with_kill_are_forwarded_not_fatal(tmp_path):
+    """`kill -SEGV <launcher>` is a request for the service; dying of it would orphan the service."""
+    run = start(tmp_path, command=program("trap.py", *FAULTS, "--exit-after", str(len(FAULTS)), "--code", "3"))
+    run.expect(r"child ready .*")
+    for name in FAULTS:
+        run.kill(parse_signal(name))
+        run.expect(f"child got SIG{name}")
+    assert run.finish() == (3, [])
+
+
 def test_runtime_noise_is_not_forwarded(tmp_path):
     run = start(tmp_path, command=program("trap.py", "CHLD", "SIGRTMIN+5", "--exit-after", "1"))
     run.expect(r"child ready .*")
