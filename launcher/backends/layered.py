@@ -1,4 +1,4 @@
-"""Several backends as one: later layers override earlier ones (docs/backends.md).
+"""Several backends as one: later layers override earlier ones (docs/backends/README.md, "Layering").
 
 A typical stack during development: the shared store first, a personal file store after it, so a
 developer can point one connection at a local service without touching the shared values.
@@ -6,33 +6,70 @@ developer can point one connection at a local service without touching the share
 
 from __future__ import annotations
 
-from dataclasses import replace
+import threading
+from dataclasses import dataclass, replace
 
-from launcher.backends import Backend
+from launcher.backends.base import Backend, BackendSettings, Watching
+from launcher.backends.url import BackendURL
+from launcher.errors import ConfigurationError
 from launcher.model import Identity, Snapshot
 
 
-class LayeredBackend:
-    """Fetches from every layer and merges; a connection is replaced whole, by name and by ID."""
+class LayeredBackend(Backend):
+    """Fetches from every layer and merges; a connection is replaced whole, by name and by ID.
 
-    def __init__(self, layers: list[Backend]) -> None:
-        self.layers = layers
-        self.description = " + ".join(layer.description for layer in layers)
+    Each capability is the union of the layers' (paths, polling, live watches). Never writable:
+    a write names one store (`--backend`), not a stack."""
+
+    def __init__(self, layers: list[Backend] | tuple[Backend, ...]) -> None:
+        if not layers:
+            raise ValueError("a layered backend needs at least one layer")
+        self._layers = tuple(layers)
+        self.description = " + ".join(layer.description for layer in self._layers)
+        self.polled_for_changes = any(layer.polled_for_changes for layer in self._layers)
+
+    @classmethod
+    def from_url(cls, url: BackendURL, settings: BackendSettings) -> LayeredBackend:
+        raise ConfigurationError(f"backend URL {url.shown!r}: layers are given as several --backend options")
+
+    @property
+    def layers(self) -> tuple[Backend, ...]:
+        return self._layers
 
     def fetch(self, identity: Identity) -> Snapshot:
-        snapshots = [layer.fetch(identity) for layer in self.layers]
+        snapshots = [layer.fetch(identity) for layer in self._layers]
         merged = snapshots[0]
         for snapshot in snapshots[1:]:
             merged = merge(merged, snapshot)
-        return merged
+        return replace(merged, backend=self.description)  # the answer is the stack's, not its top layer's
 
     def guess_identity(self, directory_name: str) -> tuple[str | None, str | None]:
-        """The first layer that can guess decides (normally a local store)."""
-        for layer in self.layers:
-            guess = getattr(layer, "guess_identity", None)
-            if guess is not None:
-                return guess(directory_name)
+        """The first layer that makes a guess decides (normally a local store)."""
+        for layer in self._layers:
+            project, component = layer.guess_identity(directory_name)
+            if project is not None or component is not None:
+                return project, component
         return None, None
+
+    def watched_paths(self) -> list[str]:
+        return [path for layer in self._layers for path in layer.watched_paths()]
+
+    def watch(self, identity: Identity, changed: threading.Event, timeout: float) -> Watching | None:
+        watches = [w for layer in self._layers if (w := layer.watch(identity, changed, timeout)) is not None]
+        return _AllWatches(tuple(watches)) if watches else None
+
+    def close(self) -> None:
+        for layer in self._layers:
+            layer.close()
+
+
+@dataclass(frozen=True)
+class _AllWatches:
+    watches: tuple[Watching, ...]
+
+    def stop(self) -> None:
+        for watch in self.watches:
+            watch.stop()
 
 
 def merge(lower: Snapshot, upper: Snapshot) -> Snapshot:

@@ -12,11 +12,12 @@ import os
 import stat
 from dataclasses import dataclass, field
 
-from launcher.backends import BackendSettings
+from launcher.backends.base import Backend, BackendSettings
+from launcher.backends.url import BackendURL, parse_backend_url
 from launcher.errors import ConfigurationError, Problem
-from launcher.model import COMPONENT, Connection, Identity, Parameter, Snapshot
+from launcher.keys import NON_SECRET, SECRET_BY_DEFAULT, SPELLINGS, plain
+from launcher.model import COMPONENT, Connection, Identity, Parameter, Snapshot, duplicate_id_message, duplicate_ids
 from launcher.naming import connection_name_problem
-from launcher.backends.local.store_file import SECRET_BY_DEFAULT
 from launcher.yamlfile import describe_file
 
 ROOT_VARIABLE = "SERVICE_BINDING_ROOT"
@@ -34,25 +35,12 @@ DATABASE_TYPES = frozenset({
     "cassandra", "couchbase", "couchdb", "neo4j", "cockroachdb", "influxdb",
 })
 SERVICE_TYPES = frozenset({"service", "http", "https", "rest", "openapi", "grpc"})
-# Choreo key <- binding entry names (lower-case, without '-' and '_'), the first present one wins.
-KEY_MAP: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("HostName", ("hostname", "host")),
-    ("Port", ("port",)),
-    ("Username", ("username", "user")),
-    ("Password", ("password",)),
-    ("DatabaseName", ("databasename", "database", "dbname")),
-    ("ConsumerKey", ("consumerkey", "clientid")),
-    ("ConsumerSecret", ("consumersecret", "clientsecret")),
-    ("TokenURL", ("tokenurl", "tokenuri")),
-    ("ChoreoAPIKey", ("choreoapikey",)),
-)
+# Choreo key <- binding entry names (launcher.keys.SPELLINGS, plain form), the first present one wins.
+# Only SPELLINGS: the manifest-only aliases (`apikey`) do not apply, so a binding's `api-key` keeps its name.
 # A database's `uri` is a connection string, not a service URL: mapped for the other types only.
-URL_MAP = ("ServiceURL", ("serviceurl", "uri", "url"))
-# Everything else is secret. `uri`/`url` stay secret: they may carry user:password@ or a signed query.
-NON_SECRET = frozenset({
-    "host", "hostname", "port", "protocol", "username", "user", "database", "databasename", "dbname",
-    "basepath", "tokenurl", "tokenuri", "clientid", "consumerkey",
-})
+KEY_MAP = tuple(entry for entry in SPELLINGS if entry[0] != "ServiceURL")
+URL_MAP = next(entry for entry in SPELLINGS if entry[0] == "ServiceURL")
+# Entries not named in launcher.keys.NON_SECRET are secret (a `uri`/`url` may carry user:password@).
 
 
 @dataclass(frozen=True)
@@ -64,12 +52,16 @@ class Binding:
     entries: dict[str, str] = field(repr=False)  # entry file name -> content (one trailing newline dropped)
 
 
-class ServiceBindings:
-    """A servicebinding.io root, read again on every fetch (bindings rotate in place)."""
+class ServiceBindings(Backend):
+    """A servicebinding.io root, read again on every fetch (bindings rotate in place). Read-only."""
 
     def __init__(self, root: str) -> None:
         self.root = root
         self.description = f"{SCHEME}:{describe_file(root)}"
+
+    @classmethod
+    def from_url(cls, url: BackendURL, settings: BackendSettings) -> ServiceBindings:
+        return cls(bindings_root(url, os.environ))
 
     def watched_paths(self) -> list[str]:
         """What --watch stamps: the root and each binding (Kubernetes swaps a `..data` link on rotation)."""
@@ -97,24 +89,24 @@ def _binding_paths(binding: str) -> list[str]:
 
 
 def open_bindings(url: str, settings: BackendSettings) -> ServiceBindings:
-    return ServiceBindings(bindings_root(url, os.environ))
+    return ServiceBindings.from_url(parse_backend_url(url), settings)
 
 
-def bindings_root(url: str, environ: dict[str, str] | os._Environ) -> str:
+def bindings_root(url: str | BackendURL, environ: dict[str, str] | os._Environ) -> str:
     """The directory a `servicebinding:` URL names; `$SERVICE_BINDING_ROOT` when it names none.
 
     `servicebinding://PATH` takes PATH literally, as `file://PATH` does (so `///abs` is absolute);
     `servicebinding:PATH` is the same without the slashes.
     """
-    scheme, _, rest = url.partition(":")
-    if scheme.lower() != SCHEME or "?" in rest or "#" in rest:
-        raise ConfigurationError(f"backend URL {url!r}: expected servicebinding:[//]PATH or servicebinding:")
-    path = rest[2:] if rest.startswith("//") else rest
+    parsed = parse_backend_url(url) if isinstance(url, str) else url
+    path = parsed.rest  # the same for `servicebinding://PATH` and `servicebinding:PATH`
+    if parsed.scheme != SCHEME or "?" in path or "#" in path:
+        raise ConfigurationError(f"backend URL {parsed.shown!r}: expected servicebinding:[//]PATH or servicebinding:")
     if path:
         return os.path.expanduser(path)
     root = environ.get(ROOT_VARIABLE, "")
     if not root:
-        raise ConfigurationError(f"backend URL {url!r} names no directory and ${ROOT_VARIABLE} is not set: "
+        raise ConfigurationError(f"backend URL {parsed.shown!r} names no directory and ${ROOT_VARIABLE} is not set: "
                                  f"set it, or give the directory (servicebinding:///bindings)")
     return root
 
@@ -267,11 +259,6 @@ def _check_metadata(binding: Binding, problems: list[Problem]) -> None:
 # ---------------------------------------------------------------- bindings -> connections
 
 
-def plain(name: str) -> str:
-    """`Client-ID`, `client_id` and `clientid` are one name."""
-    return name.lower().replace("-", "").replace("_", "")
-
-
 def binding_connection(binding: Binding, identity: Identity) -> Connection:
     """A component connection of whoever runs: the cluster projected the binding for this workload."""
     metadata = {plain(name): text.strip() for name, text in binding.entries.items() if plain(name) in METADATA}
@@ -323,12 +310,8 @@ def is_secret(entry: str, key: str) -> bool:
 
 def _check_unique_ids(connections: tuple[Connection, ...], bindings: list[Binding], description: str) -> None:
     """A Connection ID names one connection: `serviceReferences` and layering rely on it."""
-    owners: dict[str, str] = {}
-    problems = []
-    for connection, binding in zip(connections, bindings):
-        earlier = owners.setdefault(connection.connection_id, binding.name)
-        if earlier != binding.name:
-            problems.append(Problem(f"Connection ID {connection.connection_id!r} is also the ID of binding "
-                                    f"{earlier!r}", binding.shown))
+    problems = [Problem(duplicate_id_message(f"binding {bindings[earlier].name!r}", connections[index].connection_id),
+                        bindings[index].shown)
+                for index, earlier in duplicate_ids(c.connection_id for c in connections)]
     if problems:
         raise ConfigurationError(problems)

@@ -6,7 +6,11 @@
   rename), keeping the file's mode (a new store is created 0600: it holds secrets).
 * etcd: the store is read with its revision and written back in one transaction guarded by that
   revision (`EtcdBackend.push`); when another writer committed in between, the change is applied
-  again to the fresh store, up to MAX_ATTEMPTS times, then ConflictError (exit 75).
+  again to the fresh store, paced by the shared retry policy (`CONFLICT_POLICY`), then ConflictError
+  (exit 75).
+* Anything else is read-only (an HTTP control plane, Service Binding directories): `open_target`
+  refuses it before touching anything, UsageError (exit 64). Which backends are writable is their
+  own `Backend.writable`; the target is their own `Backend.store_target()`.
 
 A change is a function Store -> (new Store, result); it must be pure, since it may run more than once.
 The new store is validated by `parse_store` before anything is written.
@@ -16,14 +20,14 @@ from __future__ import annotations
 
 import fcntl
 import os
-import random
 import time
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from launcher.atomic import atomic_write
-from launcher.backends import BackendSettings
+from launcher.backends import BackendSettings, open_backend, refuse_read_only
 from launcher.backends.etcd import layout
+from launcher.backends.retry import CONFLICT_POLICY, Attempts
 from launcher.errors import ConfigurationError, ConflictError, OutputError
 from launcher.backends.local.document import empty_store, store_to_document, store_to_yaml
 from launcher.backends.local.store_file import Store, parse_store
@@ -31,7 +35,7 @@ from launcher.yamlfile import describe_file, load_yaml_file
 
 Result = TypeVar("Result")
 Change = Callable[[Store], tuple[Store, Result]]
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = CONFLICT_POLICY.max_attempts
 LOCK_WAIT = 10.0  # seconds a local writer waits for another one before giving up
 NEW_STORE_MODE = 0o600
 
@@ -100,12 +104,14 @@ class _FileLock:
         os.close(self._fd)  # closing releases the lock
 
 
-class EtcdStoreTarget:
-    def __init__(self, url: str, settings: BackendSettings) -> None:
-        from launcher.backends.etcd.sync import open_store
+if TYPE_CHECKING:
+    from launcher.backends.etcd.backend import EtcdBackend
 
-        self.backend = open_store(url, settings)
-        self.description = self.backend.description
+
+class EtcdStoreTarget:
+    def __init__(self, backend: EtcdBackend) -> None:
+        self.backend = backend
+        self.description = backend.description
 
     def _pull(self) -> tuple[Store, int]:
         """The store and the revision it was read at. Not `EtcdBackend.pull()`: its revision is the
@@ -126,25 +132,22 @@ class EtcdStoreTarget:
         return self._pull()[0]
 
     def modify(self, change: Change[Result]) -> Result:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        attempts = Attempts(CONFLICT_POLICY)  # each push keeps its own deadline; this paces the re-tries
+        while True:
+            attempts.started()
             store, revision = self._pull()
             new_store, result = change(store)
             try:
                 self.backend.push(validated(new_store), expected_revision=revision)
                 return result
             except ConflictError:
-                if attempt == MAX_ATTEMPTS:
+                if not attempts.pause():  # jittered: racing writers spread out
                     break
-                time.sleep(random.uniform(0.01, 0.05) * attempt)  # jitter: racing writers spread out
         raise ConflictError(f"{self.description}: the store kept changing under this write "
                             f"({MAX_ATTEMPTS} attempts); nothing was written, run the command again")
 
 
 def open_target(url: str, settings: BackendSettings) -> StoreTarget:
-    scheme = url.split("://", 1)[0].lower() if "://" in url else "file"
-    if scheme in ("etcd", "etcds"):
-        return EtcdStoreTarget(url, settings)
-    if scheme != "file":
-        raise ConfigurationError(f"connections are managed in a store file or etcd, not {scheme}:// "
-                                 "(an HTTP control plane manages its own)")
-    return FileStoreTarget(os.path.expanduser(url.split("://", 1)[1] if "://" in url else url))
+    """Where a write to `url` goes; a read-only backend is refused before anything is opened or created."""
+    refuse_read_only(url)
+    return open_backend(url, settings).store_target()

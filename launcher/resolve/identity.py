@@ -9,15 +9,19 @@ component named like the component directory, or its only component). Environmen
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from launcher.errors import ConfigurationError
 from launcher.model import Identity
+
+if TYPE_CHECKING:
+    from launcher.backends.base import Backend
 
 DEFAULT_ENVIRONMENT = "development"
 
 
 def decide_identity(project: str | None, component: str | None, environment: str | None,
-                    component_dir: str, backend: object) -> Identity:
+                    component_dir: str, backend: Backend) -> Identity:
     """Flags and variables arrive merged by the CLI in `project`, `component`, `environment`."""
     if not (project and component):
         guessed_project, guessed_component = _guess(backend, component_dir)
@@ -30,8 +34,6 @@ def decide_identity(project: str | None, component: str | None, environment: str
     return Identity(project, component, environment or DEFAULT_ENVIRONMENT)  # type: ignore[arg-type]
 
 
-def _guess(backend: object, component_dir: str) -> tuple[str | None, str | None]:
-    guess = getattr(backend, "guess_identity", None)
-    if guess is None:
-        return None, None
-    return guess(os.path.basename(os.path.abspath(component_dir)))
+def _guess(backend: Backend, component_dir: str) -> tuple[str | None, str | None]:
+    # Every backend answers; those that cannot tell (remote ones) answer (None, None).
+    return backend.guess_identity(os.path.basename(os.path.abspath(component_dir)))

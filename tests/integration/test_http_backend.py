@@ -29,6 +29,7 @@ from support.http_fixtures import (
     url_of,
 )
 from launcher.backends import BackendSettings, open_backend
+from launcher.backends.retry import DEFAULT_POLICY
 from launcher.backends.local.backend import LocalStore
 from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError
 from launcher.model import Identity
@@ -134,6 +135,17 @@ def test_429_honours_retry_after(retry_after):
     with scripted(Answer(429, headers=(("Retry-After", retry_after),)), json_answer(local_body())) as server:
         assert fetch(url_of(server)).identity == ORDERS
     assert len(server.paths) == 2
+
+
+def test_retry_after_zero_cannot_turn_retries_into_a_flood():
+    """A server answering 503 with `Retry-After: 0` for ever: the old loop obeyed it literally and sent
+    ~3000 requests in 4 s. The shared policy keeps backing off, with a floor under every pause."""
+    deadline = 2.0
+    with scripted(Answer(503, headers=(("Retry-After", "0"),))) as server:
+        with pytest.raises(BackendUnavailable, match="last error: 503"):
+            fetch(url_of(server), dataclasses.replace(FAST, deadline=deadline))
+    assert 2 <= len(server.paths) <= 20  # backoff: ~10; even at the floor it could not pass deadline / 0.05
+    assert len(server.paths) <= deadline / DEFAULT_POLICY.min_delay
 
 
 def test_retry_after_beyond_the_deadline_gives_up_at_once():

@@ -260,7 +260,7 @@ def test_a_fifo_does_not_hang_the_launch(tmp_path: Path) -> None:
 def test_duplicate_connection_ids(tmp_path: Path) -> None:
     binding(tmp_path, "alpha", type="http", connection_id="shared-id")
     binding(tmp_path, "beta", type="http", connection_id="shared-id")
-    assert f"{tmp_path / 'beta'}: Connection ID 'shared-id' is also the ID of binding 'alpha'" in problems_of(tmp_path)
+    assert f"{tmp_path / 'beta'}: duplicate Connection ID 'shared-id' (also binding 'alpha')" in problems_of(tmp_path)
 
 
 @pytest.mark.parametrize("make", ["missing", "file"])

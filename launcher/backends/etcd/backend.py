@@ -7,7 +7,8 @@ authentication when a user is set, whatever the number of connections. The secon
 reads are pinned to the revision of the first, so a push landing mid-fetch cannot mix two versions.
 
 Failover: a member that cannot be reached, times out or reports itself unavailable is skipped for
-the next one, round after round, until `settings.deadline`. A refusal (permission denied, wrong
+the next one; after a failed round over every member, the shared retry policy (`launcher.backends.retry`)
+decides the pause, until `settings.deadline`. A refusal (permission denied, wrong
 password) is an answer, not a failure: it is raised at once as AccessDenied and never retried.
 """
 
@@ -16,21 +17,27 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from launcher.backends import BackendSettings
+from launcher.backends.base import Backend, BackendSettings, Watching
 from launcher.backends.etcd import layout
-from launcher.backends.local.backend import LocalStore
+from launcher.backends.local.store_file import Store, parse_store
+from launcher.backends.local.view import store_snapshot
+from launcher.backends.retry import DEFAULT_POLICY, Attempts, RetryPolicy
 from launcher.backends.tls import verification
+from launcher.backends.url import BackendURL, parse_backend_url
 from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, ConflictError
 from launcher.model import Identity, Snapshot
-from launcher.backends.local.store_file import Store, parse_store
 
+if TYPE_CHECKING:
+    from launcher.backends.writer import StoreTarget
+
+SCHEMES = ("etcd", "etcds")
+URL_FORM = "etcd://host:port[,host:port...]/prefix"
 DEFAULT_PORT = 2379
 DEFAULT_PREFIX = "/choreo"
 TXN_CHUNK = 100  # operations per nested transaction; etcd's default --max-txn-ops is 128
@@ -52,17 +59,20 @@ class EtcdTarget:
         return f"{'etcds' if self.scheme == 'https' else 'etcd'}://{','.join(self.members)}{self.prefix}"
 
 
-def parse_etcd_url(url: str) -> EtcdTarget:
-    scheme, _, rest = url.partition("://")
-    authority, slash, path = rest.partition("/")
+def parse_etcd_url(url: str | BackendURL) -> EtcdTarget:
+    parsed = parse_backend_url(url) if isinstance(url, str) else url
+    if parsed.scheme not in SCHEMES:
+        raise ConfigurationError(f"backend URL {parsed.shown!r}: expected {URL_FORM}")
+    authority, slash, path = parsed.rest.partition("/")
     if "@" in authority:
         raise ConfigurationError("etcd URL: credentials do not belong in the URL; "
                                  "set CHOREO_RUN_ETCD_USER and CHOREO_RUN_ETCD_PASSWORD")
+    parsed.require_slashes(URL_FORM)
     if "?" in path or "#" in path:
-        raise ConfigurationError(f"etcd URL {url!r}: expected etcd://host:port[,host:port...]/prefix")
-    members = tuple(_member(item, url) for item in authority.split(","))
+        raise ConfigurationError(f"etcd URL {parsed.shown!r}: expected {URL_FORM}")
+    members = tuple(_member(item, parsed.shown) for item in authority.split(","))
     prefix = layout.normalize_prefix(path) if slash and path.strip("/") else DEFAULT_PREFIX
-    return EtcdTarget("https" if scheme.lower() == "etcds" else "http", members, prefix)
+    return EtcdTarget("https" if parsed.scheme == "etcds" else "http", members, prefix)
 
 
 def _member(item: str, url: str) -> str:
@@ -99,11 +109,12 @@ class _Retry(Exception):
 class EtcdSession:
     """One operation's conversation with the cluster: member rotation, tokens and the deadline."""
 
-    def __init__(self, target: EtcdTarget, settings: BackendSettings, counter: Counter[str]) -> None:
+    def __init__(self, target: EtcdTarget, settings: BackendSettings, counter: Counter[str],
+                 policy: RetryPolicy = DEFAULT_POLICY) -> None:
         self.target = target
         self._settings = settings
         self._counter = counter
-        self._expires = time.monotonic() + settings.deadline
+        self._rounds = Attempts(policy, settings.deadline)  # the session's deadline and its failed rounds
         self._tokens: dict[str, str | None] = {}  # per member: tokens are not assumed portable
         self._first = 0  # the member that answered last is asked first next time
         self._http = httpx.Client(verify=verification(target.scheme == "https", settings.ca_file), trust_env=False)
@@ -117,8 +128,8 @@ class EtcdSession:
     def call(self, path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
         """POST `body` to the first member that answers; raise BackendUnavailable past the deadline."""
         failures: dict[str, str] = {}
-        pause = 0.05
         while True:
+            self._rounds.started()
             for offset in range(len(self.target.members)):
                 index = (self._first + offset) % len(self.target.members)
                 try:
@@ -128,16 +139,10 @@ class EtcdSession:
                     continue
                 self._first = index
                 return answer
-            pause = self._pause(pause, failures)
-
-    def _pause(self, pause: float, failures: dict[str, str]) -> float:
-        remaining = self._expires - time.monotonic()
-        if remaining <= pause:
-            detail = "; ".join(f"{member}: {reason}" for member, reason in failures.items())
-            raise BackendUnavailable(f"{self.target.description}: no etcd member answered within "
-                                     f"{self._settings.deadline:g}s ({detail})")
-        time.sleep(pause)
-        return min(pause * 2, 1.0)
+            if not self._rounds.pause():  # every member failed this round: back off, or give up
+                detail = "; ".join(f"{member}: {reason}" for member, reason in failures.items())
+                raise BackendUnavailable(f"{self.target.description}: no etcd member answered within "
+                                         f"{self._settings.deadline:g}s ({detail})")
 
     def _call_member(self, member: str, path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
         return self._post(member, path, body, what, self.auth_headers(member))
@@ -160,7 +165,7 @@ class EtcdSession:
         return str(answer["token"])
 
     def _post(self, member: str, path: str, body: dict[str, Any], what: str, headers: dict[str, str]) -> dict:
-        remaining = self._expires - time.monotonic()
+        remaining = self._rounds.remaining()
         if remaining <= 0:
             raise _Retry("deadline reached")
         self._counter[path] += 1
@@ -212,18 +217,6 @@ def _answer(response: httpx.Response, member: str, what: str, user: str | None) 
     raise BackendUnavailable(f"etcd {member}: {message} ({what})")
 
 
-class _FetchedStore(LocalStore):
-    """The slice of the store one component may read, answered with the local backend's own rules."""
-
-    def __init__(self, store: Store, description: str) -> None:  # no super().__init__: there is no file
-        self.path = store.file
-        self.description = description
-        self._fetched = store
-
-    def load(self) -> Store:
-        return self._fetched
-
-
 @dataclass(frozen=True)
 class PushResult:
     """What a push changed, at which revision (0 when nothing needed writing)."""
@@ -242,8 +235,10 @@ class PulledStore:
     revision: int
 
 
-class EtcdBackend:
-    """A Backend reading from etcd; also the push/pull end of `choreo-run store`."""
+class EtcdBackend(Backend):
+    """A Backend reading from etcd; also the push/pull end of `choreo-run store` and connection commands."""
+
+    writable = True
 
     def __init__(self, target: EtcdTarget, settings: BackendSettings) -> None:
         self.target = target
@@ -251,7 +246,16 @@ class EtcdBackend:
         self.description = target.description
         self.requests: Counter[str] = Counter()  # gateway path -> calls made, for tests and `--debug`
 
-    def watch(self, identity: Identity, changed: threading.Event, timeout: float) -> Any:
+    @classmethod
+    def from_url(cls, url: BackendURL, settings: BackendSettings) -> EtcdBackend:
+        return cls(parse_etcd_url(url), settings)
+
+    def store_target(self) -> StoreTarget:
+        from launcher.backends.writer import EtcdStoreTarget
+
+        return EtcdStoreTarget(self)
+
+    def watch(self, identity: Identity, changed: threading.Event, timeout: float) -> Watching:
         """--watch: follow the component's prefixes with etcd's watch API; `changed` is set on any event."""
         from launcher.backends.etcd.watch import EtcdWatch
 
@@ -271,8 +275,8 @@ class EtcdBackend:
             _require_component(component, shared, prefixes, identity, self.description)
             org, _ = session.range_prefix(prefixes.org, revision)
         document = layout.kvs_to_document({**org, **shared, **component}, self.target.prefix, self.description)
-        store = parse_store(document, self.description)
-        return _FetchedStore(store, self.description).fetch(identity)
+        # The slice this component's role may read, answered by the local store's own rules.
+        return store_snapshot(parse_store(document, self.description), identity, self.description)
 
     def pull(self) -> PulledStore:
         with self.session() as session:
@@ -352,4 +356,4 @@ def _require_component(component: dict[str, str], shared: dict[str, str], prefix
 
 
 def open_etcd(url: str, settings: BackendSettings) -> EtcdBackend:
-    return EtcdBackend(parse_etcd_url(url), settings)
+    return EtcdBackend.from_url(parse_backend_url(url), settings)

@@ -1,6 +1,6 @@
 """Where the local store's data lives in etcd (docs/backends/etcd.md): pure functions, no I/O.
 
-The layout follows the visibility rules of DESIGN.md section 2 so that etcd's prefix-based RBAC can
+The layout follows the visibility rules of docs/architecture.md ("The domain, in brief") so that etcd's prefix-based RBAC can
 enforce them: everything any component of a project may read sits under the project's `shared/`
 prefix, everything only one component may read sits under that component's prefix, and
 organization-wide config groups sit under `org/`. A component therefore needs exactly three range
@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from launcher.errors import ConfigurationError, ProblemCollector
-from launcher.model import COMPONENT, PROJECT
+from launcher.visibility import visibility_for
 from launcher.backends.local.store_file import ALL_ENVIRONMENTS, STORE_VERSION, Store, StoredConnection, StoredParameter
 
 META = "meta"  # <prefix>/meta: rewritten by every push, so concurrent pushes always conflict
@@ -218,7 +218,7 @@ def _check_owner(doc: dict[str, Any], component: str | None, kind: str, key: str
     if doc.get("component") != component:
         where = f"component {component!r}'s prefix" if component else "the project's shared prefix"
         problems.add(key, f"stored under {where} but owned by {doc.get('component') or 'the project'!r}")
-    elif kind == "connections" and doc.get("visibility") != (COMPONENT if component else PROJECT):
+    elif kind == "connections" and doc.get("visibility") != visibility_for(component):
         problems.add(key, f"a {doc.get('visibility')!r} connection cannot be stored under this prefix")
 
 

@@ -13,9 +13,17 @@ from typing import Any
 
 import yaml
 
-from launcher.backends import BackendSettings
+from launcher.backends import BackendSettings, parse_backend_url, refuse_read_only
 from launcher.backends.etcd import layout
-from launcher.backends.etcd.backend import EtcdBackend, EtcdSession, PulledStore, PushResult, prefix_range, open_etcd
+from launcher.backends.etcd.backend import (
+    SCHEMES,
+    URL_FORM,
+    EtcdBackend,
+    EtcdSession,
+    PulledStore,
+    PushResult,
+    prefix_range,
+)
 from launcher.backends.local.backend import LocalStore
 from launcher.errors import ConfigurationError
 
@@ -23,13 +31,15 @@ ROOT = "root"
 
 
 def open_store(url: str, settings: BackendSettings) -> EtcdBackend:
-    if url.split("://", 1)[0].lower() not in ("etcd", "etcds"):
-        raise ConfigurationError("expected an etcd://host:port[,host:port...]/prefix URL")
-    return open_etcd(url, settings)
+    parsed = parse_backend_url(url)
+    if parsed.scheme not in SCHEMES:
+        raise ConfigurationError(f"{parsed.shown!r}: expected an {URL_FORM} URL")
+    return EtcdBackend.from_url(parsed, settings)
 
 
 def push_file(path: str, url: str, settings: BackendSettings, expected_revision: int | None = None) -> PushResult:
     """Validate the store file as `run` would, then make etcd hold exactly it."""
+    refuse_read_only(url)  # `store push http://...` is a misuse (exit 64), not a malformed etcd URL
     return open_store(url, settings).push(LocalStore(path).load(), expected_revision)
 
 

@@ -4,19 +4,23 @@ Uses etcd's watch API through the JSON gateway (`POST /v3/watch`, a stream of JS
 change is noticed when it happens, with no polling of values. Any event under one of the
 component's three prefixes sets `changed`; whether it matters is decided by resolving again. A
 broken stream (member down, idle timeout) is re-created from the last revision seen, on the next
-member, so no event is lost; the threads are daemons and end with the process.
+member, after a pause from the shared retry policy (growing while streams keep breaking, short again
+once one was confirmed), so no event is lost and a dead cluster is not hammered; the threads are
+daemons and end with the process.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from launcher.backends.etcd import layout
 from launcher.backends.etcd.backend import EtcdBackend, EtcdSession, prefix_range
+from launcher.backends.retry import DEFAULT_POLICY, Attempts
 from launcher.backends.tls import verification
 from launcher.model import Identity
 
@@ -49,14 +53,20 @@ class EtcdWatch:
     def _run(self, prefix: str) -> None:
         next_revision: int | None = None
         member = 0
+        # No deadline: a watch lives as long as the launcher. `stopped.wait` sleeps, so stop() is prompt.
+        failures = Attempts(DEFAULT_POLICY, None, sleep=self.stopped.wait)
         while not self.stopped.is_set():
+            failures.started()
             try:
-                next_revision = self._stream(self.backend.target.members[member], prefix, next_revision)
+                next_revision = self._stream(self.backend.target.members[member], prefix, next_revision,
+                                             failures.reset)
             except (httpx.HTTPError, ValueError, KeyError):
                 member = (member + 1) % len(self.backend.target.members)
-                self.stopped.wait(0.5)
+            if failures.count >= DEFAULT_POLICY.max_attempts:
+                failures.reset()  # keep trying for ever, at the capped pause
+            failures.pause()
 
-    def _stream(self, member: str, prefix: str, start: int | None) -> int | None:
+    def _stream(self, member: str, prefix: str, start: int | None, confirmed: Callable[[], None]) -> int | None:
         """Follow one watch stream until it breaks; return the revision to resume from."""
         request: dict[str, Any] = {**prefix_range(prefix), "progress_notify": True}
         if start:
@@ -70,7 +80,10 @@ class EtcdWatch:
                 client.stream("POST", url, json={"create_request": request}, headers=headers) as response:
             response.raise_for_status()
             for line in response.iter_lines():
-                start = self._event(prefix, json.loads(line).get("result", {}), start)
+                result = json.loads(line).get("result", {})
+                if result.get("created"):
+                    confirmed()  # this member works: the next break starts with a short pause again
+                start = self._event(prefix, result, start)
                 if self.stopped.is_set():
                     break
         return start

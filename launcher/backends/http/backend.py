@@ -1,7 +1,9 @@
 """The HTTP control-plane backend: one GET returns everything a component may use (docs/backends/http.md).
 
-Failures that may pass (connection errors, timeouts, 429/502/503/504) are retried with exponential
-backoff and full jitter, all inside one overall deadline, so a launch never hangs longer than asked.
+Failures that may pass (connection errors, timeouts, 429/502/503/504) are retried under the shared
+policy (`launcher.backends.retry`: exponential backoff with full jitter, a floor under every pause,
+Retry-After honoured within bounds), all inside one overall deadline, so a launch never hangs longer
+than asked and a server answering `Retry-After: 0` is not flooded.
 Failures that will not pass (401/403, 404, TLS verification, a malformed answer) fail at once.
 The token goes only in the Authorization header: never in a URL, message, log line or repr.
 """
@@ -9,7 +11,6 @@ The token goes only in the Authorization header: never in a URL, message, log li
 from __future__ import annotations
 
 import json
-import random
 import ssl
 import time
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 import httpx
 
 from launcher import __version__
-from launcher.backends import BackendSettings, _redact
+from launcher.backends.base import Backend, BackendSettings
+from launcher.backends.retry import DEFAULT_POLICY, Attempts, RetryPolicy
 from launcher.backends.tls import verification
+from launcher.backends.url import BackendURL, parse_backend_url, redact
 from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError
 from launcher.model import Identity, Snapshot
 from launcher.backends.http.codec import decode_snapshot
@@ -29,17 +32,6 @@ API_PREFIX = "/v1"
 MAX_BODY_BYTES = 16 * 1024 * 1024
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _HINT_NO_TOKEN = "no token was given (set CHOREO_RUN_TOKEN or CHOREO_RUN_TOKEN_FILE)"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with full jitter: spreads retries of many launchers restarting at once."""
-
-    first_delay: float = 0.1
-    max_delay: float = 2.0
-
-    def delay(self, attempt: int) -> float:
-        return random.uniform(0.0, min(self.max_delay, self.first_delay * 2 ** (attempt - 1)))
 
 
 @dataclass(frozen=True)
@@ -61,21 +53,24 @@ class _Retry(Exception):
 
 
 def open_http(url: str, settings: BackendSettings) -> HttpBackend:
-    return HttpBackend(base_url(url), settings)
+    return HttpBackend.from_url(parse_backend_url(url), settings)
 
 
-def base_url(url: str) -> str:
+def base_url(url: str | BackendURL) -> str:
     """`http(s)://host[:port][/base]` normalized; anything else is refused before a request is made."""
-    parts = urlsplit(url)
+    parsed = parse_backend_url(url) if isinstance(url, str) else url
+    if parsed.scheme not in ("http", "https"):
+        raise ConfigurationError(f"backend URL {parsed.shown!r}: expected http:// or https://")
+    parsed.require_slashes("http(s)://host[:port][/base]")
+    # The scheme is settled; urlsplit only takes the authority and path apart.
+    parts = urlsplit("//" + parsed.rest)
     problem = _url_problem(parts)
     if problem:
-        raise ConfigurationError(f"backend URL {_redact(url)!r}: {problem}")
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+        raise ConfigurationError(f"backend URL {parsed.shown!r}: {problem}")
+    return urlunsplit((parsed.scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
 
 
 def _url_problem(parts: SplitResult) -> str | None:
-    if parts.scheme.lower() not in ("http", "https"):
-        return "expected http:// or https://"
     if "@" in parts.netloc:
         return "credentials do not belong in the URL (a process list shows them); use CHOREO_RUN_TOKEN(_FILE)"
     if parts.query or parts.fragment:
@@ -87,12 +82,14 @@ def _url_problem(parts: SplitResult) -> str | None:
     return None if parts.hostname and not any(char.isspace() for char in parts.netloc) else "expected a host name"
 
 
-class HttpBackend:
-    """A control-plane service speaking the contract; remembers the last ETag for conditional fetches."""
+class HttpBackend(Backend):
+    """A control-plane service speaking the contract; remembers the last ETag for conditional fetches.
+
+    Read-only: the control plane manages its own connections."""
 
     polled_for_changes = True  # --watch fetches again each interval: a 304 when nothing changed
 
-    def __init__(self, url: str, settings: BackendSettings, retry: RetryPolicy = RetryPolicy()) -> None:
+    def __init__(self, url: str, settings: BackendSettings, retry: RetryPolicy = DEFAULT_POLICY) -> None:
         self.description = url
         self._settings = settings
         self._retry = retry
@@ -103,8 +100,9 @@ class HttpBackend:
                                     headers={"User-Agent": f"choreo-run/{__version__}"})
         self._cached: _Cached | None = None
 
-    def __repr__(self) -> str:
-        return f"HttpBackend({self.description!r})"
+    @classmethod
+    def from_url(cls, url: BackendURL, settings: BackendSettings) -> HttpBackend:
+        return cls(base_url(url), settings)
 
     @property
     def etag(self) -> str | None:
@@ -122,17 +120,15 @@ class HttpBackend:
         """Everything `identity` may use. A 304 answer returns the very same Snapshot object as before,
         so a poller can tell "unchanged" with `is`."""
         url = self.snapshot_url(identity)
-        deadline = time.monotonic() + self._settings.deadline
-        attempts = 0
+        attempts = Attempts(self._retry, self._settings.deadline)
+        deadline = attempts.expires or 0.0
         while True:
-            attempts += 1
+            attempts.started()
             try:
                 return self._attempt(url, identity, deadline)
             except _Retry as failure:
-                pause = failure.retry_after if failure.retry_after is not None else self._retry.delay(attempts)
-                if time.monotonic() + pause >= deadline:
-                    raise self._gave_up(url, attempts, failure) from None
-                time.sleep(pause)
+                if not attempts.pause(failure.retry_after):
+                    raise self._gave_up(url, attempts.count, failure) from None
 
     def _gave_up(self, url: str, attempts: int, last: _Retry) -> BackendUnavailable:
         advice = f" (the server asked to wait {last.retry_after:g}s)" if last.retry_after is not None else ""
@@ -248,7 +244,7 @@ def _status_failure(response: httpx.Response, body: bytes, identity: Identity, u
 
 def _location(response: httpx.Response) -> str:
     location = response.headers.get("Location")
-    return f" to {_redact(location)}" if location else ""
+    return f" to {redact(location)}" if location else ""
 
 
 def _server_message(body: bytes) -> str:
