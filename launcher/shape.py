@@ -1,15 +1,42 @@
-"""Checking the shape of parsed YAML while remembering where we are, so each problem names its path.
+"""Checking the shape of parsed YAML (or JSON) while remembering where we are.
 
-Shared by the manifest reader and the store reader: both report every problem at once, each as
-`file: path.inside[2].it: expected ...`.
+One idiom for every reader: a `Node` is a value, its path in the document and the shared problem
+sink. Readers walk with `.key("env")`, `.at(2)`, `.list()`, `.mappings(KEYS)`, `.entries()` and ask
+for what they need with `.text()`, `.scalar()`, `.flag()`, ...; a value of the wrong
+shape becomes one problem, `file: path.inside[2].it: expected ..., got ...`, and the reader carries
+on so the user sees every problem at once. Messages describe types, never values (values may be
+secrets); a reader that echoes a value does so itself, for values that are not secret by nature.
+
+    root = Node.root(data, "store.yaml")
+    for item in root.key("projects").mappings(PROJECT_KEYS):
+        name = item.key("name").text("a project name")   # problem at projects[0].name if wrong
+    root.raise_if_any(ConfigurationError)
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 from typing import Any
 
-from launcher.errors import ProblemCollector
+from launcher.errors import LauncherError, ProblemCollector
+
+_BOOLEAN_HINT = " (YAML reads yes/no/on/off/true/false as booleans; quote the text)"
+_DATE_HINT = " (YAML reads an unquoted date as a date; quote the text)"
+
+
+def scalar_text(value: Any) -> str | None:
+    """The one rule for a YAML scalar as text: booleans as `true`/`false` (what YAML and JSON write),
+    numbers as Python prints them (`port: 5432` -> "5432"), strings unchanged.
+
+    None for anything else (nothing, dates, sets, binary, lists, mappings): the caller decides
+    whether that is a problem, so each reader can name the path and what it expected.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    return None
 
 
 def child(path: str, key: str | int) -> str:
@@ -20,85 +47,224 @@ def child(path: str, key: str | int) -> str:
 
 
 def type_name(value: Any) -> str:
+    """What a value is, in words for a message ("got a list"); never the value itself."""
     if value is None:
         return "nothing"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__
-    )
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    # datetime before date: a datetime is a date too.
+    for kind, name in ((str, "a string"), (dict, "a mapping"), (list, "a list"),
+                       (datetime.datetime, "a date and time"), (datetime.date, "a date"),
+                       ((set, frozenset), "a set"), ((bytes, bytearray), "binary data")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def shown(value: Any) -> str:
+    """A value that is never secret (a version, a kind) as a message shows it: plain scalars as
+    written, anything else by its type (a date's repr would read as Python, not as the user's YAML)."""
+    return repr(value) if value is None or isinstance(value, (str, int, float)) else type_name(value)
+
+
+def _got(value: Any) -> str:
+    """The `got ...` part of a message about a value where a scalar belongs, with a hint when YAML
+    typed the user's text as something else."""
+    if value == "":
+        return "an empty string"
+    if isinstance(value, bool):
+        return "a boolean" + _BOOLEAN_HINT
+    if isinstance(value, datetime.date):
+        return type_name(value) + _DATE_HINT
+    return type_name(value)
+
+
+class Node:
+    """A value from a parsed document, where it sits in it, and where problems about it go.
+
+    Navigating never fails: a key of something that is not a mapping, or a missing key, is a Node
+    holding None, so a reader states what it expects at each step and the first wrong shape is
+    reported once, where it is.
+    """
+
+    __slots__ = ("path", "sink", "value")
+
+    def __init__(self, value: Any, path: str, sink: ProblemCollector) -> None:
+        self.value = value
+        self.path = path
+        self.sink = sink
+
+    @classmethod
+    def root(cls, value: Any, file: str | None) -> Node:
+        """The whole document of `file` (named in every message) with a fresh problem sink."""
+        return cls(value, "", ProblemCollector(file))
+
+    def __repr__(self) -> str:  # the value may be a secret: show where, not what
+        return f"Node({self.path or '<root>'})"
+
+    # ------------------------------------------------------------ moving around
+
+    def key(self, name: Any) -> Node:
+        """The value under `name` (None when absent or when this is not a mapping)."""
+        value = self.value.get(name) if isinstance(self.value, dict) else None
+        return Node(value, child(self.path, str(name)), self.sink)
+
+    def at(self, index: int) -> Node:
+        return Node(self.value[index] if isinstance(self.value, list) else None, child(self.path, index), self.sink)
+
+    def has(self, name: str) -> bool:
+        """Whether the mapping holds `name` at all (`value: null` is there, with nothing in it)."""
+        return isinstance(self.value, dict) and name in self.value
+
+    @property
+    def is_mapping(self) -> bool:
+        return isinstance(self.value, dict)
+
+    # ------------------------------------------------------------ reporting
+
+    @property
+    def file(self) -> str:
+        """The document as messages name it."""
+        return self.sink.file or ""
+
+    def problem(self, message: str) -> None:
+        self.sink.add(self.path, message)
+
+    def warn(self, message: str) -> None:
+        self.sink.warn(self.path, message)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(self.sink.warnings)
+
+    def raise_if_any(self, error_class: type[LauncherError]) -> None:
+        self.sink.raise_if_any(error_class)
+
+    # ------------------------------------------------------------ containers
+
+    def mapping(self, *, required: bool = True, keys: frozenset[str] | None = None) -> bool:
+        """Whether this is a mapping; a problem when it is something else (or absent and required).
+
+        With `keys`, keys outside them are warned about (see known_keys).
+        """
+        if isinstance(self.value, dict):
+            if keys is not None:
+                self.known_keys(keys)
+            return True
+        if self.value is not None or required:
+            self.problem(f"expected a mapping, got {type_name(self.value)}")
+        return False
+
+    def list(self, *, required: bool = False) -> list[Node]:
+        """Each item of a list; none when absent and optional, a problem when not a list."""
+        if isinstance(self.value, list):
+            return [self.at(index) for index in range(len(self.value))]
+        if self.value is not None or required:
+            self.problem(f"expected a list, got {type_name(self.value)}")
+        return []
+
+    def mappings(self, keys: frozenset[str] | None = None) -> Iterator[Node]:
+        """Each item of an optional list that is a mapping (warned about keys outside `keys`);
+        every other item is a problem."""
+        return (item for item in self.list() if item.mapping(keys=keys))
+
+    def entries(self) -> Iterator[tuple[str, Node]]:
+        """(name, value) for an optional mapping used as a map (environments, parameters): any
+        name is allowed, so none is warned about."""
+        if self.mapping(required=False):
+            for name in self.value:
+                yield str(name), self.key(name)
+
+    def known_keys(self, allowed: frozenset[str]) -> None:
+        """Warn about keys outside `allowed`: ignored (newer platforms add keys), but a typo such as
+        `connectionRefrences` would otherwise silently inject nothing."""
+        for name in self.value if isinstance(self.value, dict) else ():
+            if name in allowed:
+                continue
+            from difflib import get_close_matches  # only when there is something to suggest
+
+            close = get_close_matches(str(name), sorted(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (expected {', '.join(sorted(allowed))})"
+            self.key(name).warn(f"unknown key, ignored{hint}")
+
+    def plain_data(self) -> None:
+        """Problems for whatever JSON could not carry (dates, sets, binary) anywhere inside: such
+        values would reach a rendered file or the HTTP contract only by guessing their text."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            if isinstance(node.value, dict):
+                stack.extend(node.key(name) for name in reversed(list(node.value)))
+            elif isinstance(node.value, list):
+                stack.extend(reversed(node.list()))
+            elif node.value is not None and scalar_text(node.value) is None:
+                node.problem(f"expected a string, number, boolean, list or mapping, got {_got(node.value)}")
+
+    # ------------------------------------------------------------ scalars
+
+    def text(self, what: str = "a string", *, required: bool = True) -> str | None:
+        """A non-empty string, stripped; numbers are accepted as text (YAML reads `port: 5432` as an
+        int), booleans are not (`name: on` is almost always a quoting mistake)."""
+        value = self.value
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return scalar_text(value)
+        if value is None and not required:
+            return None
+        self.problem(f"expected {what}, got {_got(value)}")
+        return None
+
+    def optional_text(self, what: str = "a string") -> str | None:
+        return self.text(what, required=False)
+
+    def scalar(self) -> str | None:
+        """Any scalar as text (see scalar_text): a value that is text whatever YAML typed it as."""
+        text = scalar_text(self.value)
+        if text is None:
+            self.problem(f"expected a string, number or boolean, got {_got(self.value)}")
+        return text
+
+    def variable_name(self) -> str | None:
+        """An environment variable name: letters, digits and `_`, not starting with a digit."""
+        from launcher.naming import is_valid_variable
+
+        name = self.text("a variable name")
+        if name and not is_valid_variable(name):
+            self.problem(f"invalid variable name {name!r}: expected letters, digits and '_', not starting "
+                         "with a digit")
+            return None
+        return name
+
+    def flag(self, name: str, default: bool) -> bool:
+        """The boolean under `name`, `default` when absent; a problem for anything else (YAML's
+        `secret: maybe` is text, and guessing would be worse than refusing)."""
+        value = self.value.get(name, default) if isinstance(self.value, dict) else default
+        if isinstance(value, bool):
+            return value
+        self.key(name).problem(f"expected true or false, got {type_name(value)}")
+        return default
+
+
+# ---------------------------------------------------------------- the functional form
+# Kept for readers not (yet) on Node, each a one-line view of it: backends/http/server.py uses
+# mapping, sequence, text and child; resolve/pipeline.py uses variable.
 
 
 def mapping(value: Any, path: str, problems: ProblemCollector, *, required: bool = True) -> dict | None:
-    if isinstance(value, dict):
-        return value
-    if value is None and not required:
-        return None
-    problems.add(path, f"expected a mapping, got {type_name(value)}")
-    return None
+    return value if Node(value, path, problems).mapping(required=required) else None
 
 
 def sequence(value: Any, path: str, problems: ProblemCollector, *, required: bool = False) -> list:
-    """A list, or an empty one when absent and optional."""
-    if isinstance(value, list):
-        return value
-    if value is None and not required:
-        return []
-    problems.add(path, f"expected a list, got {type_name(value)}")
-    return []
+    return [item.value for item in Node(value, path, problems).list(required=required)]
 
 
-def mappings(raw: Any, base: str, problems: ProblemCollector,
-             allowed: frozenset[str] | None = None) -> Iterator[tuple[str, dict]]:
-    """(path, item) for each item of an optional list that is a mapping; the rest are problems.
-
-    With `allowed`, keys outside it are warned about (see known_keys).
-    """
-    for index, item in enumerate(sequence(raw, base, problems)):
-        path = child(base, index)
-        entry = mapping(item, path, problems)
-        if entry is not None:
-            if allowed is not None:
-                known_keys(entry, allowed, path, problems)
-            yield path, entry
-
-
-def known_keys(entry: dict, allowed: frozenset[str], path: str, problems: ProblemCollector) -> None:
-    """Warn about keys outside `allowed`: ignored (newer platforms add keys), but a typo such as
-    `connectionRefrences` would otherwise silently inject nothing."""
-    for key in entry:
-        if key in allowed:
-            continue
-        from difflib import get_close_matches  # only when there is something to suggest
-
-        close = get_close_matches(str(key), sorted(allowed), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f" (expected {', '.join(sorted(allowed))})"
-        problems.warn(child(path, str(key)), f"unknown key, ignored{hint}")
-
-
-def text(
-    value: Any, path: str, problems: ProblemCollector, *, what: str = "a string", required: bool = True
-) -> str | None:
-    """A non-empty string; numbers are accepted as text (YAML reads `port: 5432` as an int)."""
-    if isinstance(value, bool):
-        problems.add(path, f"expected {what}, got a boolean (YAML reads yes/no/on/off/true/false as "
-                           "booleans; quote the text)")
-        return None
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if value is None and not required:
-        return None
-    problems.add(path, f"expected {what}, got {type_name(value) if value != '' else 'an empty string'}")
-    return None
+def text(value: Any, path: str, problems: ProblemCollector, *, what: str = "a string",
+         required: bool = True) -> str | None:
+    return Node(value, path, problems).text(what, required=required)
 
 
 def variable(value: Any, path: str, problems: ProblemCollector) -> str | None:
-    """An environment variable name: letters, digits and `_`, not starting with a digit."""
-    from launcher.naming import is_valid_variable
-
-    name = text(value, path, problems, what="a variable name")
-    if name and not is_valid_variable(name):
-        problems.add(path, f"invalid variable name {name!r}: expected letters, digits and '_', not starting "
-                           "with a digit")
-        return None
-    return name
+    return Node(value, path, problems).variable_name()

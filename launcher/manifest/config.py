@@ -7,11 +7,9 @@ Each value has exactly one source: a literal `value`, or `valueFrom` with one of
 from __future__ import annotations
 
 import os
-from typing import Any
 
-from launcher import shape
-from launcher.errors import ProblemCollector
 from launcher.model import EnvEntry, FileEntry, FileValue, ValueSource
+from launcher.shape import Node
 
 VALUE_FROM_KINDS = ("connectionRef", "configGroupRef", "configForm")
 ENV_ENTRY_KEYS = frozenset({"name", "value", "valueFrom"})  # also the values of a file
@@ -20,122 +18,112 @@ REF_KEYS = frozenset({"name", "key"})
 FILE_TYPES = ("yaml", "json", "env", "properties", "text")
 
 
-def read_configurations(data: dict, version: str | None, file: str, problems: ProblemCollector,
-                        warnings: list[str]) -> tuple[tuple[EnvEntry, ...], tuple[FileEntry, ...]]:
+def read_configurations(root: Node, version: str | None) -> tuple[tuple[EnvEntry, ...], tuple[FileEntry, ...]]:
     env: list[EnvEntry] = []
     files: list[FileEntry] = []
-    for section in ("configurations", "configuration"):
-        if section not in data:
+    for name in ("configurations", "configuration"):
+        if not root.has(name):
             continue
-        if section == "configuration":
-            warnings.append(f"{file}: configuration: legacy singular key, read as `configurations`")
-        body = shape.mapping(data[section], section, problems, required=False) or {}
-        shape.known_keys(body, frozenset({"env", "file"}), section, problems)
-        env += _env_entries(body.get("env"), shape.child(section, "env"), problems)
-        files += _file_entries(body.get("file"), shape.child(section, "file"), problems)
-    _warn_version(version, env, files, file, warnings)
+        section = root.key(name)
+        if name == "configuration":
+            section.warn("legacy singular key, read as `configurations`")
+        section.mapping(required=False, keys=frozenset({"env", "file"}))
+        env += _env_entries(section.key("env"))
+        files += _file_entries(section.key("file"))
+    if version not in (None, "1.2"):
+        # Read anyway: the platform's own reader is as lenient, and refusing would help nobody.
+        for entry in env:
+            if entry.source.kind == "configForm":
+                root.sink.warn(entry.path, "configForm needs schemaVersion 1.2; read anyway")
+        for file_entry in files:
+            root.sink.warn(file_entry.path, "configurations.file needs schemaVersion 1.2; read anyway")
     return tuple(env), tuple(files)
 
 
-def _warn_version(version: str | None, env: list[EnvEntry], files: list[FileEntry], file: str,
-                  warnings: list[str]) -> None:
-    if version in (None, "1.2"):
-        return
-    for entry in env:
-        if entry.source.kind == "configForm":
-            warnings.append(f"{file}: {entry.path}: configForm needs schemaVersion 1.2; read anyway")
-    for file_entry in files:
-        warnings.append(f"{file}: {file_entry.path}: configurations.file needs schemaVersion 1.2; read anyway")
-
-
-def _env_entries(raw: Any, base: str, problems: ProblemCollector) -> list[EnvEntry]:
+def _env_entries(node: Node) -> list[EnvEntry]:
     entries = []
-    for path, entry in shape.mappings(raw, base, problems, ENV_ENTRY_KEYS):
-        variable = shape.variable(entry.get("name"), shape.child(path, "name"), problems)
-        source = read_value_source(entry, path, problems)
+    for entry in node.mappings(ENV_ENTRY_KEYS):
+        variable = entry.key("name").variable_name()
+        source = read_value_source(entry)
         if variable and source:
-            entries.append(EnvEntry(variable, source, path))
+            entries.append(EnvEntry(variable, source, entry.path))
     return entries
 
 
-def read_value_source(entry: dict, path: str, problems: ProblemCollector) -> ValueSource | None:
+def read_value_source(entry: Node) -> ValueSource | None:
     """Exactly one of `value` or `valueFrom.{connectionRef|configGroupRef|configForm}`."""
-    has_value, value_from = "value" in entry, entry.get("valueFrom")
-    if has_value and value_from is not None:
-        problems.add(path, "expected exactly one of `value` or `valueFrom`, got both")
+    value_from = entry.key("valueFrom")
+    if entry.has("value") and value_from.value is not None:
+        entry.problem("expected exactly one of `value` or `valueFrom`, got both")
         return None
-    if has_value:
-        return _literal(entry["value"], shape.child(path, "value"), problems)
-    from_path = shape.child(path, "valueFrom")
-    if value_from is None:
-        problems.add(path, "expected `value` or `valueFrom`, got neither")
+    if entry.has("value"):
+        return _literal(entry.key("value"))
+    if value_from.value is None:
+        entry.problem("expected `value` or `valueFrom`, got neither")
         return None
-    body = shape.mapping(value_from, from_path, problems)
-    if body is None:
+    if not value_from.mapping(keys=frozenset(VALUE_FROM_KINDS)):
         return None
-    shape.known_keys(body, frozenset(VALUE_FROM_KINDS), from_path, problems)
-    kinds = [kind for kind in VALUE_FROM_KINDS if kind in body]
+    kinds = [kind for kind in VALUE_FROM_KINDS if value_from.has(kind)]
     if len(kinds) != 1:
-        got = ", ".join(map(str, body)) or "nothing"
-        problems.add(from_path, f"expected exactly one of {', '.join(VALUE_FROM_KINDS)}, got {got}")
+        got = ", ".join(map(str, value_from.value)) or "nothing"
+        value_from.problem(f"expected exactly one of {', '.join(VALUE_FROM_KINDS)}, got {got}")
         return None
-    return _from_source(kinds[0], body[kinds[0]], shape.child(from_path, kinds[0]), problems)
+    return _from_source(kinds[0], value_from.key(kinds[0]))
 
 
-def _literal(raw: Any, path: str, problems: ProblemCollector) -> ValueSource | None:
-    if isinstance(raw, (dict, list)):
-        problems.add(path, f"expected a string, number or boolean, got {shape.type_name(raw)}")
+def _literal(node: Node) -> ValueSource | None:
+    """A scalar, kept as YAML typed it (the resolver writes `true`, not `True`); `value:` with nothing
+    after it is an empty value. A date or a set would only be guessed at as text, so it is refused."""
+    if node.value is not None and node.scalar() is None:
         return None
-    return ValueSource("value", literal=raw, path=path)
+    return ValueSource("value", literal=node.value, path=node.path)
 
 
-def _from_source(kind: str, raw: Any, path: str, problems: ProblemCollector) -> ValueSource | None:
+def _from_source(kind: str, node: Node) -> ValueSource | None:
     if kind == "configForm":
-        form = shape.mapping(raw, path, problems, required=False)
-        return ValueSource(kind, form=dict(form or {}), path=path)
-    body = shape.mapping(raw, path, problems)
-    if body is None:
+        node.mapping(required=False)
+        node.key("default").plain_data()  # becomes the value's text, or part of a rendered file
+        return ValueSource(kind, form=dict(node.value) if node.is_mapping else {}, path=node.path)
+    if not node.mapping(keys=REF_KEYS):
         return None
-    shape.known_keys(body, REF_KEYS, path, problems)
-    what = "a connection name" if kind == "connectionRef" else "a config group name"
-    name = shape.text(body.get("name"), shape.child(path, "name"), problems, what=what)
-    key = shape.text(body.get("key"), shape.child(path, "key"), problems, what="a key")
+    name = node.key("name").text("a connection name" if kind == "connectionRef" else "a config group name")
+    key = node.key("key").text("a key")
     if not (name and key):
         return None
-    return ValueSource(kind, ref_name=name, ref_key=key, path=path)
+    return ValueSource(kind, ref_name=name, ref_key=key, path=node.path)
 
 
-def _file_entries(raw: Any, base: str, problems: ProblemCollector) -> list[FileEntry]:
+def _file_entries(node: Node) -> list[FileEntry]:
     entries = []
-    for path, entry in shape.mappings(raw, base, problems, FILE_ENTRY_KEYS):
-        name = shape.text(entry.get("name"), shape.child(path, "name"), problems, what="a file name")
+    for entry in node.mappings(FILE_ENTRY_KEYS):
+        name = entry.key("name").text("a file name")
         if name and (os.sep in name or name in (".", "..")):
-            problems.add(shape.child(path, "name"), f"expected a plain file name, got {name!r}")
+            entry.key("name").problem(f"expected a plain file name, got {name!r}")
             name = None
-        mount = shape.text(entry.get("mountPath"), shape.child(path, "mountPath"), problems, what="a directory")
-        file_type = _file_type(entry.get("type"), name, shape.child(path, "type"), problems)
-        values = _file_values(entry.get("values"), shape.child(path, "values"), problems)
+        mount = entry.key("mountPath").text("a directory")
+        file_type = _file_type(entry.key("type"), name)
+        values = _file_values(entry.key("values"))
         if name and mount and file_type:
-            entries.append(FileEntry(name, mount, file_type, tuple(values), path))
+            entries.append(FileEntry(name, mount, file_type, tuple(values), entry.path))
     return entries
 
 
-def _file_type(raw: Any, name: str | None, path: str, problems: ProblemCollector) -> str | None:
-    if raw is None:
+def _file_type(node: Node, name: str | None) -> str | None:
+    if node.value is None:
         extension = os.path.splitext(name or "")[1].lstrip(".").lower()
         return {"yml": "yaml", "yaml": "yaml", "json": "json", "env": "env", "properties": "properties"}.get(extension, "text")
-    file_type = shape.text(raw, path, problems, what="a file type")
+    file_type = node.text("a file type")
     if file_type and file_type.lower() not in FILE_TYPES:
-        problems.add(path, f"expected one of {', '.join(FILE_TYPES)}, got {file_type!r}")
+        node.problem(f"expected one of {', '.join(FILE_TYPES)}, got {file_type!r}")
         return None
     return file_type.lower() if file_type else None
 
 
-def _file_values(raw: Any, base: str, problems: ProblemCollector) -> list[FileValue]:
+def _file_values(node: Node) -> list[FileValue]:
     values = []
-    for path, entry in shape.mappings(raw, base, problems, ENV_ENTRY_KEYS):
-        name = shape.text(entry.get("name"), shape.child(path, "name"), problems, what="a value name")
-        source = read_value_source(entry, path, problems)
+    for entry in node.mappings(ENV_ENTRY_KEYS):
+        name = entry.key("name").text("a value name")
+        source = read_value_source(entry)
         if name and source:
-            values.append(FileValue(name, source, path))
+            values.append(FileValue(name, source, entry.path))
     return values

@@ -12,11 +12,11 @@ import os
 from dataclasses import replace
 from typing import Any
 
-from launcher import shape
-from launcher.errors import ManifestError, ManifestNotFound, ProblemCollector
+from launcher.errors import ManifestError, ManifestNotFound
 from launcher.model import ConnectionReference, EnvMapping, Manifest, ServiceReference
 from launcher.manifest.config import read_configurations
 from launcher.naming import connection_name_problem
+from launcher.shape import Node, shown, type_name
 from launcher.yamlfile import describe_file, load_yaml_file
 
 MANIFEST_DIRS = (".wso2", ".choreo")
@@ -61,18 +61,15 @@ def load_manifest(path: str) -> Manifest:
 
 def manifest_from_data(data: Any, path: str) -> Manifest:
     """Validate an already parsed manifest document; `path` names the file and decides its form."""
-    shown = describe_file(path)
-    problems = ProblemCollector(shown)
-    warnings: list[str] = []
-    if not isinstance(data, dict):
-        problems.add(None, f"expected a mapping at the top level, got {shape.type_name(data)}")
-        problems.raise_if_any(ManifestError)
-    kind = _kind_of(path, data)
+    root = Node.root(data, describe_file(path))
+    if not root.is_mapping:
+        root.problem(f"expected a mapping at the top level, got {type_name(data)}")
+        root.raise_if_any(ManifestError)
     reader = {"component.yaml": _read_component_yaml, "component-config.yaml": _read_component_config,
-              "endpoints.yaml": _read_endpoints_yaml}[kind]
-    manifest = reader(data, shown, problems, warnings)
-    problems.raise_if_any(ManifestError)
-    return replace(manifest, warnings=manifest.warnings + tuple(problems.warnings))
+              "endpoints.yaml": _read_endpoints_yaml}[_kind_of(path, data)]
+    manifest = reader(root)
+    root.raise_if_any(ManifestError)
+    return replace(manifest, warnings=root.warnings)
 
 
 def _kind_of(path: str, data: dict) -> str:
@@ -91,131 +88,126 @@ def _kind_of(path: str, data: dict) -> str:
 # ---------------------------------------------------------------- component.yaml
 
 
-def _read_component_yaml(data: dict, file: str, problems: ProblemCollector, warnings: list[str]) -> Manifest:
-    version = _schema_version(data.get("schemaVersion"), file, problems, warnings)
-    dependencies = _dependencies_section(data, file, problems, warnings)
-    connection_refs = _connection_references(dependencies, version, file, problems, warnings)
-    service_refs = _service_references(dependencies.get("serviceReferences"),
-                                       "dependencies.serviceReferences", problems, warnings, file)
-    env, files = read_configurations(data, version, file, problems, warnings)
-    return Manifest(file, "component.yaml", version or "?", connection_refs, service_refs, env, files,
-                    tuple(warnings))
+def _read_component_yaml(root: Node) -> Manifest:
+    version = _schema_version(root.key("schemaVersion"))
+    dependencies = _dependencies_section(root)
+    connection_refs = _connection_references(dependencies.key("connectionReferences"), version)
+    service_refs = _service_references(dependencies.key("serviceReferences"))
+    env, files = read_configurations(root, version)
+    return Manifest(root.file, "component.yaml", version or "?", connection_refs, service_refs, env,
+                    files)
 
 
-def _schema_version(raw: Any, file: str, problems: ProblemCollector, warnings: list[str]) -> str | None:
+def _schema_version(node: Node) -> str | None:
+    raw = node.value
+    expected = f"expected one of {', '.join(SCHEMA_VERSIONS)}"
     if raw is None:
-        problems.add("schemaVersion", f"expected one of {', '.join(SCHEMA_VERSIONS)}, got nothing")
+        node.problem(f"{expected}, got nothing")
         return None
     text = str(raw).strip()
     if isinstance(raw, int) and not isinstance(raw, bool):
         text = f"{raw}.0"
-        warnings.append(f"{file}: schemaVersion: read {raw!r} as {text}")
+        node.warn(f"read {raw!r} as {text}")
     if text not in SCHEMA_VERSIONS:
-        problems.add("schemaVersion", f"expected one of {', '.join(SCHEMA_VERSIONS)}, got {str(raw)!r}")
+        # str(): `schemaVersion: 2.0` is the float 2.0, shown as the user wrote it, '2.0'.
+        node.problem(f"{expected}, got {shown(str(raw) if isinstance(raw, (int, float)) else raw)}")
         return None
     return text
 
 
-def _dependencies_section(data: dict, file: str, problems: ProblemCollector, warnings: list[str]) -> dict:
-    if "dependencies" in data:
-        dependencies = shape.mapping(data["dependencies"], "dependencies", problems, required=False) or {}
-        shape.known_keys(dependencies, DEPENDENCY_KEYS, "dependencies", problems)
+def _dependencies_section(root: Node) -> Node:
+    dependencies = root.key("dependencies")
+    if root.has("dependencies"):
+        dependencies.mapping(required=False, keys=DEPENDENCY_KEYS)
         return dependencies
-    # Quirk: a mis-indented docs sample put `dependencies` under the first endpoint.
-    endpoints = data.get("endpoints")
-    for index, endpoint in enumerate(endpoints if isinstance(endpoints, list) else []):
+    # Quirk: a mis-indented docs sample put `dependencies` under the first endpoint. Read in its place,
+    # under the documented path, which is what the warning says happened.
+    endpoints = root.key("endpoints")
+    for index, endpoint in enumerate(endpoints.value if isinstance(endpoints.value, list) else []):
         if isinstance(endpoint, dict) and isinstance(endpoint.get("dependencies"), dict):
-            warnings.append(f"{file}: endpoints[{index}].dependencies: read as the top-level "
-                            f"`dependencies` (it is indented under an endpoint)")
-            return endpoint["dependencies"]
-    return {}
+            endpoints.at(index).key("dependencies").warn(
+                "read as the top-level `dependencies` (it is indented under an endpoint)")
+            return Node(endpoint["dependencies"], dependencies.path, root.sink)
+    return dependencies
 
 
-def _connection_references(dependencies: dict, version: str | None, file: str,
-                           problems: ProblemCollector, warnings: list[str]) -> tuple[ConnectionReference, ...]:
-    base = "dependencies.connectionReferences"
-    items = shape.sequence(dependencies.get("connectionReferences"), base, problems)
+def _connection_references(node: Node, version: str | None) -> tuple[ConnectionReference, ...]:
+    items = node.list()
     if items and version == "1.0":
-        warnings.append(f"{file}: {base}: needs schemaVersion 1.1 or later; read anyway")
+        node.warn("needs schemaVersion 1.1 or later; read anyway")
     references = []
-    for path, entry in shape.mappings(items, base, problems, CONNECTION_REFERENCE_KEYS):
-        name = _connection_name(entry.get("name"), shape.child(path, "name"), problems)
-        resource_ref = _resource_ref(entry.get("resourceRef"), shape.child(path, "resourceRef"), problems)
+    for entry in (item for item in items if item.mapping(keys=CONNECTION_REFERENCE_KEYS)):
+        name = _connection_name(entry.key("name"))
+        resource_ref = _resource_ref(entry.key("resourceRef"))
         if name:
-            references.append(ConnectionReference(name, resource_ref, path))
+            references.append(ConnectionReference(name, resource_ref, entry.path))
     return tuple(references)
 
 
-def _connection_name(raw: Any, path: str, problems: ProblemCollector) -> str | None:
-    name = shape.text(raw, path, problems, what="a connection name")
-    if name is None:
-        return None
-    problem = connection_name_problem(name)
-    if problem:
-        problems.add(path, f"invalid connection name {name!r}: {problem}")
+def _connection_name(node: Node) -> str | None:
+    name = node.text("a connection name")
+    if name and (problem := connection_name_problem(name)):
+        node.problem(f"invalid connection name {name!r}: {problem}")
         return None
     return name
 
 
-def _resource_ref(raw: Any, path: str, problems: ProblemCollector) -> str | None:
-    ref = shape.text(raw, path, problems, what="a resourceRef such as service:/project/component/v1/endpoint/PUBLIC")
+def _resource_ref(node: Node) -> str | None:
+    ref = node.text("a resourceRef such as service:/project/component/v1/endpoint/PUBLIC")
     if ref and not ref.startswith(RESOURCE_REF_KINDS):
-        problems.add(path, f"expected a resourceRef starting with {', '.join(RESOURCE_REF_KINDS)}, got {ref!r}")
+        node.problem(f"expected a resourceRef starting with {', '.join(RESOURCE_REF_KINDS)}, got {ref!r}")
         return None
     return ref
 
 
-def _service_references(raw: Any, base: str, problems: ProblemCollector, warnings: list[str],
-                        file: str) -> tuple[ServiceReference, ...]:
+def _service_references(node: Node) -> tuple[ServiceReference, ...]:
     references = []
-    for path, entry in shape.mappings(raw, base, problems, SERVICE_REFERENCE_KEYS):
-        name = shape.text(entry.get("name"), shape.child(path, "name"), problems, required=False) or ""
-        connection_id = shape.text(entry.get("connectionConfig"), shape.child(path, "connectionConfig"),
-                                   problems, what="a Connection ID")
-        mappings = _env_mappings(entry.get("env"), shape.child(path, "env"), problems)
-        if not mappings and entry.get("env") is None:
-            warnings.append(f"{file}: {path}.env: no variables mapped; this reference injects nothing")
+    for entry in node.mappings(SERVICE_REFERENCE_KEYS):
+        name = entry.key("name").optional_text() or ""
+        connection_id = entry.key("connectionConfig").text("a Connection ID")
+        mappings = _env_mappings(entry.key("env"))
+        if not mappings and entry.key("env").value is None:
+            entry.key("env").warn("no variables mapped; this reference injects nothing")
         if connection_id:
-            references.append(ServiceReference(name, connection_id, mappings, path))
+            references.append(ServiceReference(name, connection_id, mappings, entry.path))
     return tuple(references)
 
 
-def _env_mappings(raw: Any, base: str, problems: ProblemCollector) -> tuple[EnvMapping, ...]:
+def _env_mappings(node: Node) -> tuple[EnvMapping, ...]:
     mappings = []
-    for path, entry in shape.mappings(raw, base, problems, frozenset({"from", "to"})):
-        key = shape.text(entry.get("from"), shape.child(path, "from"), problems, what="a connection key")
-        variable = shape.variable(entry.get("to"), shape.child(path, "to"), problems)
+    for entry in node.mappings(frozenset({"from", "to"})):
+        key = entry.key("from").text("a connection key")
+        variable = entry.key("to").variable_name()
         if key and variable:
-            mappings.append(EnvMapping(key, variable, path))
+            mappings.append(EnvMapping(key, variable, entry.path))
     return tuple(mappings)
 
 
 # ---------------------------------------------------------------- component-config.yaml, endpoints.yaml
 
 
-def _read_component_config(data: dict, file: str, problems: ProblemCollector, warnings: list[str]) -> Manifest:
-    api_version = data.get("apiVersion")
-    if api_version is None and "spec" not in data and "outbound" in data:
+def _read_component_config(root: Node) -> Manifest:
+    api_version, kind = root.key("apiVersion").value, root.key("kind").value
+    if api_version is None and not root.has("spec") and root.has("outbound"):
         # Quirk: a pasted snippet with only `outbound`; the intent is unambiguous.
-        warnings.append(f"{file}: no apiVersion/kind/spec; read the top-level `outbound` as spec.outbound")
-        spec, spec_path = data, ""
+        root.warn("no apiVersion/kind/spec; read the top-level `outbound` as spec.outbound")
+        spec = root
     else:
         if api_version not in API_VERSIONS:
-            problems.add("apiVersion", f"expected one of {', '.join(API_VERSIONS)}, got {api_version!r}")
-        if data.get("kind") != "ComponentConfig":
-            problems.add("kind", f"expected 'ComponentConfig', got {data.get('kind')!r}")
-        spec, spec_path = shape.mapping(data.get("spec"), "spec", problems) or {}, "spec"
-    outbound_path = shape.child(spec_path, "outbound")
-    outbound = shape.mapping(spec.get("outbound"), outbound_path, problems, required=False) or {}
-    service_refs = _service_references(outbound.get("serviceReferences"),
-                                       shape.child(outbound_path, "serviceReferences"), problems, warnings, file)
+            root.key("apiVersion").problem(f"expected one of {', '.join(API_VERSIONS)}, got {shown(api_version)}")
+        if kind != "ComponentConfig":
+            root.key("kind").problem(f"expected 'ComponentConfig', got {shown(kind)}")
+        spec = root.key("spec")
+        spec.mapping()
+    outbound = spec.key("outbound")
+    outbound.mapping(required=False)
+    service_refs = _service_references(outbound.key("serviceReferences"))
     version = str(api_version or "core.choreo.dev/v1beta1").rsplit("/", 1)[-1]
-    return Manifest(file, "component-config.yaml", version, service_references=service_refs,
-                    warnings=tuple(warnings))
+    return Manifest(root.file, "component-config.yaml", version, service_references=service_refs)
 
 
-def _read_endpoints_yaml(data: dict, file: str, problems: ProblemCollector, warnings: list[str]) -> Manifest:
-    version = data.get("version")
+def _read_endpoints_yaml(root: Node) -> Manifest:
+    version = root.key("version").value
     if version is None:
-        problems.add("version", "expected a version such as 0.1, got nothing")
-    return Manifest(file, "endpoints.yaml", str(version), warnings=tuple(warnings))
+        root.key("version").problem("expected a version such as 0.1, got nothing")
+    return Manifest(root.file, "endpoints.yaml", str(version))

@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 
 from launcher.errors import ConfigurationError, LauncherError, ManifestError
 from launcher.manifest.reader import manifest_from_data
+from launcher.backends.http.codec import decode_snapshot
 from launcher.backends.local.store_file import parse_store
+from launcher.model import Identity
 from launcher.yamlfile import parse_yaml_bytes
 
 # Keys the readers know, so generated documents reach deep into them rather than failing at the top.
@@ -28,8 +30,10 @@ VOCABULARY = [
     "environments", "clientId", "clientSecret", "tokenUrl", "auth", "oauthApp", "configGroups", "files",
     "development", "production", "project", "service", "database",
 ]
+# What YAML's own tags build (`2024-01-02`, !!timestamp, !!set, !!binary): values that are not text.
+YAML_TYPED = st.one_of(st.dates(), st.datetimes(), st.sets(st.integers(), max_size=3), st.binary(max_size=5))
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.sampled_from(VOCABULARY),
+    st.none(), YAML_TYPED, st.booleans(), st.integers(), st.floats(allow_nan=True), st.sampled_from(VOCABULARY),
     st.sampled_from(["1.2", "1.1", "1.0", 1.2, 1, "service:/a/b/v1/c/PUBLIC", "core.choreo.dev/v1beta1",
                      "ComponentConfig", "project", "component", "oauth", "hr-connection", "BAD NAME!"]),
     st.text(max_size=30),
@@ -68,6 +72,16 @@ def test_store_shaped_documents(document: dict) -> None:
     wrapped = {"version": 1, "projects": [{"name": "p", **document}]}
     try:
         parse_store(wrapped, "store.yaml")
+    except ConfigurationError as error:
+        assert error.problems
+
+
+@FUZZ
+@given(st.one_of(DOCUMENTS, st.dictionaries(st.sampled_from(["version", "identity", "connections", "oauthApps",
+                                                             "configGroups", "configForm", "files"]), DOCUMENTS)))
+def test_snapshot_decoder_gives_a_snapshot_or_a_configuration_error(document: object) -> None:
+    try:
+        decode_snapshot(document, "http://fuzz", Identity("p", "c", "development"))
     except ConfigurationError as error:
         assert error.problems
 

@@ -250,3 +250,81 @@ def test_warnings_travel_with_the_error_they_explain(tmp_path: Path) -> None:
         load(tmp_path, "schemaVersion: 1.2\nconfigurations:\n  file:\n    - name: a.json\n      mountpath: /x\n")
     assert "configurations.file[0].mountPath: expected a directory" in str(caught.value)
     assert any("mountpath: unknown key, ignored; did you mean 'mountPath'?" in w for w in caught.value.warnings)
+
+
+# YAML types a value by how it looks: an unquoted date is a date, `!!set`, `!!binary` and `!!timestamp`
+# build other types again. Where text belongs each is one problem naming the path and what was expected,
+# never a crash (a date or set as a literal value in a mounted JSON file once ended in exit 70).
+TAGGED = {
+    "!!timestamp 2024-01-02T03:04:05Z": "got a date and time (YAML reads an unquoted date as a date; quote the text)",
+    "2024-01-02": "got a date (YAML reads an unquoted date as a date; quote the text)",
+    "!!set {a, b}": "got a set",
+    "!!binary aGVsbG8=": "got binary data",
+    "{nested: mapping}": "got a mapping",
+}
+TAGGED_PLACES = [
+    ("name: hr-connection", "name: {}", "dependencies.connectionReferences[0].name", "expected a connection name"),
+    ("resourceRef: service:/HRProject/UserComponent/v1/ad088/PUBLIC", "resourceRef: {}",
+     "dependencies.connectionReferences[0].resourceRef", "expected a resourceRef such as service:/"),
+    ("connectionConfig: 01ef-1", "connectionConfig: {}", "dependencies.serviceReferences[0].connectionConfig",
+     "expected a Connection ID"),
+    ("from: ServiceURL", "from: {}", "dependencies.serviceReferences[0].env[0].from", "expected a connection key"),
+    ("to: SERVICE_URL", "to: {}", "dependencies.serviceReferences[0].env[0].to", "expected a variable name"),
+    ("name: LITERAL", "name: {}", "configurations.env[0].name", "expected a variable name"),
+    ("value: 42", "value: {}", "configurations.env[0].value", "expected a string, number or boolean"),
+    ("connectionRef: {name: hr-connection, key: ServiceURL}", "connectionRef:\n          name: hr-connection\n"
+     "          key: {}", "configurations.env[1].valueFrom.connectionRef.key", "expected a key"),
+    ("mountPath: /app/conf", "mountPath: {}", "configurations.file[0].mountPath", "expected a directory"),
+    ("value: b", "value: {}", "configurations.file[0].values[0].value", "expected a string, number or boolean"),
+]
+
+
+@pytest.mark.parametrize("tagged, got", TAGGED.items())
+@pytest.mark.parametrize("old, new, path, expected", TAGGED_PLACES)
+def test_yaml_types_where_text_belongs_are_problems(tmp_path: Path, old: str, new: str, path: str, expected: str,
+                                                     tagged: str, got: str) -> None:
+    assert old in GOOD_12
+    found = problems_of(tmp_path, GOOD_12.replace(old, new.format(tagged), 1))
+    assert any(f"component.yaml: {path}: {expected}" in problem and problem.endswith(got) for problem in found), found
+
+
+@pytest.mark.parametrize("tagged, got", TAGGED.items())
+def test_a_config_form_default_holds_only_what_a_file_can(tmp_path: Path, tagged: str, got: str) -> None:
+    text = GOOD_12.replace("configForm: {type: number, required: false}",
+                           f"configForm:\n          type: number\n          default: [1, {tagged}]")
+    if tagged.startswith("{"):  # rendered as JSON text, or into a mounted file
+        assert load(tmp_path, text).env[3].source.form["default"] == [1, {"nested": "mapping"}]
+        return
+    expected = (f"component.yaml: configurations.env[3].valueFrom.configForm.default[1]: expected a string, number, "
+                f"boolean, list or mapping, {got}")
+    assert any(problem.endswith(expected) for problem in problems_of(tmp_path, text))
+
+
+@pytest.mark.parametrize("raw, literal", [("!!bool yes", True), ("on", True), ("!!int 42", 42),
+                                          ("!!float 1e3", 1000.0), ("!!str 42", "42"), ("", None)])
+def test_booleans_numbers_and_nothing_are_literal_values_as_before(tmp_path: Path, raw: str, literal: object) -> None:
+    manifest = load(tmp_path, GOOD_12.replace("value: 42", f"value: {raw}"))
+    assert manifest.env[0].source.literal == literal
+
+
+def test_a_boolean_name_gets_the_quoting_hint(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, GOOD_12.replace("name: hr-connection", "name: !!bool yes", 1))
+    assert [problem.split("component.yaml: ", 1)[1] for problem in found] == [
+        "dependencies.connectionReferences[0].name: expected a connection name, got a boolean (YAML reads "
+        "yes/no/on/off/true/false as booleans; quote the text)"]
+
+
+@pytest.mark.parametrize("raw, shown", [("!!bool yes", "'True'"), ("2024-01-02", "a date"), ("!!set {a}", "a set"),
+                                        ("!!binary aGVsbG8=", "binary data"), ("[1.2]", "a list")])
+def test_schema_version_of_another_yaml_type(tmp_path: Path, raw: str, shown: str) -> None:
+    found = problems_of(tmp_path, f"schemaVersion: {raw}\n")
+    assert [problem.split("component.yaml: ", 1)[1] for problem in found] == [
+        f"schemaVersion: expected one of 1.0, 1.1, 1.2, got {shown}"]
+
+
+def test_component_config_kind_of_another_yaml_type(tmp_path: Path) -> None:
+    text = "apiVersion: 2024-01-02\nkind: !!binary aGVsbG8=\nspec: {}\n"
+    found = problems_of(tmp_path, text, "component-config.yaml")
+    assert [problem.split("component-config.yaml: ", 1)[1] for problem in found] == [
+        "apiVersion: expected one of core.choreo.dev/v1beta1, core.choreo.dev/v1alpha1, got a date",
+        "kind: expected 'ComponentConfig', got binary data"]

@@ -101,9 +101,12 @@ def _set(path: str, value: object):
      "connections[0].component: a project connection has no owning component; expected null"),
     (_set("connections[1].component", "billing-service"),
      "connections[1].component: a component connection not owned by 'orders-service'"),
+    (_set("connections[1].component", None),
+     "connections[1].component: expected the owning component for a component connection"),
     (_set("connections[1].project", "elsewhere"), "connections[1].project: a connection of another project than "
                                                   "'bookstore'"),
-    (_set("connections[1].id", "01ef7a3f-a581-1088-8322-ac5bc449b1d9"), "connections[1].id: duplicate Connection ID"),
+    (_set("connections[1].id", "01ef7a3f-a581-1088-8322-ac5bc449b1d9"),
+     "connections[1].id: duplicate Connection ID (also at connections[0])"),
     (_set("connections[1].parameters.Password.value", 12345),
      "connections[1].parameters.Password.value: expected a string, got a number"),
     (_set("connections[1].parameters.Password.secret", "yes"),
@@ -147,3 +150,19 @@ def test_values_never_appear_in_messages():
     shown = str(caught.value) + repr(caught.value)
     assert len(caught.value.problems) == 4
     assert not any(secret in shown for secret in SECRETS)
+
+
+def test_a_duplicate_id_is_named_where_it_is_even_after_a_refused_connection():
+    body = example_body()
+    body["connections"].insert(1, "not a connection")  # refused, so it is not among the decoded connections
+    body["connections"][2]["id"] = body["connections"][0]["id"]
+    assert problems_in(body) == ["connections[1]: expected a mapping, got a string",
+                                 "connections[2].id: duplicate Connection ID (also at connections[0])"]
+
+
+def test_non_json_values_in_an_answer_are_problems_not_crashes():
+    body = example_body()
+    body["connections"][1]["parameters"]["Port"]["value"] = datetime.date(2024, 1, 2)
+    body["configForm"]["LOG_LEVEL"]["secret"] = {1, 2}
+    assert problems_in(body) == ["connections[1].parameters.Port.value: expected a string, got a date",
+                                 "configForm.LOG_LEVEL.secret: expected true or false, got a set"]

@@ -13,6 +13,7 @@ from launcher.backends.local.backend import LocalStore
 from launcher.errors import ConfigurationError
 from launcher.model import Identity
 from launcher.backends.local.store_file import parse_store
+from launcher.yamlfile import parse_yaml_bytes
 
 BASE = """
 version: 1
@@ -67,6 +68,14 @@ def test_parameters_are_per_environment_with_secret_defaults() -> None:
     assert orders_db.parameters["Password"].secret is True  # a credential key is secret by default
     assert orders_db.parameters["Port"].secret is False
     assert orders_db.parameters["Port"].value_for("anything") == "5432"
+
+
+@pytest.mark.parametrize("key", ["client_secret", "API_KEY", "Client-Secret"])
+def test_a_credential_spelt_another_way_is_secret_by_default(key: str) -> None:
+    text = textwrap.dedent(BASE).replace("          Port: 5432\n", f"          Port: 5432\n          {key}: x\n")
+    orders_db = parse_store(yaml.safe_load(text), "store.yaml").projects["shop"].connections[1]
+    assert orders_db.parameters[key].secret is True
+    assert orders_db.parameters["Port"].secret is False
 
 
 @pytest.mark.parametrize("edit, expected", [
@@ -147,3 +156,94 @@ def test_a_misspelt_store_key_is_warned_about(tmp_path: Path) -> None:
     path.chmod(0o600)
     warnings = LocalStore(str(path)).fetch(Identity("shop", "orders")).warnings
     assert any("connections[0].paramters: unknown key, ignored; did you mean 'parameters'?" in w for w in warnings)
+
+
+# YAML types a value by how it looks: an unquoted date is a date, `!!set`, `!!binary` and
+# `!!timestamp` build other types again. None of them is text a connection can carry, so each is one
+# problem naming the path and what was expected, never a crash (these once ended in exit 70).
+TAGGED = {
+    "!!timestamp 2024-01-02T03:04:05Z": "got a date and time (YAML reads an unquoted date as a date; quote the text)",
+    "2024-01-02": "got a date (YAML reads an unquoted date as a date; quote the text)",
+    "!!set {a, b}": "got a set",
+    "!!binary aGVsbG8=": "got binary data",
+    "{nested: mapping}": "got a mapping",
+}
+
+
+def problems_of_yaml(text: str) -> list[str]:
+    with pytest.raises(ConfigurationError) as caught:
+        parse_store(parse_yaml_bytes(textwrap.dedent(text).encode(), "store.yaml", ConfigurationError), "store.yaml")
+    assert caught.value.exit_code == 78
+    return [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("tagged, got", TAGGED.items())
+@pytest.mark.parametrize("old, new, path, expected", [
+    ("Port: 5432", "Port:\n            value: {}", "connections[1].parameters.Port.value",
+     "expected a string, number or boolean"),
+    ("ServiceURL: {values: {development: http://dev, production: http://prod}}",
+     "ServiceURL:\n            values:\n              development: {}",
+     "connections[0].parameters.ServiceURL.values.development", "expected a string, number or boolean"),
+    ("name: orders-db", "name: {}", "connections[1].name", "expected a connection name"),
+    ("id: c2", "id: {}", "connections[1].id", "expected a Connection ID"),
+    ("type: database", "type: {}", "connections[1].type", "expected a connection type"),
+    ("visibility: component", "visibility: {}", "connections[1].visibility",
+     "expected a visibility (project or component)"),
+    ("component: orders\n        parameters", "component: {}\n        parameters", "connections[1].component",
+     "expected a component name"),
+    ("development: {clientId: cid, clientSecret: csecret, tokenUrl: http://idp/token}",
+     "development:\n            clientId: {}\n            clientSecret: csecret\n"
+     "            tokenUrl: http://idp/token",
+     "oauthApps[0].environments.development.clientId", "expected a string"),
+])
+def test_yaml_types_where_text_belongs_are_problems(old: str, new: str, path: str, expected: str, tagged: str,
+                                                     got: str) -> None:
+    text = textwrap.dedent(BASE)
+    assert old in text
+    found = problems_of_yaml(text.replace(old, new.format(tagged), 1))
+    assert f"store.yaml: projects[0].{path}: {expected}, {got}" in found, found
+
+
+@pytest.mark.parametrize("tagged, got", TAGGED.items())
+def test_a_whole_parameter_of_another_yaml_type_is_a_problem(tagged: str, got: str) -> None:
+    if tagged.startswith("{"):  # a mapping is the long form of a parameter: {value, values, secret, optional}
+        return
+    found = problems_of_yaml(textwrap.dedent(BASE).replace("Port: 5432", f"Port: {tagged}"))
+    assert f"projects[0].connections[1].parameters.Port: expected a string, number or boolean, {got}" in found[0]
+
+
+@pytest.mark.parametrize("tagged", ["!!bool yes", "true", "!!int 5432", "!!float 1e3", "!!str 5432"])
+def test_booleans_and_numbers_are_text_as_before(tagged: str) -> None:
+    text = textwrap.dedent(BASE).replace("Port: 5432", f"Port: {tagged}")
+    store = parse_store(parse_yaml_bytes(text.encode(), "store.yaml", ConfigurationError), "store.yaml")
+    port = store.projects["shop"].connections[1].parameters["Port"].value_for("development")
+    assert port == {"!!bool yes": "true", "true": "true", "!!int 5432": "5432", "!!float 1e3": "1000.0",
+                    "!!str 5432": "5432"}[tagged]
+
+
+def test_a_boolean_version_is_not_version_1() -> None:
+    for version, got in (("true", "True"), ("!!bool yes", "True"), ("2024-01-02", "a date")):
+        found = problems_of_yaml(BASE.replace("version: 1", f"version: {version}"))
+        assert f"store.yaml: version: expected 1, got {got}" in found
+
+
+@pytest.mark.parametrize("tagged, got", TAGGED.items())
+def test_file_values_hold_only_what_a_rendered_file_can(tagged: str, got: str) -> None:
+    """Mounted file values may be any JSON-like tree; dates, sets and binary would be guessed at."""
+    files = ("      - name: orders\n        files:\n          development:\n            settings.json:\n"
+             f"              payment:\n                provider: sandbox\n                list: [1, {tagged}]\n")
+    text = textwrap.dedent(BASE).replace("      - name: orders\n", files, 1)
+    if tagged.startswith("{"):  # a mapping is fine inside a file
+        store = parse_store(parse_yaml_bytes(text.encode(), "store.yaml", ConfigurationError), "store.yaml")
+        files = store.projects["shop"].components["orders"].files
+        assert files["development"]["settings.json"]["payment"]["list"] == [1, {"nested": "mapping"}]
+        return
+    assert (f"store.yaml: projects[0].components[0].files.development.settings.json.payment.list[1]: "
+            f"expected a string, number, boolean, list or mapping, {got}") in problems_of_yaml(text)
+
+
+def test_tagged_values_never_show_the_value() -> None:
+    text = textwrap.dedent(BASE).replace("Password: pw-dev-secret", "Password: !!binary cHctZGV2LXNlY3JldA==")
+    found = problems_of_yaml(text)
+    assert any("parameters.Password: expected a string, number or boolean, got binary data" in p for p in found)
+    assert not any("pw-dev-secret" in p or "cHctZGV2" in p for p in found)

@@ -12,9 +12,19 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
-from launcher import shape
-from launcher.errors import ConfigurationError, ProblemCollector
-from launcher.model import COMPONENT, PROJECT, VISIBILITIES, Connection, Identity, OAuthApplication, Parameter, Snapshot
+from launcher.errors import ConfigurationError
+from launcher.model import (
+    PROJECT,
+    Connection,
+    Identity,
+    OAuthApplication,
+    Parameter,
+    Snapshot,
+    duplicate_id_message,
+    duplicate_ids,
+)
+from launcher.shape import Node, type_name
+from launcher.visibility import boundary_crossed, owner, scope_problem
 
 SNAPSHOT_VERSION = 1
 _OAUTH_FIELDS = (("clientId", "client_id"), ("clientSecret", "client_secret"), ("tokenUrl", "token_url"))
@@ -69,62 +79,55 @@ def decode_snapshot(data: Any, source: str, expected: Identity) -> Snapshot:
 
     `source` names the answer in messages and becomes `Snapshot.backend` (never with credentials).
     """
-    problems = ProblemCollector(source)
-    body = shape.mapping(data, "", problems) or {}
-    if body:
-        _check_version(body.get("version"), problems)
-        _check_identity(body.get("identity"), expected, problems)
-    connections = [connection for index, item in enumerate(shape.sequence(body.get("connections"), "connections",
-                                                                          problems))
-                   if (connection := _connection(item, shape.child("connections", index), expected, problems))]
-    _check_unique_ids(connections, problems)
+    root = Node.root(data, source)
+    if root.mapping() and root.value:
+        _check_version(root.key("version"))
+        _check_identity(root.key("identity"), expected)
+    connections = [(connection, item) for item in root.key("connections").list()
+                   if (connection := _connection(item, expected))]
+    _check_unique_ids(connections)
     snapshot = Snapshot(
         identity=expected,
         backend=source,
-        connections=tuple(connections),
-        oauth_apps=_oauth_apps(body.get("oauthApps"), "oauthApps", problems),
-        config_groups={name: _parameters(group, shape.child("configGroups", name), problems)
-                       for name, group in _named(body.get("configGroups"), "configGroups", problems).items()},
-        config_form=_parameters(body.get("configForm"), "configForm", problems),
-        file_values={name: shape.mapping(values, shape.child("files", name), problems) or {}
-                     for name, values in _named(body.get("files"), "files", problems).items()},
+        connections=tuple(connection for connection, _ in connections),
+        oauth_apps=_oauth_apps(root.key("oauthApps")),
+        config_groups={name: _parameters(group) for name, group in root.key("configGroups").entries()},
+        config_form=_parameters(root.key("configForm")),
+        file_values={name: values.value if values.mapping() else {} for name, values in root.key("files").entries()},
     )
-    problems.raise_if_any(ConfigurationError)
+    root.raise_if_any(ConfigurationError)
     return snapshot
 
 
-def _check_version(version: Any, problems: ProblemCollector) -> None:
-    if version is None:
-        problems.add("version", f"missing; expected {SNAPSHOT_VERSION}")
-    elif type(version) is not int:
-        problems.add("version", f"expected the number {SNAPSHOT_VERSION}, got {shape.type_name(version)}")
-    elif version != SNAPSHOT_VERSION:
-        problems.add("version", f"this launcher reads version {SNAPSHOT_VERSION}, the answer has version {version}")
+def _check_version(node: Node) -> None:
+    if node.value is None:
+        node.problem(f"missing; expected {SNAPSHOT_VERSION}")
+    elif type(node.value) is not int:
+        node.problem(f"expected the number {SNAPSHOT_VERSION}, got {type_name(node.value)}")
+    elif node.value != SNAPSHOT_VERSION:
+        node.problem(f"this launcher reads version {SNAPSHOT_VERSION}, the answer has version {node.value}")
 
 
-def _check_identity(raw: Any, expected: Identity, problems: ProblemCollector) -> None:
+def _check_identity(node: Node, expected: Identity) -> None:
     """An answer for someone else is refused outright rather than used."""
-    body = shape.mapping(raw, "identity", problems) or {}
+    if not node.mapping() or not node.value:
+        return
     for field in ("project", "component", "environment"):
-        path = shape.child("identity", field)
-        got = _string(body.get(field), path, problems) if body else None
+        got = _string(node.key(field))
         if got is not None and got != getattr(expected, field):
-            problems.add(path, f"the answer is for {field} {got!r}, the launcher asked for {getattr(expected, field)!r}")
+            node.key(field).problem(f"the answer is for {field} {got!r}, the launcher asked for "
+                                    f"{getattr(expected, field)!r}")
 
 
-def _connection(raw: Any, path: str, identity: Identity, problems: ProblemCollector) -> Connection | None:
-    body = shape.mapping(raw, path, problems)
-    if body is None:
+def _connection(node: Node, identity: Identity) -> Connection | None:
+    if not node.mapping():
         return None
-    strings = {field: _string(body.get(field), shape.child(path, field), problems)
-               for field in ("id", "name", "type", "visibility", "project")}
-    optional = {field: _string(body.get(field), shape.child(path, field), problems, required=False)
-                for field in ("component", "resourceRef", "oauthApp")}
-    visible = _check_visibility(strings["visibility"], strings["project"], optional["component"], path, identity,
-                                problems)
-    parameters = _parameters(body.get("parameters"), shape.child(path, "parameters"), problems)
-    optional_keys = _keys(body.get("optionalKeys"), shape.child(path, "optionalKeys"), problems)
-    unset_keys = _keys(body.get("unsetKeys"), shape.child(path, "unsetKeys"), problems)
+    strings = {field: _string(node.key(field)) for field in ("id", "name", "type", "visibility", "project")}
+    optional = {field: _string(node.key(field), required=False) for field in ("component", "resourceRef", "oauthApp")}
+    visible = _check_visibility(node, strings["visibility"], strings["project"], optional["component"], identity)
+    parameters = _parameters(node.key("parameters"))
+    optional_keys = _keys(node.key("optionalKeys"))
+    unset_keys = _keys(node.key("unsetKeys"))
     if not visible or None in strings.values():
         return None
     present = cast("dict[str, str]", strings)  # every value checked just above
@@ -133,75 +136,60 @@ def _connection(raw: Any, path: str, identity: Identity, problems: ProblemCollec
                       optional_keys, unset_keys)
 
 
-def _check_visibility(visibility: str | None, project: str | None, component: str | None, path: str,
-                      identity: Identity, problems: ProblemCollector) -> bool:
+def _check_visibility(node: Node, visibility: str | None, project: str | None, component: str | None,
+                      identity: Identity) -> bool:
     """A server that sends what the component may not use is broken; the launcher does not use it."""
-    before = len(problems.problems)
-    if visibility is not None and visibility not in VISIBILITIES:
-        problems.add(shape.child(path, "visibility"), f"expected {PROJECT} or {COMPONENT}")
-    if project is not None and project != identity.project:
-        problems.add(shape.child(path, "project"), f"a connection of another project than {identity.project!r}")
-    if visibility == COMPONENT and component != identity.component:
-        problems.add(shape.child(path, "component"), f"a component connection not owned by {identity.component!r}")
-    if visibility == PROJECT and component is not None:
-        problems.add(shape.child(path, "component"), "a project connection has no owning component; expected null")
-    return len(problems.problems) == before
+    before = len(node.sink.problems)
+    scope = scope_problem(visibility, component) if visibility is not None else None
+    if scope is not None:
+        node.key(scope.field).problem(scope.message + ("; expected null" if visibility == PROJECT else ""))
+    # Only a consistent pair has an owner to check against (an inconsistent one is refused above).
+    owning = owner(visibility, component) if scope is None else None
+    crossed = boundary_crossed(identity, identity.project if project is None else project, owning)
+    if crossed == "project":
+        node.key("project").problem(f"a connection of another project than {identity.project!r}")
+    elif crossed == "component":
+        node.key("component").problem(f"a component connection not owned by {identity.component!r}")
+    return len(node.sink.problems) == before
 
 
-def _parameters(raw: Any, base: str, problems: ProblemCollector) -> dict[str, Parameter]:
+def _parameters(node: Node) -> dict[str, Parameter]:
     parameters = {}
-    for key, item in _named(raw, base, problems).items():
-        path = shape.child(base, key)
-        body = shape.mapping(item, path, problems)
-        if body is None:
+    for key, item in node.entries():
+        if not item.mapping():
             continue
-        value = _string(body.get("value"), shape.child(path, "value"), problems, allow_empty=True)
-        secret = body.get("secret", False)
-        if type(secret) is not bool:
-            problems.add(shape.child(path, "secret"), f"expected true or false, got {shape.type_name(secret)}")
+        value = _string(item.key("value"), allow_empty=True)
+        secret = item.flag("secret", False)
         if value is not None:
-            parameters[key] = Parameter(value, secret is True)
+            parameters[key] = Parameter(value, secret)
     return parameters
 
 
-def _oauth_apps(raw: Any, base: str, problems: ProblemCollector) -> dict[str, OAuthApplication]:
+def _oauth_apps(node: Node) -> dict[str, OAuthApplication]:
     apps = {}
-    for app_id, item in _named(raw, base, problems).items():
-        path = shape.child(base, app_id)
-        body = shape.mapping(item, path, problems) or {}
-        values = [_string(body.get(name), shape.child(path, name), problems) for name, _ in _OAUTH_FIELDS]
-        if body and None not in values:
+    for app_id, item in node.entries():
+        complete = item.mapping() and bool(item.value)
+        values = [_string(item.key(name)) for name, _ in _OAUTH_FIELDS]
+        if complete and None not in values:
             apps[app_id] = OAuthApplication(app_id, *cast("list[str]", values))  # None ruled out above
     return apps
 
 
-def _check_unique_ids(connections: list[Connection], problems: ProblemCollector) -> None:
+def _check_unique_ids(connections: list[tuple[Connection, Node]]) -> None:
     """Service references look connections up by ID; two with one ID would make that ambiguous."""
-    seen: set[str] = set()
-    for index, connection in enumerate(connections):
-        if connection.connection_id in seen:
-            problems.add(shape.child(shape.child("connections", index), "id"), "duplicate Connection ID")
-        seen.add(connection.connection_id)
+    for index, earlier in duplicate_ids(connection.connection_id for connection, _ in connections):
+        connections[index][1].key("id").problem(duplicate_id_message(f"at {connections[earlier][1].path}"))
 
 
-def _named(raw: Any, path: str, problems: ProblemCollector) -> dict[str, Any]:
-    """A JSON object used as a map; absent or null means empty."""
-    return shape.mapping(raw, path, problems, required=False) or {}
+def _keys(node: Node) -> frozenset[str]:
+    return frozenset(key for item in node.list() if (key := _string(item)) is not None)
 
 
-def _keys(raw: Any, path: str, problems: ProblemCollector) -> frozenset[str]:
-    items = shape.sequence(raw, path, problems)
-    return frozenset(key for index, item in enumerate(items)
-                     if (key := _string(item, shape.child(path, index), problems)) is not None)
-
-
-def _string(value: Any, path: str, problems: ProblemCollector, *, required: bool = True,
-            allow_empty: bool = False) -> str | None:
+def _string(node: Node, *, required: bool = True, allow_empty: bool = False) -> str | None:
     """A JSON string, nothing else: unlike YAML, JSON has no excuse for a number where text belongs."""
-    if isinstance(value, str) and (value or allow_empty):
-        return value
-    if value is None and not required:
+    if isinstance(node.value, str) and (node.value or allow_empty):
+        return node.value
+    if node.value is None and not required:
         return None
-    got = "an empty string" if value == "" else shape.type_name(value)
-    problems.add(path, f"expected a string, got {got}")
+    node.problem(f"expected a string, got {'an empty string' if node.value == '' else type_name(node.value)}")
     return None

@@ -6,18 +6,18 @@ data that `launcher.backends.local.backend` turns into a per-component, per-envi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from launcher import shape
-from launcher.errors import ConfigurationError, ProblemCollector
-from launcher.model import COMPONENT, PROJECT, VISIBILITIES
+from launcher.errors import ConfigurationError
+from launcher.keys import OAUTH_KEYS, is_secret_by_default
+from launcher.model import PROJECT, duplicate_id_message, duplicate_ids
 from launcher.naming import connection_name_problem
+from launcher.shape import Node, child, shown
+from launcher.visibility import may_use_app, owner, scope_problem
 
 STORE_VERSION = 1
-OAUTH_KEYS = ("ConsumerKey", "ConsumerSecret", "TokenURL")
-# Keys that hold credentials are secret unless the store says otherwise.
-SECRET_BY_DEFAULT = {"consumersecret", "choreoapikey", "password", "apikey", "clientsecret", "token"}
 CONNECTION_TYPES = ("service", "database", "third-party", "storage")
 # The keys each part of the file may hold; others are warned about (`paramters` would drop values).
 TOP_KEYS = frozenset({"version", "projects", "configGroups", "exampleValues"})
@@ -97,231 +97,196 @@ class Store:
 
 def parse_store(data: Any, file: str) -> Store:
     """Validate a parsed store document; raise ConfigurationError listing every problem."""
-    problems = ProblemCollector(file)
-    body = shape.mapping(data, "", problems) or {}
-    shape.known_keys(body, TOP_KEYS, "", problems)
-    if body and body.get("version") != STORE_VERSION:
-        problems.add("version", f"expected {STORE_VERSION}, got {body.get('version')!r}")
+    root = Node.root(data, file)
+    if root.mapping(keys=TOP_KEYS) and root.value:  # an empty file is an empty store
+        version = root.key("version")
+        if isinstance(version.value, bool) or version.value != STORE_VERSION:  # `version: true` is not 1
+            version.problem(f"expected {STORE_VERSION}, got {shown(version.value)}")
     projects: dict[str, StoredProject] = {}
-    for index, raw in enumerate(shape.sequence(body.get("projects"), "projects", problems)):
-        project = _project(raw, shape.child("projects", index), problems)
+    for node in root.key("projects").list():
+        project = _project(node)
         if project and project.name in projects:
-            problems.add(shape.child(shape.child("projects", index), "name"), f"duplicate project {project.name!r}")
+            node.key("name").problem(f"duplicate project {project.name!r}")
         elif project:
             projects[project.name] = project
-    groups = _config_groups(body.get("configGroups"), "configGroups", problems)
-    _check_unique_ids([c for p in projects.values() for c in p.connections], problems)
-    example_values = body.get("exampleValues", False)
-    if not isinstance(example_values, bool):
-        problems.add("exampleValues", f"expected true or false, got {shape.type_name(example_values)}")
-    problems.raise_if_any(ConfigurationError)
-    return Store(file, projects, groups, example_values is True, tuple(problems.warnings))
+    groups = _config_groups(root.key("configGroups"))
+    _check_unique_ids([c for p in projects.values() for c in p.connections], root)
+    example_values = root.flag("exampleValues", False)
+    root.raise_if_any(ConfigurationError)
+    return Store(file, projects, groups, example_values, root.warnings)
 
 
-def _project(raw: Any, path: str, problems: ProblemCollector) -> StoredProject | None:
-    body = shape.mapping(raw, path, problems)
-    if body is None:
+def _project(node: Node) -> StoredProject | None:
+    if not node.mapping(keys=PROJECT_KEYS):
         return None
-    shape.known_keys(body, PROJECT_KEYS, path, problems)
-    name = shape.text(body.get("name"), shape.child(path, "name"), problems, what="a project name")
-    components = _components(body.get("components"), shape.child(path, "components"), problems)
-    apps = _oauth_apps(body.get("oauthApps"), shape.child(path, "oauthApps"), name or "", components, problems)
-    connections = [
-        connection
-        for index, item in enumerate(shape.sequence(body.get("connections"), shape.child(path, "connections"), problems))
-        if (connection := _connection(item, shape.child(shape.child(path, "connections"), index), name or "",
-                                      components, apps, problems))
-    ]
-    _check_unique_names(connections, problems)
-    groups = _config_groups(body.get("configGroups"), shape.child(path, "configGroups"), problems)
+    name = node.key("name").text("a project name")
+    components = _components(node.key("components"))
+    apps = _oauth_apps(node.key("oauthApps"), name or "", components)
+    connections = [connection for item in node.key("connections").list()
+                   if (connection := _connection(item, name or "", components, apps))]
+    _check_unique_names(connections, node)
+    groups = _config_groups(node.key("configGroups"))
     return StoredProject(name, components, tuple(connections), apps, groups) if name else None
 
 
-def _components(raw: Any, base: str, problems: ProblemCollector) -> dict[str, StoredComponent]:
+def _components(node: Node) -> dict[str, StoredComponent]:
     components: dict[str, StoredComponent] = {}
-    for path, body in shape.mappings(raw, base, problems, COMPONENT_KEYS):
-        name = shape.text(body.get("name"), shape.child(path, "name"), problems, what="a component name")
-        form = _per_environment(body.get("configForm"), shape.child(path, "configForm"), problems,
-                                lambda v, p: _parameter(v, p, problems, key=""))
-        files = _per_environment(body.get("files"), shape.child(path, "files"), problems,
-                                 lambda v, p: shape.mapping(v, p, problems) or {})
+    for item in node.mappings(COMPONENT_KEYS):
+        name = item.key("name").text("a component name")
+        form = _per_environment(item.key("configForm"), lambda value: _parameter(value, key=""))
+        files = _per_environment(item.key("files"), _file_values)
         if name in components:
-            problems.add(shape.child(path, "name"), f"duplicate component {name!r}")
+            item.key("name").problem(f"duplicate component {name!r}")
         elif name:
             components[name] = StoredComponent(name, form, files)
     return components
 
 
-def _per_environment(raw: Any, base: str, problems: ProblemCollector, read_value) -> dict[str, dict[str, Any]]:
-    """`{environment: {name: value}}` with each value read by `read_value(value, path)`."""
-    result: dict[str, dict[str, Any]] = {}
-    for environment, entries in (shape.mapping(raw, base, problems, required=False) or {}).items():
-        env_path = shape.child(base, str(environment))
-        values = shape.mapping(entries, env_path, problems, required=False) or {}
-        result[str(environment)] = {str(name): read_value(value, shape.child(env_path, str(name)))
-                                    for name, value in values.items()}
-    return result
+def _per_environment(node: Node, read_value: Callable[[Node], Any]) -> dict[str, dict[str, Any]]:
+    """`{environment: {name: value}}` with each value read by `read_value`."""
+    return {environment: {name: read_value(value) for name, value in entries.entries()}
+            for environment, entries in node.entries()}
 
 
-def _oauth_apps(raw: Any, base: str, project: str, components: dict[str, StoredComponent],
-                problems: ProblemCollector) -> dict[str, StoredOAuthApp]:
+def _file_values(node: Node) -> dict[str, Any]:
+    """The values of one mounted file: any JSON-like data, rendered as the manifest's file type says."""
+    if not node.mapping():
+        return {}
+    node.plain_data()
+    return node.value
+
+
+def _oauth_apps(node: Node, project: str, components: dict[str, StoredComponent]) -> dict[str, StoredOAuthApp]:
     apps: dict[str, StoredOAuthApp] = {}
-    for path, body in shape.mappings(raw, base, problems, OAUTH_APP_KEYS):
-        app_id = shape.text(body.get("id"), shape.child(path, "id"), problems, what="an application id")
-        component = _owner(body.get("component"), shape.child(path, "component"), components, problems)
-        environments = _per_environment(body.get("environments"), shape.child(path, "environments"), problems,
-                                        lambda v, p: shape.text(v, p, problems) or "")
+    for item in node.mappings(OAUTH_APP_KEYS):
+        app_id = item.key("id").text("an application id")
+        component = _owner(item.key("component"), components)
+        environments = _per_environment(item.key("environments"), lambda value: value.text() or "")
         for environment, values in environments.items():
             for key in ("clientId", "clientSecret", "tokenUrl"):
                 if not values.get(key):
-                    problems.add(shape.child(shape.child(path, "environments"), environment),
-                                 f"expected `{key}` for the OAuth application")
+                    item.key("environments").key(environment).problem(f"expected `{key}` for the OAuth application")
         if app_id in apps:
-            problems.add(shape.child(path, "id"), f"duplicate OAuth application {app_id!r}")
+            item.key("id").problem(f"duplicate OAuth application {app_id!r}")
         elif app_id:
             apps[app_id] = StoredOAuthApp(app_id, project, component, environments)
     shared = [app.app_id for app in apps.values() if app.component is None]
     if len(shared) > 1:
-        problems.add(base, f"a project has one shared OAuth application, found {len(shared)}: {', '.join(shared)}")
+        node.problem(f"a project has one shared OAuth application, found {len(shared)}: {', '.join(shared)}")
     return apps
 
 
-def _owner(raw: Any, path: str, components: dict[str, StoredComponent], problems: ProblemCollector) -> str | None:
-    owner = shape.text(raw, path, problems, what="a component name", required=False)
+def _owner(node: Node, components: dict[str, StoredComponent]) -> str | None:
+    owner = node.optional_text("a component name")
     if owner is not None and owner not in components:
-        problems.add(path, f"expected a component of this project, got {owner!r}")
+        node.problem(f"expected a component of this project, got {owner!r}")
     return owner
 
 
-def _connection(raw: Any, path: str, project: str, components: dict[str, StoredComponent],
-                apps: dict[str, StoredOAuthApp], problems: ProblemCollector) -> StoredConnection | None:
-    body = shape.mapping(raw, path, problems)
-    if body is None:
+def _connection(node: Node, project: str, components: dict[str, StoredComponent],
+                apps: dict[str, StoredOAuthApp]) -> StoredConnection | None:
+    if not node.mapping(keys=CONNECTION_KEYS):
         return None
-    shape.known_keys(body, CONNECTION_KEYS, path, problems)
-    connection_id = shape.text(body.get("id"), shape.child(path, "id"), problems, what="a Connection ID")
-    name = shape.text(body.get("name"), shape.child(path, "name"), problems, what="a connection name")
+    connection_id = node.key("id").text("a Connection ID")
+    name = node.key("name").text("a connection name")
     if name and (problem := connection_name_problem(name)):
-        problems.add(shape.child(path, "name"), f"invalid connection name {name!r}: {problem}")
-    kind = shape.text(body.get("type"), shape.child(path, "type"), problems, what="a connection type")
-    if kind and kind not in CONNECTION_TYPES:
-        problems.add(shape.child(path, "type"), f"expected one of {', '.join(CONNECTION_TYPES)}, got {kind!r}")
-    visibility, component = _visibility(body, path, components, problems)
-    parameters = _parameters(body.get("parameters"), shape.child(path, "parameters"), problems)
-    oauth_app = _oauth_link(body, path, visibility, component, apps, parameters, problems)
-    resource_ref = shape.text(body.get("resourceRef"), shape.child(path, "resourceRef"), problems, required=False)
+        node.key("name").problem(f"invalid connection name {name!r}: {problem}")
+    kind = node.key("type").text("a connection type")
+    if kind and kind not in CONNECTION_TYPES:  # still read, so duplicate names and IDs are reported too
+        node.key("type").problem(f"expected one of {', '.join(CONNECTION_TYPES)}, got {kind!r}")
+    visibility, component = _visibility(node, components)
+    parameters = _parameters(node.key("parameters"))
+    oauth_app = _oauth_link(node, visibility, component, apps, parameters)
+    resource_ref = node.key("resourceRef").optional_text()
     if not (connection_id and name and kind and visibility):
         return None
     return StoredConnection(connection_id, name, kind, visibility, project, component, parameters, oauth_app,
-                            resource_ref, path)
+                            resource_ref, node.path)
 
 
-def _visibility(body: dict, path: str, components: dict[str, StoredComponent],
-                problems: ProblemCollector) -> tuple[str | None, str | None]:
-    visibility = shape.text(body.get("visibility"), shape.child(path, "visibility"), problems,
-                            what="a visibility (project or component)")
-    if visibility and visibility not in VISIBILITIES:
-        problems.add(shape.child(path, "visibility"), f"expected project or component, got {visibility!r}")
+def _visibility(node: Node, components: dict[str, StoredComponent]) -> tuple[str | None, str | None]:
+    visibility = node.key("visibility").text("a visibility (project or component)")
+    # The visibility itself first: an owning component means nothing without a valid one.
+    problem = scope_problem(visibility, None) if visibility else None
+    if problem and problem.field == "visibility":
+        node.key("visibility").problem(f"{problem.message}, got {visibility!r}")
         return None, None
-    component = _owner(body.get("component"), shape.child(path, "component"), components, problems)
-    if visibility == COMPONENT and component is None:
-        problems.add(shape.child(path, "component"), "expected the owning component for a component connection")
-    if visibility == PROJECT and component is not None:
-        problems.add(shape.child(path, "component"), "a project connection has no owning component")
+    component = _owner(node.key("component"), components)
+    if visibility and (problem := scope_problem(visibility, component)):
+        node.key(problem.field).problem(problem.message)
     return visibility, component
 
 
-def _oauth_link(body: dict, path: str, visibility: str | None, component: str | None,
-                apps: dict[str, StoredOAuthApp], parameters: dict[str, StoredParameter],
-                problems: ProblemCollector) -> str | None:
+def _oauth_link(node: Node, visibility: str | None, component: str | None, apps: dict[str, StoredOAuthApp],
+                parameters: dict[str, StoredParameter]) -> str | None:
     """`oauthApp: ID`, or `auth: oauth` for the scope's default application (docs/store.md)."""
-    app_id = shape.text(body.get("oauthApp"), shape.child(path, "oauthApp"), problems, required=False)
-    if app_id is None and body.get("auth") == "oauth":
-        candidates = [a.app_id for a in apps.values() if a.component == (component if visibility == COMPONENT else None)]
+    link = node.key("oauthApp")
+    app_id = link.optional_text()
+    if app_id is None and node.key("auth").value == "oauth":
+        scope = owner(visibility, component)
+        candidates = [app.app_id for app in apps.values() if app.component == scope]
         if len(candidates) != 1:
-            owner = f"component {component!r}" if visibility == COMPONENT else "the project"
-            problems.add(shape.child(path, "auth"), f"expected exactly one OAuth application for {owner}, "
-                         f"found {len(candidates)}")
+            shown_scope = f"component {scope!r}" if scope else "the project"
+            node.key("auth").problem(f"expected exactly one OAuth application for {shown_scope}, "
+                                     f"found {len(candidates)}")
             return None
         app_id = candidates[0]
     if app_id is None:
         return None
     app = apps.get(app_id)
     if app is None:
-        problems.add(shape.child(path, "oauthApp"), f"expected an OAuth application of this project, got {app_id!r}")
-    elif visibility == PROJECT and app.component is not None:
-        problems.add(shape.child(path, "oauthApp"), "a project connection must use the project's shared application")
-    elif visibility == COMPONENT and app.component not in (None, component):
-        problems.add(shape.child(path, "oauthApp"), f"application {app_id!r} belongs to component {app.component!r}")
+        link.problem(f"expected an OAuth application of this project, got {app_id!r}")
+    elif visibility and not may_use_app(app.component, visibility, component):
+        link.problem("a project connection must use the project's shared application" if visibility == PROJECT
+                     else f"application {app_id!r} belongs to component {app.component!r}")
     for key in OAUTH_KEYS:
         if key in parameters:
-            problems.add(shape.child(shape.child(path, "parameters"), key),
-                         "comes from the OAuth application; remove it from the connection")
+            node.key("parameters").key(key).problem("comes from the OAuth application; remove it from the connection")
     return app_id
 
 
-def _parameters(raw: Any, base: str, problems: ProblemCollector) -> dict[str, StoredParameter]:
-    body = shape.mapping(raw, base, problems, required=False) or {}
-    return {str(key): _parameter(value, shape.child(base, str(key)), problems, key=str(key))
-            for key, value in body.items()}
+def _parameters(node: Node) -> dict[str, StoredParameter]:
+    return {key: _parameter(value, key=key) for key, value in node.entries()}
 
 
-def _parameter(raw: Any, path: str, problems: ProblemCollector, *, key: str) -> StoredParameter:
+def _parameter(node: Node, *, key: str) -> StoredParameter:
     """A scalar (same value everywhere) or `{value | values: {env: v}, secret, optional}`."""
-    secret_default = key.lower() in SECRET_BY_DEFAULT
-    if not isinstance(raw, dict):
-        value = _scalar(raw, path, problems)
+    secret_default = is_secret_by_default(key)
+    if not node.is_mapping:
+        value = node.scalar()
         return StoredParameter({ALL_ENVIRONMENTS: value} if value is not None else {}, secret_default)
-    shape.known_keys(raw, PARAMETER_KEYS, path, problems)
+    node.known_keys(PARAMETER_KEYS)
     values = {}
-    if "value" in raw:
-        if (value := _scalar(raw["value"], shape.child(path, "value"), problems)) is not None:
-            values[ALL_ENVIRONMENTS] = value
-    per_env = shape.mapping(raw.get("values"), shape.child(path, "values"), problems, required=False) or {}
-    for environment, value in per_env.items():
-        if (text := _scalar(value, shape.child(shape.child(path, "values"), str(environment)), problems)) is not None:
-            values[str(environment)] = text
-    secret = raw.get("secret", secret_default)
-    optional = raw.get("optional", False)
-    for flag, flag_value in (("secret", secret), ("optional", optional)):
-        if not isinstance(flag_value, bool):
-            problems.add(shape.child(path, flag), f"expected true or false, got {shape.type_name(flag_value)}")
-    return StoredParameter(values, secret is True, optional is True)
+    if node.has("value") and (value := node.key("value").scalar()) is not None:
+        values[ALL_ENVIRONMENTS] = value
+    for environment, per_env in node.key("values").entries():
+        if (text := per_env.scalar()) is not None:
+            values[environment] = text
+    return StoredParameter(values, node.flag("secret", secret_default), node.flag("optional", False))
 
 
-def _scalar(raw: Any, path: str, problems: ProblemCollector) -> str | None:
-    if isinstance(raw, bool):
-        return "true" if raw else "false"
-    if isinstance(raw, (int, float, str)):
-        return str(raw)
-    problems.add(path, f"expected a string, number or boolean, got {shape.type_name(raw)}")
-    return None
-
-
-def _config_groups(raw: Any, base: str, problems: ProblemCollector) -> dict[str, dict[str, StoredParameter]]:
+def _config_groups(node: Node) -> dict[str, dict[str, StoredParameter]]:
     groups = {}
-    for path, body in shape.mappings(raw, base, problems, GROUP_KEYS):
-        name = shape.text(body.get("name"), shape.child(path, "name"), problems, what="a config group name")
+    for item in node.mappings(GROUP_KEYS):
+        name = item.key("name").text("a config group name")
         if name:
-            groups[name] = _parameters(body.get("parameters"), shape.child(path, "parameters"), problems)
+            groups[name] = _parameters(item.key("parameters"))
     return groups
 
 
-def _check_unique_names(connections: list[StoredConnection], problems: ProblemCollector) -> None:
+def _check_unique_names(connections: list[StoredConnection], project: Node) -> None:
     """Names are unique within a scope: the project's connections, or one component's."""
     seen: dict[tuple[str | None, str], str] = {}
     for connection in connections:
         scope = (connection.component, connection.name.lower())
         if scope in seen:
-            problems.add(shape.child(connection.path, "name"),
-                         f"duplicate connection name {connection.name!r} (also at {seen[scope]})")
+            project.sink.add(child(connection.path, "name"),
+                             f"duplicate connection name {connection.name!r} (also at {seen[scope]})")
         seen.setdefault(scope, connection.path)
 
 
-def _check_unique_ids(connections: list[StoredConnection], problems: ProblemCollector) -> None:
-    seen: dict[str, str] = {}
-    for connection in connections:
-        if connection.connection_id in seen:
-            problems.add(shape.child(connection.path, "id"),
-                         f"duplicate Connection ID {connection.connection_id!r} (also at {seen[connection.connection_id]})")
-        seen.setdefault(connection.connection_id, connection.path)
+def _check_unique_ids(connections: list[StoredConnection], root: Node) -> None:
+    for index, earlier in duplicate_ids(c.connection_id for c in connections):
+        repeated = connections[index]
+        root.sink.add(child(repeated.path, "id"),
+                      duplicate_id_message(f"at {connections[earlier].path}", repeated.connection_id))
