@@ -6,6 +6,7 @@ shows a secret.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,6 +147,27 @@ class Connection:
     resource_ref: str | None = None
     optional_keys: frozenset[str] = frozenset()  # may be absent without failing the launch
     unset_keys: frozenset[str] = frozenset()  # defined, but with no value in this environment
+
+
+def duplicate_ids(connection_ids: Iterable[str]) -> list[tuple[int, int]]:
+    """Connection IDs are unique: serviceReferences and layering look connections up by ID.
+
+    (index, index of the first with the same ID) for every ID already taken, in order.
+    """
+    first: dict[str, int] = {}
+    repeats = []
+    for index, connection_id in enumerate(connection_ids):
+        earlier = first.setdefault(connection_id, index)
+        if earlier != index:
+            repeats.append((index, earlier))
+    return repeats
+
+
+def duplicate_id_message(earlier: str, connection_id: str | None = None) -> str:
+    """The problem reported at a repeated ID; `earlier` says where the first one is (`at <path>`).
+    Without `connection_id` the message names no value (the HTTP contract's messages never do)."""
+    shown = f" {connection_id!r}" if connection_id is not None else ""
+    return f"duplicate Connection ID{shown} (also {earlier})"
 
 
 @dataclass(frozen=True)

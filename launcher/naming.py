@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+#: The launcher's own settings. launcher.launch.environment keeps a copy (the fast path avoids `re`).
+LAUNCHER_PREFIX = "CHOREO_RUN_"
 _NON_ALNUM_RUN = re.compile(r"[^A-Za-z0-9]+")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Choreo: 3 to 50 characters, letters and digits, with single `_`, `-`, `.` or space delimiters.
@@ -29,4 +31,16 @@ def connection_name_problem(name: str) -> str | None:
         return f"expected 3 to 50 characters, got {len(name)}"
     if not _CONNECTION_NAME.fullmatch(name):
         return "expected letters and digits separated by single '_', '-', '.' or space"
+    return None
+
+
+def reserved_variable_problem(name: str) -> str | None:
+    """Why a manifest, a store or an env file may not set `name`, or None.
+
+    CHOREO_RUN_* are the launcher's own settings (backend, token, identity): a connection named
+    `run` would otherwise produce CHOREO_RUN_... variables and steer a launcher the service starts.
+    """
+    if name.startswith(LAUNCHER_PREFIX):
+        return (f"variable {name} is reserved: names starting with {LAUNCHER_PREFIX} are choreo-run's own "
+                "settings and cannot be set by a manifest, a store or an env file")
     return None

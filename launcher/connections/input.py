@@ -16,27 +16,31 @@ Values without `--env` apply to every environment; with `--env E` (repeatable), 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import click
-
-from launcher.connections.operations import ParameterUpdate, is_secret_name
+from launcher.connections.operations import ParameterUpdate
+from launcher.keys import is_secret_by_default
 from launcher.errors import UsageError
 from launcher.backends.local.store_file import ALL_ENVIRONMENTS
+from launcher.shape import scalar_text
 from launcher.yamlfile import load_yaml_file, parse_yaml_bytes
 
 STDIN = "-"
+# Asks the terminal for a secret without echo: the label in, the value out. The CLI owns the terminal
+# (launcher.cli.connection passes a click prompt); without one, a secret is read from stdin.
+Prompt = Callable[[str], str]
 
 
 def parameter_updates(pairs: tuple[str, ...], secret_keys: tuple[str, ...], param_file: str | None,
-                      environments: tuple[str, ...]) -> tuple[ParameterUpdate, ...]:
+                      environments: tuple[str, ...], *, prompt: Prompt | None = None) -> tuple[ParameterUpdate, ...]:
     """Every value given, each source checked; a key given twice is refused."""
     from_file = read_param_file(param_file, environments) if param_file else {}
     # --secret KEY with KEY in the file: the file's value, marked secret
     updates = [*(_plain(pair, environments) for pair in pairs),
                *(replace(update, secret=update.secret or key in secret_keys) for key, update in from_file.items())]
-    updates += [_secret(key, environments, param_file) for key in secret_keys if key not in from_file]
+    updates += [_secret(key, environments, param_file, prompt) for key in secret_keys if key not in from_file]
     seen = [update.key for update in updates]
     repeated = sorted({key for key in seen if seen.count(key) > 1})
     if repeated:
@@ -52,21 +56,21 @@ def _plain(pair: str, environments: tuple[str, ...]) -> ParameterUpdate:
     key, equals, value = pair.partition("=")
     if not equals or not key.strip():
         raise UsageError(f"--param expects KEY=VALUE, got {key!r}")  # never echo a possible value
-    if is_secret_name(key):
+    if is_secret_by_default(key):
         raise UsageError(f"{key} is a secret parameter: give it with --secret {key} (stdin or a prompt) or "
                          "--param-file, never on the command line")
     return ParameterUpdate(key.strip(), _spread(value, environments), False, plain=True)
 
 
-def secret_value(key: str, param_file: str | None = None) -> str:
-    """A secret's value: from the terminal without echo, else one line of stdin."""
+def secret_value(key: str, param_file: str | None = None, *, prompt: Prompt | None = None) -> str:
+    """A secret's value: from the terminal without echo (through `prompt`), else one line of stdin."""
     if "=" in key:
         raise UsageError("--secret takes a parameter name only; the value is read from stdin, a prompt or "
                          "--param-file (never from the command line)")
     if param_file == STDIN:
         raise UsageError(f"no value for secret {key} in the parameter file read from stdin")
-    if sys.stdin.isatty():
-        value = click.prompt(f"{key} (input hidden)", hide_input=True, err=True)
+    if prompt is not None and sys.stdin.isatty():
+        value = prompt(f"{key} (input hidden)")
     else:
         value = sys.stdin.readline().rstrip("\r\n")
     if not value:
@@ -74,8 +78,8 @@ def secret_value(key: str, param_file: str | None = None) -> str:
     return value
 
 
-def _secret(key: str, environments: tuple[str, ...], param_file: str | None) -> ParameterUpdate:
-    return ParameterUpdate(key, _spread(secret_value(key, param_file), environments), True)
+def _secret(key: str, environments: tuple[str, ...], param_file: str | None, prompt: Prompt | None) -> ParameterUpdate:
+    return ParameterUpdate(key, _spread(secret_value(key, param_file, prompt=prompt), environments), True)
 
 
 def read_param_file(path: str, environments: tuple[str, ...]) -> dict[str, ParameterUpdate]:
@@ -90,7 +94,7 @@ def read_param_file(path: str, environments: tuple[str, ...]) -> dict[str, Param
 
 def _file_update(key: str, raw: Any, environments: tuple[str, ...], path: str) -> ParameterUpdate:
     if not isinstance(raw, dict):
-        return ParameterUpdate(key, _spread(_text(raw, key, path), environments), is_secret_name(key))
+        return ParameterUpdate(key, _spread(_text(raw, key, path), environments), is_secret_by_default(key))
     values = _spread(_text(raw["value"], key, path), environments) if "value" in raw else {}
     per_environment = raw.get("values") or {}
     if not isinstance(per_environment, dict):
@@ -98,12 +102,11 @@ def _file_update(key: str, raw: Any, environments: tuple[str, ...], path: str) -
     values.update({str(env): _text(value, key, path) for env, value in per_environment.items()})
     if not values:
         raise UsageError(f"{path}: {key}: expected `value` or `values`")
-    return ParameterUpdate(key, values, raw.get("secret", is_secret_name(key)) is True)
+    return ParameterUpdate(key, values, raw.get("secret", is_secret_by_default(key)) is True)
 
 
 def _text(raw: Any, key: str, path: str) -> str:
-    if isinstance(raw, bool):
-        return "true" if raw else "false"
-    if isinstance(raw, (str, int, float)):
-        return str(raw)
+    text = scalar_text(raw)
+    if text is not None:
+        return text
     raise UsageError(f"{path}: {key}: expected a string, number or boolean")

@@ -1,6 +1,6 @@
 """Which OAuth application a new connection uses, creating it when first needed (docs/connections.md).
 
-The rules (DESIGN.md section 2): a project has one shared application, and every project connection
+The rules (docs/architecture.md, "The domain, in brief"): a project has one shared application, and every project connection
 under OAuth uses it. A component connection under OAuth shares its component's application,
 `<component>-oauth`, unless it asks for a dedicated one or names an application explicitly.
 Client IDs and secrets are generated with `secrets.token_urlsafe`, per environment.
@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from launcher.errors import ConfigurationError, UsageError
 from launcher.model import PROJECT
 from launcher.backends.local.store_file import StoredConnection, StoredOAuthApp, StoredProject
+from launcher.visibility import may_use_app
 
 DEFAULT_ENVIRONMENTS = ("development", "production")  # Choreo's two default environments
 CLIENT_ID_BYTES = 21  # 28 characters, like the consumer keys Choreo shows
@@ -66,12 +67,12 @@ def _explicit_app(project: StoredProject, app_id: str, visibility: str, componen
     if app is None:
         known = ", ".join(sorted(project.oauth_apps)) or "none"
         raise ConfigurationError(f"project {project.name!r} has no OAuth application {app_id!r} (applications: {known})")
-    if visibility == PROJECT and app.component is not None:
+    if may_use_app(app.component, visibility, component):
+        return app
+    if visibility == PROJECT:
         raise UsageError(f"a project connection uses the project's shared application, not {app_id!r} "
                          f"(owned by component {app.component!r})")
-    if app.component not in (None, component):
-        raise UsageError(f"OAuth application {app_id!r} belongs to component {app.component!r}")
-    return app
+    raise UsageError(f"OAuth application {app_id!r} belongs to component {app.component!r}")
 
 
 def _new_app(project: StoredProject, wanted_id: str, component: str | None) -> StoredOAuthApp:

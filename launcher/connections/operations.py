@@ -2,7 +2,7 @@
 
 Every operation takes a Store and returns a new one plus what it did, so the same change can be
 re-applied to a fresher store when a concurrent writer got there first (`launcher.backends.writer`).
-The OAuth rules of DESIGN.md section 2 live here: a project connection under OAuth uses the
+The OAuth rules of docs/architecture.md ("The domain, in brief") live here: a project connection under OAuth uses the
 project's one shared application (created the first time it is needed); a component connection
 under OAuth shares its component's application unless it asks for one of its own.
 """
@@ -15,28 +15,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from launcher.errors import ConfigurationError, Problem, UsageError
-from launcher.model import COMPONENT, PROJECT, Manifest
+from launcher.keys import OAUTH_KEYS, is_secret_by_default
+from launcher.model import COMPONENT, Manifest
 from launcher.naming import connection_name_problem
 from launcher.connections.oauth_apps import OAuthRequest, attach_oauth_app, connections_using, rotate_client_secret
 from launcher.backends.local.store_file import (
     ALL_ENVIRONMENTS,
     CONNECTION_TYPES,
-    OAUTH_KEYS,
-    SECRET_BY_DEFAULT,
     Store,
     StoredComponent,
     StoredConnection,
     StoredParameter,
     StoredProject,
 )
+from launcher.visibility import owner, scope_problem
 
 RESOURCE_REF_PREFIX = {"service": "service:", "database": "database:", "third-party": "thirdparty:",
                        "storage": "storage:"}
-
-
-def is_secret_name(key: str) -> bool:
-    """Keys that name credentials (Password, ConsumerSecret, ...) are always stored secret."""
-    return key.lower() in SECRET_BY_DEFAULT
 
 
 def new_connection_id() -> str:
@@ -144,7 +139,7 @@ def create_connection(store: Store, spec: ConnectionSpec, make: Generators = Gen
     if spec.oauth is not None:
         project, app_id, created = attach_oauth_app(project, spec.name, spec.visibility, spec.component,
                                                     _environments_of(spec.parameters), spec.oauth, make.token)
-    parameters = {key: replace(p, secret=p.secret or is_secret_name(key)) for key, p in spec.parameters.items()}
+    parameters = {key: replace(p, secret=p.secret or is_secret_by_default(key)) for key, p in spec.parameters.items()}
     connection = StoredConnection(make.connection_id(), spec.name, spec.type, spec.visibility, spec.project,
                                   spec.component, parameters, app_id, spec.resource_ref,
                                   f"projects.{spec.project}.connections[{len(project.connections)}]")
@@ -159,7 +154,7 @@ def _check_spec(store: Store, spec: ConnectionSpec) -> None:
                                         _ref_problem(spec), _oauth_problem(spec)) if problem]
     project = store.projects.get(spec.project)
     clash = [c for c in (project.connections if project else ())
-             if c.component == (spec.component if spec.visibility == COMPONENT else None)
+             if c.component == owner(spec.visibility, spec.component)
              and c.name.lower() == spec.name.lower()]
     if clash:
         problems.append(f"a connection named {clash[0].name!r} already exists in this scope "
@@ -180,13 +175,14 @@ def _type_problem(spec: ConnectionSpec) -> str | None:
 
 
 def _scope_problem(spec: ConnectionSpec) -> str | None:
-    if spec.visibility not in (PROJECT, COMPONENT):
-        return f"expected visibility project or component, got {spec.visibility!r}"
-    if spec.visibility == COMPONENT and not spec.component:
+    problem = scope_problem(spec.visibility, spec.component)
+    if problem is None:
+        return None
+    if problem.field == "visibility":
+        return f"--visibility: {problem.message}, got {spec.visibility!r}"
+    if spec.visibility == COMPONENT:
         return "a component connection needs --component (or CHOREO_RUN_COMPONENT)"
-    if spec.visibility == PROJECT and spec.component:
-        return "a project connection has no owning component: drop --component, or use --visibility component"
-    return None
+    return f"{problem.message}: drop --component, or use --visibility component"
 
 
 def _ref_problem(spec: ConnectionSpec) -> str | None:
@@ -276,7 +272,7 @@ def _merged(old: StoredParameter | None, update: ParameterUpdate) -> StoredParam
         values = dict(update.values)  # one value for every environment replaces the per-environment ones
     else:
         values = {**old.values, **update.values}
-    secret = update.secret or is_secret_name(update.key) or (old is not None and old.secret)
+    secret = update.secret or is_secret_by_default(update.key) or (old is not None and old.secret)
     return StoredParameter(values, secret, old.optional if old else False)
 
 

@@ -10,18 +10,17 @@ from collections.abc import Sequence
 
 import yaml
 
+from launcher.keys import MASK, oauth_keys
 from launcher.naming import default_variable
 from launcher.connections.oauth_apps import connections_using
-from launcher.backends.local.store_file import ALL_ENVIRONMENTS, OAUTH_KEYS, Store, StoredConnection, StoredOAuthApp
-
-MASK = "********"
+from launcher.backends.local.store_file import ALL_ENVIRONMENTS, Store, StoredConnection, StoredOAuthApp
 
 
 def connection_keys(connection: StoredConnection) -> list[tuple[str, bool]]:
     """Every key the service receives, with whether it is secret; OAuth keys come from the application."""
     keys = [(key, parameter.secret) for key, parameter in connection.parameters.items()]
     if connection.oauth_app:
-        keys += [(key, key == "ConsumerSecret") for key in OAUTH_KEYS]
+        keys += oauth_keys()
     return keys
 
 

@@ -14,7 +14,9 @@ import select
 import threading
 from collections.abc import Iterable
 
-MASK = b"********"
+from launcher.keys import MASK as MASK_TEXT
+
+MASK = MASK_TEXT.encode()
 MINIMUM_LENGTH = 4  # shorter values would mangle ordinary output (a password "ab" in every word)
 HOLD_SECONDS = 0.1
 CHUNK = 65536

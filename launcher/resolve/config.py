@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from launcher.keys import lookup_key
 from launcher.model import Assignment, Connection, FileEntry, FileOutput, Manifest, Origin, Snapshot, ValueSource
+from launcher.shape import scalar_text
 
 
 class ConfigResolver:
@@ -140,8 +141,11 @@ def render(file_type: str, values: dict[str, Any]) -> bytes:
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    """A value as a variable or file holds it: scalars by the one rule (shape.scalar_text), lists and
+    mappings as JSON, nothing as empty; anything else (a YAML date) as Python prints it."""
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    text = scalar_text(value)
+    return str(value) if text is None else text

@@ -6,9 +6,8 @@ import json
 import shlex
 from collections.abc import Sequence
 
+from launcher.keys import MASK
 from launcher.model import Assignment, Plan
-
-MASK = "********"
 
 
 def shown_value(assignment: Assignment, reveal: bool = False) -> str:

@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from launcher.backends import Backend, BackendSettings, open_backend, scheme_of
+from launcher.backends import Backend, BackendSettings, open_backend, parse_backend_url
 from launcher import shape
+from launcher.naming import reserved_variable_problem
 from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, ProblemCollector
 from launcher.resolve.identity import decide_identity
 from launcher.manifest.reader import discover, load_manifest
@@ -79,7 +80,10 @@ def plan_and_backend(settings: Settings, warn: Reporter, debug: Reporter,
             cache.forget()  # a visibility denial revokes the cached values too
         raise
     if cache is not None and not from_cache:
-        cache.store(snapshot)
+        try:
+            cache.store(snapshot)
+        except OSError as error:  # the launch does not depend on the cache; say why it was not kept
+            warn(f"last-known-good cache not written: {error.strerror}")
     for warning in plan.warnings:
         warn(warning)
     debug(f"resolved {len(plan.assignments)} variables and {len(plan.files)} files in {_ms(started)} in all")
@@ -152,9 +156,10 @@ def local_inputs(settings: Settings) -> list[str] | None:
         return None
     stores = []
     for url in settings.backends or tuple(os.path.join(settings.component_dir, n) for n in DEFAULT_STORE_NAMES):
-        if scheme_of(url) != "file":
+        parsed = parse_backend_url(url)
+        if parsed.scheme != "file":
             return None
-        stores.append(os.path.expanduser(url[len("file://"):] if url.startswith("file://") else url))
+        stores.append(os.path.expanduser(parsed.rest))  # as launcher.backends.local.backend.store_path
     from launcher.manifest.reader import MANIFEST_DIRS, MANIFEST_NAMES
 
     manifests = [settings.manifest] if settings.manifest else [
@@ -196,16 +201,18 @@ def read_env_files(paths: tuple[str, ...]) -> list[tuple[str, dict[str, str]]]:
     """Each .env file as an overlay layer, read with python-dotenv; later files win."""
     if not paths:
         return []
-    from dotenv import dotenv_values
+    from launcher.credentials import read_dotenv  # dotenv_values, never expanding ${CHOREO_RUN_*}
 
     layers = []
     for path in paths:
         if not os.path.isfile(path):
             raise ConfigurationError(f"{describe_file(path)}: env file not found")
-        values = {name: value for name, value in dotenv_values(path).items() if value is not None}
+        values = {name: value for name, value in read_dotenv(path).items() if value is not None}
         problems = ProblemCollector(describe_file(path))
         for name in values:
             shape.variable(name, name, problems)
+            if reserved := reserved_variable_problem(name):
+                problems.add(name, reserved)
         problems.raise_if_any(ConfigurationError)
         layers.append((describe_file(path), values))
     return layers

@@ -1,6 +1,6 @@
 """Resolution: manifest + snapshot -> Plan. Pure: no I/O, no os.environ.
 
-Rules (DESIGN.md section 2 and 3):
+Rules (docs/architecture.md, "The domain, in brief"):
 * connectionReferences find a connection by name among the component's own, then the project's,
   and inject every key under CHOREO_<NAME>_<KEY>;
 * serviceReferences find a connection by Connection ID and inject only the listed keys, as `to`;
@@ -15,9 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from launcher.errors import AccessDenied, Problem, ResolutionError
-from launcher.keys import lookup_key
+from launcher.keys import OAUTH_KEYS, lookup_key, oauth_keys
 from launcher.model import (
-    COMPONENT,
     Assignment,
     Connection,
     Manifest,
@@ -25,8 +24,9 @@ from launcher.model import (
     Plan,
     Snapshot,
 )
-from launcher.naming import default_variable
+from launcher.naming import default_variable, reserved_variable_problem
 from launcher.resolve.config import ConfigResolver
+from launcher.visibility import own_first, why_not_visible
 
 
 @dataclass
@@ -68,6 +68,9 @@ def resolve(manifest: Manifest, snapshot: Snapshot, overlays: tuple[tuple[str, d
     work.assignments = config.apply_env(work.assignments)
     files = config.files()
     _check_duplicates(work)
+    for assignment in work.assignments:
+        if reserved := reserved_variable_problem(assignment.variable):
+            work.fail("", f"{assignment.origin.kind} {assignment.origin.detail}: {reserved}")
     if work.denied:
         raise AccessDenied(work.denied + work.unresolved)
     if work.unresolved:
@@ -94,26 +97,17 @@ def _connection_references(work: _Work) -> None:
 
 
 def _find_by_name(work: _Work, name: str, path: str) -> Connection | None:
-    candidates = sorted(work.named.get(name, []), key=lambda c: c.visibility != COMPONENT)  # its own first
+    candidates = own_first(work.named.get(name, []))
     if candidates:
         return candidates[0]
     foreign = [f for f in work.snapshot.foreign if f.name == name]
     if foreign:
-        work.deny(path, _why_not_visible(work, repr(foreign[0].name), foreign[0].project, foreign[0].component))
+        work.deny(path, why_not_visible(work.snapshot.identity, repr(foreign[0].name), foreign[0].project,
+                                        foreign[0].component))
     else:
         work.fail(path, f"no connection named {name!r} in component {work.snapshot.identity.component!r} "
                         f"or project {work.snapshot.identity.project!r} ({work.snapshot.backend})")
     return None
-
-
-def _why_not_visible(work: _Work, label: str, project: str, component: str | None) -> str:
-    """Why a connection (`label`, already quoted) is refused: the rule it would break."""
-    identity = work.snapshot.identity
-    if project != identity.project:
-        return (f"connection {label} belongs to project {project!r}; connections are visible only inside "
-                f"their project (this is {identity.project!r})")
-    return (f"connection {label} is a component connection of {component!r}; it is visible only to that "
-            f"component (this is {identity.component!r})")
 
 
 def _all_parameters(work: _Work, connection: Connection, path: str) -> list[tuple[str, str, bool]]:
@@ -133,8 +127,8 @@ def _oauth_parameters(work: _Work, connection: Connection, path: str) -> list[tu
         work.fail(path, f"OAuth application {connection.oauth_app!r} of connection {connection.name!r} has no "
                         f"credentials for environment {work.snapshot.identity.environment!r}")
         return []
-    return [("ConsumerKey", app.client_id, False), ("ConsumerSecret", app.client_secret, True),
-            ("TokenURL", app.token_url, False)]
+    values = dict(zip(OAUTH_KEYS, (app.client_id, app.client_secret, app.token_url), strict=True))
+    return [(key, values[key], secret) for key, secret in oauth_keys()]
 
 
 # ---------------------------------------------------------------- serviceReferences
@@ -167,7 +161,7 @@ def _find_by_id(work: _Work, connection_id: str, path: str) -> Connection | None
     for foreign in work.snapshot.foreign:
         if foreign.connection_id == connection_id:
             label = f"{foreign.name!r} (ID {connection_id!r})"
-            work.deny(path, _why_not_visible(work, label, foreign.project, foreign.component))
+            work.deny(path, why_not_visible(work.snapshot.identity, label, foreign.project, foreign.component))
             return None
     work.fail(path, f"no connection with ID {connection_id!r} visible to component "
                     f"{work.snapshot.identity.component!r} ({work.snapshot.backend})")

@@ -1,0 +1,156 @@
+"""The domain rules that have one home each: visibility, unique Connection IDs, key tables, the mask."""
+
+from __future__ import annotations
+
+import pytest
+
+from launcher import keys
+from launcher.backends.local.document import empty_store
+from launcher.backends.local.store_file import ALL_ENVIRONMENTS, StoredParameter
+from launcher.connections import operations as ops
+from launcher.connections.input import parameter_updates
+from launcher.connections.snippets import connection_keys, details
+from launcher.errors import UsageError
+from launcher.model import COMPONENT, PROJECT, Assignment, Identity, Origin, duplicate_id_message, duplicate_ids
+from launcher.resolve.output import shown_value
+from launcher.visibility import (
+    boundary_crossed,
+    may_use_app,
+    own_first,
+    owner,
+    scope_problem,
+    shared_with,
+    visibility_for,
+    visible_to,
+    why_not_visible,
+)
+
+ORDERS = Identity("shop", "orders")
+
+
+# ---------------------------------------------------------------- visibility
+
+
+@pytest.mark.parametrize("project, owning, crossed", [
+    ("shop", None, None),  # a project connection: every component of the project
+    ("shop", "orders", None),  # its own component connection
+    ("shop", "billing", "component"),  # another component's
+    ("other", None, "project"),  # nothing crosses projects, project connections included
+    ("other", "orders", "project"),  # a same-named component elsewhere is not this one
+])
+def test_who_may_use_a_connection(project: str, owning: str | None, crossed: str | None) -> None:
+    assert boundary_crossed(ORDERS, project, owning) == crossed
+    assert visible_to(ORDERS, project, owning) is (crossed is None)
+
+
+def test_refusals_name_the_boundary() -> None:
+    assert "visible only inside their project" in why_not_visible(ORDERS, "'db'", "other", None)
+    assert "component connection of 'billing'" in why_not_visible(ORDERS, "'db'", "shop", "billing")
+
+
+def test_owner_and_visibility_are_two_views_of_one_fact() -> None:
+    assert owner(PROJECT, "orders") is None and owner(COMPONENT, "orders") == "orders"
+    assert visibility_for(None) == PROJECT and visibility_for("orders") == COMPONENT
+    assert shared_with(None, "orders") and shared_with("orders", "orders") and not shared_with("billing", "orders")
+
+
+@pytest.mark.parametrize("visibility, component, problem", [
+    (PROJECT, None, None), (COMPONENT, "orders", None),
+    ("public", None, ("visibility", "expected project or component")),
+    (COMPONENT, None, ("component", "expected the owning component for a component connection")),
+    (COMPONENT, "", ("component", "expected the owning component for a component connection")),
+    (PROJECT, "orders", ("component", "a project connection has no owning component")),
+])
+def test_scope_problems(visibility: str, component: str | None, problem: tuple[str, str] | None) -> None:
+    assert scope_problem(visibility, component) == problem
+
+
+@pytest.mark.parametrize("app_owner, visibility, component, allowed", [
+    (None, PROJECT, None, True), (None, COMPONENT, "orders", True), ("orders", COMPONENT, "orders", True),
+    ("orders", PROJECT, None, False),  # every component may use the connection, not the application
+    ("billing", COMPONENT, "orders", False),
+])
+def test_which_oauth_application_a_connection_may_use(app_owner, visibility, component, allowed) -> None:
+    assert may_use_app(app_owner, visibility, component) is allowed
+
+
+def test_a_components_own_connection_comes_before_the_projects() -> None:
+    class C:
+        def __init__(self, visibility: str) -> None:
+            self.visibility = visibility
+
+    shared, own = C(PROJECT), C(COMPONENT)
+    assert own_first([shared, own]) == [own, shared]
+
+
+# ---------------------------------------------------------------- unique Connection IDs
+
+
+def test_repeated_ids_point_at_the_first() -> None:
+    assert duplicate_ids(["a", "b", "a", "c", "a", "b"]) == [(2, 0), (4, 0), (5, 1)]
+    assert duplicate_ids([]) == []
+    assert duplicate_id_message("at connections[0]", "c1") == "duplicate Connection ID 'c1' (also at connections[0])"
+    assert duplicate_id_message("at connections[0]") == "duplicate Connection ID (also at connections[0])"
+
+
+# ---------------------------------------------------------------- key tables
+
+
+@pytest.mark.parametrize("key", ["Password", "password", "ConsumerSecret", "client_secret", "Client-Secret",
+                                 "API_KEY", "api-key", "ChoreoAPIKey", "token"])
+def test_credential_names_are_secret_however_they_are_spelt(key: str) -> None:
+    # Drift fixed: the store and `connection` commands compared key.lower() only, so `client_secret`
+    # or `API_KEY` were stored in clear while a Service Binding entry of that name was secret.
+    assert keys.is_secret_by_default(key)
+
+
+@pytest.mark.parametrize("key", ["HostName", "Port", "ServiceURL", "user_name", "TokenURL"])
+def test_other_names_are_not_secret_by_default(key: str) -> None:
+    assert not keys.is_secret_by_default(key)
+
+
+def test_a_credential_spelt_with_underscores_is_never_taken_from_the_command_line() -> None:
+    with pytest.raises(UsageError, match="client_secret is a secret parameter"):
+        parameter_updates(("client_secret=s3cr3t",), (), None, ())
+
+
+def test_a_credential_spelt_with_underscores_is_stored_secret() -> None:
+    values = {"api_key": StoredParameter({ALL_ENVIRONMENTS: "k"}), "Port": StoredParameter({ALL_ENVIRONMENTS: "1"})}
+    spec = ops.ConnectionSpec("shop", "payments", "third-party", PROJECT, None, values, "thirdparty:pay/v1")
+    _, created = ops.create_connection(empty_store("s.yaml"), spec, ops.Generators(connection_id=lambda: "id-1"))
+    assert created.connection.parameters["api_key"].secret and not created.connection.parameters["Port"].secret
+
+
+@pytest.mark.parametrize("written, stored", [
+    ("host", "HostName"), ("serviceUrl", "ServiceURL"), ("uri", "ServiceURL"), ("token_uri", "TokenURL"),
+    ("client-id", "ConsumerKey"), ("apiKey", "ChoreoAPIKey"), ("dbname", "DatabaseName"),
+])
+def test_aliases_come_from_the_one_table(written: str, stored: str) -> None:
+    assert keys.lookup_key({stored: 1, "Other": 2}, written) == (stored, True)
+    assert keys.ALIASES[keys.plain(written)] == stored
+
+
+def test_the_spellings_table_names_each_spelling_once() -> None:
+    spellings = [spelling for _, names in keys.SPELLINGS for spelling in names]
+    assert len(spellings) == len(set(spellings))
+    assert not keys.NON_SECRET & keys.SECRET_BY_DEFAULT
+
+
+def test_oauth_keys_and_which_is_secret() -> None:
+    assert keys.oauth_keys() == [("ConsumerKey", False), ("ConsumerSecret", True), ("TokenURL", False)]
+
+
+# ---------------------------------------------------------------- the mask
+
+
+def test_every_display_masks_with_the_one_string() -> None:
+    origin = Origin("connection", "db.Password")
+    assert shown_value(Assignment("P", "s3cr3t", True, origin)) == keys.MASK
+    store, created = ops.create_connection(
+        empty_store("s.yaml"),
+        ops.ConnectionSpec("shop", "orders-db", "database", PROJECT, None,
+                           {"Password": StoredParameter({ALL_ENVIRONMENTS: "s3cr3t"})}),
+        ops.Generators(connection_id=lambda: "id-1"))
+    shown = details(store, created.connection, reveal=False)
+    assert f"Password [all environments]: {keys.MASK}" in shown and "s3cr3t" not in shown
+    assert connection_keys(created.connection) == [("Password", True)]
