@@ -1,18 +1,19 @@
 """What every command of the CLI shares: the reporters, the options every command takes, Settings.
 
-Only the CLI prints; library code raises. Every option has a CHOREO_RUN_* variable
-(docs/configuration.md), and those variables never reach the service.
+Only the CLI prints; library code raises. The options themselves are defined once, in
+launcher.cli.options, each with its CHOREO_RUN_* variable (docs/configuration.md); those variables
+never reach the service.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 import click
 
 from launcher.backends import BackendSettings
+from launcher.cli.options import PIPELINE, use
 from launcher.credentials import etcd_credentials, read_secret_file, secret_from_env
 from launcher.resolve.pipeline import Settings
 
@@ -37,54 +38,15 @@ def debug(message: str) -> None:
 # ---------------------------------------------------------------- options shared by every command
 
 
-def _flag_callback(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
-    def remember(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
-        state[name] = bool(value)
-        return value
-    return remember
+def pipeline_options(*args: Any) -> Any:
+    """The options of the launch pipeline (launcher.cli.options.PIPELINE), for run, check, plan and export.
 
-
-PIPELINE_OPTIONS = [
-    click.option("--component-dir", "-C", default=".", envvar="CHOREO_RUN_COMPONENT_DIR", show_default=True,
-                 type=click.Path(file_okay=False), help="Component directory holding .wso2/ or .choreo/."),
-    click.option("--manifest", "-m", envvar="CHOREO_RUN_MANIFEST", type=click.Path(dir_okay=False),
-                 help="Manifest file to read instead of discovering one."),
-    click.option("--backend", "--store", "backends", multiple=True, envvar="CHOREO_RUN_BACKEND",
-                 help="Backend URL or store file; repeat to layer them (later ones win). "
-                      "Default: connections.yaml in the component directory."),
-    click.option("--project", "-p", envvar="CHOREO_RUN_PROJECT", help="Project to run as."),
-    click.option("--component", "-c", envvar="CHOREO_RUN_COMPONENT", help="Component to run as."),
-    click.option("--env", "-e", "environment", envvar="CHOREO_RUN_ENV",
-                 help="Environment whose values to use.  [default: development]"),
-    click.option("--env-file", "env_files", multiple=True, envvar="CHOREO_RUN_ENV_FILE",
-                 type=click.Path(dir_okay=False), help="Overlay a .env file (repeatable; later files win)."),
-    click.option("--token-file", envvar="CHOREO_RUN_TOKEN_FILE", type=click.Path(dir_okay=False),
-                 help="File holding the backend's bearer token (or set CHOREO_RUN_TOKEN)."),
-    click.option("--ca-file", envvar="CHOREO_RUN_CA_FILE", type=click.Path(dir_okay=False),
-                 help="CA bundle for the backend's TLS certificate."),
-    click.option("--timeout", type=float, default=5.0, envvar="CHOREO_RUN_TIMEOUT", show_default=True,
-                 help="Seconds for one backend request."),
-    click.option("--deadline", type=float, default=15.0, envvar="CHOREO_RUN_DEADLINE", show_default=True,
-                 help="Seconds for all fetching, retries included."),
-    click.option("--cache/--no-cache", "cache", default=False, envvar="CHOREO_RUN_CACHE",
-                 help="Keep an encrypted last-known-good copy; use it when the backend is unreachable."),
-    click.option("--cache-dir", envvar="CHOREO_RUN_CACHE_DIR", type=click.Path(file_okay=False),
-                 help="Where the cache lives.  [default: $XDG_CACHE_HOME/choreo-run]"),
-    click.option("--cache-max-age", default="24h", envvar="CHOREO_RUN_CACHE_MAX_AGE", show_default=True,
-                 help="Oldest cache to use, e.g. 30m, 24h, 7d."),
-    click.option("--cache-key-file", envvar="CHOREO_RUN_CACHE_KEY_FILE", type=click.Path(dir_okay=False),
-                 help="File holding the cache key (or set CHOREO_RUN_CACHE_KEY)."),
-    click.option("--debug", is_flag=True, envvar="CHOREO_RUN_DEBUG", expose_value=False, is_eager=True,
-                 callback=_flag_callback("debug"), help="Progress, timing and tracebacks (never values)."),
-    click.option("--quiet", "-q", is_flag=True, envvar="CHOREO_RUN_QUIET", expose_value=False, is_eager=True,
-                 callback=_flag_callback("quiet"), help="No warnings."),
-]
-
-
-def pipeline_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed(PIPELINE_OPTIONS):
-        function = option(function)
-    return function
+    `@pipeline_options` adds them; `@pipeline_options("mount_root", ...)` adds them and then the named
+    options of launcher.cli.options.OPTIONS.
+    """
+    if len(args) == 1 and callable(args[0]):
+        return use(*PIPELINE)(args[0])
+    return use(*PIPELINE, *args)
 
 
 def settings_from(options: dict[str, Any]) -> Settings:

@@ -10,14 +10,14 @@ with `show --reveal`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 import click
 
 from launcher.connections import snippets as text
 from launcher.connections import operations as ops
-from launcher.cli.store import connection_options, etcd_settings
+from launcher.cli.options import CONNECTION_STORE, CONNECTION_VALUES, use
+from launcher.cli.store import etcd_settings
 from launcher.connections.input import parameter_updates, read_param_file, secret_value
 from launcher.errors import UsageError
 from launcher.manifest.reader import discover, load_manifest
@@ -31,32 +31,6 @@ from launcher.backends.writer import StoreTarget, open_target
 def _default_store() -> str:
     """As for `run`: connections.yaml here (or .choreo/connections.yaml); created if neither exists."""
     return next((name for name in DEFAULT_STORE_NAMES if os.path.isfile(name)), DEFAULT_STORE_NAMES[0])
-
-
-def _store_options(command: Callable) -> Callable:
-    for option in reversed((
-        click.option("--backend", "--store", "backend", envvar="CHOREO_RUN_BACKEND",
-                     help="Store file path or etcd://host:port/prefix [default: ./connections.yaml]."),
-        click.option("--project", "-p", envvar="CHOREO_RUN_PROJECT", help="Project (default: the store's only one)."),
-        click.option("--component", "-c", envvar="CHOREO_RUN_COMPONENT",
-                     help="Owning component (component connections; narrows a lookup by name)."),
-    )):
-        command = option(command)
-    return connection_options(command)
-
-
-def _values_options(command: Callable) -> Callable:
-    for option in reversed((
-        click.option("--env", "-e", "environments", multiple=True,
-                     help="Environment the values are for (repeatable) [default: every environment]."),
-        click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A non-secret value."),
-        click.option("--secret", "secrets", multiple=True, metavar="KEY",
-                     help="A secret parameter; its value is read from a prompt (no echo) or a line of stdin."),
-        click.option("--param-file", type=click.Path(dir_okay=False, allow_dash=True),
-                     help="YAML of KEY: value or KEY: {values: {env: value}, secret: true}; '-' for stdin."),
-    )):
-        command = option(command)
-    return command
 
 
 def _target(ctx: click.Context) -> StoreTarget:
@@ -74,17 +48,8 @@ def connection_command() -> None:
 
 @connection_command.command("create")
 @click.argument("name")
-@click.option("--type", "kind", required=True, type=click.Choice(["service", "database", "third-party", "storage"]))
-@click.option("--visibility", required=True, type=click.Choice(["project", "component"]),
-              help="project: any component of the project; component: only --component.")
-@click.option("--resource-ref", help="What it connects to, e.g. service:/proj/comp/v1/ep/PROJECT (services: required).")
-@click.option("--oauth", is_flag=True, help="Service connection under the OAuth scheme (see docs/connections.md).")
-@click.option("--oauth-app", help="With --oauth: use this existing OAuth application.")
-@click.option("--dedicated-oauth-app", is_flag=True,
-              help="With --oauth, component visibility: an application of its own, not the component's shared one.")
-@click.option("--token-url", help="With --oauth: token endpoint, for environments the application lacks.")
-@_values_options
-@_store_options
+@use("type", "visibility", "resource_ref", "oauth", "oauth_app", "dedicated_oauth_app", "token_url",
+     *CONNECTION_VALUES, *CONNECTION_STORE)
 @click.pass_context
 def create(ctx: click.Context, name: str, kind: str, visibility: str, resource_ref: str | None, oauth: bool,
            oauth_app: str | None, dedicated_oauth_app: bool, token_url: str | None, **_: Any) -> None:
@@ -118,7 +83,12 @@ def _only_project(target: StoreTarget) -> str:
 
 def _updates(ctx: click.Context) -> tuple[ops.ParameterUpdate, ...]:
     return parameter_updates(ctx.params["params"], ctx.params["secrets"], ctx.params["param_file"],
-                             ctx.params["environments"])
+                             ctx.params["environments"], prompt=_hidden_prompt)
+
+
+def _hidden_prompt(label: str) -> str:
+    """A secret typed at the terminal, not echoed; the prompt goes to stderr so stdout stays clean."""
+    return str(click.prompt(label, hide_input=True, err=True))
 
 
 def _oauth_note(store: Store, created: ops.Created) -> str | None:
@@ -134,7 +104,7 @@ def _oauth_note(store: Store, created: ops.Created) -> str | None:
 
 @connection_command.command("add-component")
 @click.argument("name")
-@_store_options
+@use(*CONNECTION_STORE)
 @click.pass_context
 def add_component(ctx: click.Context, name: str, **_: Any) -> None:
     """Register component NAME in the project, so it can launch with the project's connections."""
@@ -145,7 +115,7 @@ def add_component(ctx: click.Context, name: str, **_: Any) -> None:
 
 
 @connection_command.command("list")
-@_store_options
+@use(*CONNECTION_STORE)
 @click.pass_context
 def list_command(ctx: click.Context, **_: Any) -> None:
     """List connections and OAuth applications (no values)."""
@@ -154,8 +124,7 @@ def list_command(ctx: click.Context, **_: Any) -> None:
 
 @connection_command.command("show")
 @click.argument("ref", metavar="NAME|ID")
-@click.option("--reveal", is_flag=True, help="Show secret values (masked otherwise).")
-@_store_options
+@use("show_reveal", *CONNECTION_STORE)
 @click.pass_context
 def show(ctx: click.Context, ref: str, reveal: bool, **_: Any) -> None:
     """Show one connection, its values per environment and the variables it injects."""
@@ -165,11 +134,7 @@ def show(ctx: click.Context, ref: str, reveal: bool, **_: Any) -> None:
 
 @connection_command.command("update")
 @click.argument("ref", metavar="NAME|ID")
-@click.option("--remove", "removals", multiple=True, metavar="KEY",
-              help="Remove a parameter (with --env: only its values for those environments).")
-@click.option("--resource-ref", help="A new resourceRef.")
-@_values_options
-@_store_options
+@use("remove", "new_resource_ref", *CONNECTION_VALUES, *CONNECTION_STORE)
 @click.pass_context
 def update(ctx: click.Context, ref: str, removals: tuple[str, ...], resource_ref: str | None, **_: Any) -> None:
     """Change parameter values (per environment with --env); effective at each component's next launch."""
@@ -193,11 +158,7 @@ def _where(environments: tuple[str, ...]) -> str:
 
 @connection_command.command("delete")
 @click.argument("ref", metavar="NAME|ID")
-@click.option("--component-dir", "-C", "component_dirs", multiple=True, type=click.Path(file_okay=False),
-              help="Refuse while the manifest in this directory references the connection (repeatable).")
-@click.option("--force", is_flag=True, help="Delete even if a manifest still references it.")
-@click.option("--prune", is_flag=True, help="Also delete an OAuth application no connection uses any more.")
-@_store_options
+@use("guard_component_dir", "force", "prune", *CONNECTION_STORE)
 @click.pass_context
 def delete(ctx: click.Context, ref: str, component_dirs: tuple[str, ...], force: bool, prune: bool, **_: Any) -> None:
     """Delete a connection (refused while a given component's manifest still uses it)."""
@@ -227,11 +188,7 @@ def _refuse_if_referenced(manifests: list[Manifest], connection: StoredConnectio
 @connection_command.command("rotate")
 @click.argument("ref", metavar="[NAME|ID]", required=False)
 @click.argument("key", required=False)
-@click.option("--oauth-app", help="Rotate this OAuth application's client secret.")
-@click.option("--env", "-e", "environments", multiple=True, help="Only these environments [default: all].")
-@click.option("--generate", is_flag=True, help="A secret parameter: generate the new value (secrets.token_urlsafe).")
-@click.option("--param-file", type=click.Path(dir_okay=False, allow_dash=True), help="Read the new value from here.")
-@_store_options
+@use("rotate_oauth_app", "rotate_env", "generate", "rotate_param_file", *CONNECTION_STORE)
 @click.pass_context
 def rotate(ctx: click.Context, ref: str | None, key: str | None, oauth_app: str | None,
            environments: tuple[str, ...], generate: bool, param_file: str | None, **_: Any) -> None:
@@ -253,7 +210,7 @@ def _new_secret(key: str, param_file: str | None, environments: tuple[str, ...])
     from_file = read_param_file(param_file, environments) if param_file else {}
     if key in from_file:
         return next(iter(from_file[key].values.values()))
-    return secret_value(key, param_file)
+    return secret_value(key, param_file, prompt=_hidden_prompt)
 
 
 def _rotate_oauth(ctx: click.Context, target: StoreTarget, ref: str | None, app_id: str | None,

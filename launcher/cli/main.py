@@ -1,8 +1,9 @@
 """The `choreo-run` command line. The only module that prints; library code raises.
 
 `choreo-run [OPTIONS] -- CMD ARGS` runs a service; `check`, `plan` and `export` use the same
-pipeline without running anything. Every option has a CHOREO_RUN_* variable (docs/configuration.md)
-so an image can be configured with ENV lines alone; those variables never reach the service.
+pipeline without running anything. Every option is defined once, in launcher.cli.options, with its
+CHOREO_RUN_* variable (docs/configuration.md, which also lists the few options that have none), so an
+image can be configured with ENV lines alone; those variables never reach the service.
 """
 
 from __future__ import annotations
@@ -90,10 +91,7 @@ def _report_ok(plan: Any) -> None:
 
 
 @cli.command()
-@pipeline_options
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--mount-root", envvar="CHOREO_RUN_MOUNT_ROOT", type=click.Path(file_okay=False),
-              help="Show configuration files re-rooted under DIR.")
+@pipeline_options("plan_format", "mount_root")
 def plan(output_format: str, mount_root: str | None, **options: Any) -> None:
     """Show each variable with its source and visibility; secret values masked."""
     from launcher.launch.mounts import target_path
@@ -106,11 +104,7 @@ def plan(output_format: str, mount_root: str | None, **options: Any) -> None:
 
 
 @cli.command(name="export")
-@pipeline_options
-@click.option("--format", "export_format", type=click.Choice(["dotenv", "json", "shell"]), default="dotenv",
-              show_default=True)
-@click.option("--reveal", is_flag=True, help="Include secret values (they are left out otherwise).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE (mode 0600) instead of stdout.")
+@pipeline_options("export_format", "export_reveal", "export_output")
 def export_command(export_format: str, reveal: bool, output: str | None, **options: Any) -> None:
     """Write the resolved variables; secret values only with --reveal."""
     from launcher.resolve.output import export

@@ -11,31 +11,8 @@ from launcher.cli.common import Settings, debug, pipeline_options, settings_from
 from launcher.errors import UsageError
 
 @click.command("run", context_settings={"allow_interspersed_args": False})
-@pipeline_options
-@click.option("--supervise/--exec", "supervise", default=None,
-              help="Stay resident as the service's parent (default when PID 1; CHOREO_RUN_MODE).")
-@click.option("--signal-group", is_flag=True, envvar="CHOREO_RUN_SIGNAL_GROUP",
-              help="Supervise: forward signals to the service's whole process group.")
-@click.option("--stop-signal", default="SIGTERM", envvar="CHOREO_RUN_STOP_SIGNAL", show_default=True,
-              help="Supervise: the signal that stops the service.")
-@click.option("--rewrite-signal", multiple=True, envvar="CHOREO_RUN_REWRITE_SIGNAL",
-              help="Supervise: deliver FROM as TO, e.g. SIGTERM:SIGQUIT (repeatable).")
-@click.option("--grace-period", type=float, default=10.0, envvar="CHOREO_RUN_GRACE_PERIOD", show_default=True,
-              help="Supervise: seconds between the stop signal and killing what remains.")
-@click.option("--watch", is_flag=True, envvar="CHOREO_RUN_WATCH",
-              help="Restart (or signal) the service when its values change (implies --supervise).")
-@click.option("--watch-interval", type=float, default=1.0, envvar="CHOREO_RUN_WATCH_INTERVAL", show_default=True,
-              help="Watch: seconds between looks at files and HTTP backends (etcd is watched live).")
-@click.option("--reload-signal", envvar="CHOREO_RUN_RELOAD_SIGNAL",
-              help="Watch: send this signal instead of restarting; new values are in $CHOREO_RELOAD_ENV_FILE.")
-@click.option("--reload-env-file", envvar="CHOREO_RUN_RELOAD_ENV_FILE", type=click.Path(dir_okay=False),
-              help="Watch: where to write the new values for --reload-signal.  [default: a private temp file]")
-@click.option("--mask-output", is_flag=True, envvar="CHOREO_RUN_MASK_OUTPUT",
-              help="Replace secret values in the service's stdout and stderr (implies --supervise).")
-@click.option("--mount-root", envvar="CHOREO_RUN_MOUNT_ROOT", type=click.Path(file_okay=False),
-              help="Write configuration files under DIR instead of their absolute mount paths.")
-@click.option("--no-override", is_flag=True, envvar="CHOREO_RUN_NO_OVERRIDE",
-              help="Variables already in the environment win over resolved ones.")
+@pipeline_options("supervise", "signal_group", "stop_signal", "rewrite_signal", "grace_period", "watch",
+                  "watch_interval", "reload_signal", "reload_env_file", "mask_output", "mount_root", "no_override")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def run(command: tuple[str, ...], **options: Any) -> None:
     """Resolve, then run COMMAND with the connections injected."""
@@ -45,12 +22,18 @@ def run(command: tuple[str, ...], **options: Any) -> None:
                    ("supervise", "signal_group", "stop_signal", "rewrite_signal", "grace_period", "mask_output",
                     "watch", "watch_interval", "reload_signal", "reload_env_file")}
     mount_root, override = options.pop("mount_root"), not options.pop("no_override")
+    if supervision["watch"]:  # resident with the resolver: its secrets out of /proc/PID/environ
+        from launcher.credentials import hold_secrets_privately
+
+        hold_secrets_privately(state["argv"])
     settings = settings_from(options)
     mode = _mode(supervision)  # decided before any work: a usage error costs nothing
     from launcher.resolve.pipeline import local_inputs, plan_and_backend
 
     inputs = local_inputs(settings)
-    stamps = _fastpath().stamp_inputs(inputs) if inputs is not None else None
+    from launcher.stamps import stamp_inputs
+
+    stamps = stamp_inputs(inputs) if inputs is not None else None
     plan, backend = plan_and_backend(settings, warn, debug)
     from launcher.launch.decision import Launch
     from launcher.launch.mounts import write_files

@@ -12,6 +12,7 @@ import click
 
 from launcher.backends.etcd import sync as etcd_sync
 from launcher.backends import BackendSettings
+from launcher.cli.options import REACH, use
 from launcher.credentials import etcd_credentials, write_private
 
 def etcd_settings(ctx: click.Context) -> BackendSettings:
@@ -25,26 +26,13 @@ def etcd_settings(ctx: click.Context) -> BackendSettings:
     )
 
 
-def connection_options(command):
-    command = click.option("--deadline", type=float, default=15.0, show_default=True,
-                           help="Seconds for the whole operation, failover included.")(command)
-    command = click.option("--timeout", type=float, default=5.0, show_default=True,
-                           help="Seconds for one request to one member.")(command)
-    return click.option("--ca-file", type=click.Path(dir_okay=False),
-                        help="CA bundle for etcds:// members (verification always stays on).")(command)
-
-
 @click.group("store")
 def store_command() -> None:
     """Copy the local store into etcd and back (credentials: $CHOREO_RUN_ETCD_USER/_PASSWORD)."""
 
 
 @store_command.command("push")
-@click.option("--store", "store_file", required=True, type=click.Path(dir_okay=False),
-              help="The local store YAML to load into etcd.")
-@click.option("--expect-revision", type=int, default=None,
-              help="Refuse to write if anything under the prefix changed after this revision (from `pull`).")
-@connection_options
+@use("push_store", "expect_revision", *REACH)
 @click.argument("url")
 @click.pass_context
 def push(ctx: click.Context, store_file: str, expect_revision: int | None, url: str, **_: object) -> None:
@@ -58,8 +46,7 @@ def push(ctx: click.Context, store_file: str, expect_revision: int | None, url: 
 
 
 @store_command.command("pull")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (mode 0600) instead of stdout.")
-@connection_options
+@use("pull_output", *REACH)
 @click.argument("url")
 @click.pass_context
 def pull(ctx: click.Context, output: str | None, url: str, **_: object) -> None:
@@ -73,12 +60,7 @@ def pull(ctx: click.Context, output: str | None, url: str, **_: object) -> None:
 
 
 @store_command.command("roles")
-@click.option("--project", required=True, help="Create one read-only role per component of this project.")
-@click.option("--users-file", type=click.Path(dir_okay=False),
-              help="Also create a user per role; write new passwords here (mode 0600).")
-@click.option("--reset-passwords", is_flag=True, help="With --users-file: give existing users new passwords.")
-@click.option("--enable-auth", is_flag=True, help="Create root (password from the environment) and enable auth.")
-@connection_options
+@use("roles_project", "users_file", "reset_passwords", "enable_auth", *REACH)
 @click.argument("url")
 @click.pass_context
 def roles(ctx: click.Context, project: str, users_file: str | None, reset_passwords: bool, enable_auth: bool,

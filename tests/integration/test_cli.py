@@ -255,3 +255,18 @@ def test_env_file_with_an_invalid_name_is_refused(tmp_path: Path) -> None:
     result = run_example("--env-file", str(dotenv), "--", "true", tmp_path=tmp_path)
     assert result.returncode == 78
     assert "bad.env: BAD-NAME: invalid variable name 'BAD-NAME'" in result.stderr
+
+
+def test_commands_read_their_own_variables_and_reveal_has_none(tmp_path: Path) -> None:
+    output = tmp_path / "variables.json"
+    result = run_example("export", env={"CHOREO_RUN_EXPORT_FORMAT": "json", "CHOREO_RUN_EXPORT_OUTPUT": str(output),
+                                        "CHOREO_RUN_REVEAL": "1", "CHOREO_RUN_PLAN_FORMAT": "table"})
+    assert (result.returncode, result.stdout) == (0, ""), result.stderr
+    json.loads(output.read_text())
+    assert "dev-db-password-3b8f" not in output.read_text()  # --reveal is asked for each time, never inherited
+    plan = run_example("plan", env={"CHOREO_RUN_PLAN_FORMAT": "json", "CHOREO_RUN_EXPORT_FORMAT": "shell"})
+    assert "DATABASE_PASSWORD" in {v["name"] for v in json.loads(plan.stdout)["variables"]}
+    # `store` and `connection` share the backend options' variables with the launch commands.
+    listing = run_launcher(["connection", "list", "--backend", str(EXAMPLE / "connections.yaml")],
+                           env={"CHOREO_RUN_TIMEOUT": "soon"})
+    assert listing.returncode == 64 and "'--timeout': 'soon' is not a valid float" in listing.stderr
