@@ -11,9 +11,21 @@ _counter = [0]
 
 
 def atomic_write(path: str, data: bytes, mode: int = 0o644, directory_mode: int = 0o755) -> None:
-    """Replace `path` with `data`, created with `mode` from the start (no window with wider access)."""
+    """Replace `path` with `data`, created with `mode` from the start (no window with wider access).
+
+    A `directory_mode` without group or other bits (0700) asks for a private directory: created
+    0700, or verified to be one (ours, not a symlink, no group/other bits, no parent another user
+    can change); anything else raises launcher.private.UnsafeDirectory (an OSError) and nothing is
+    written. Otherwise missing directories are created with `directory_mode`.
+    """
     directory = os.path.dirname(path) or "."
-    os.makedirs(directory, mode=directory_mode, exist_ok=True)
+    if directory_mode & 0o077 == 0:
+        from launcher.private import private_directory
+
+        directory = private_directory(directory)  # the parent's symlinks resolved once, then checked
+        path = os.path.join(directory, os.path.basename(path))
+    else:
+        os.makedirs(directory, mode=directory_mode, exist_ok=True)
     _counter[0] += 1
     temporary = os.path.join(directory, f".choreo-run-{os.getpid()}-{_counter[0]}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)

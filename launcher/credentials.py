@@ -41,3 +41,101 @@ def write_private(path: str, text: str) -> None:
         atomic_write(path, text.encode("utf-8"), mode=0o600)
     except OSError as error:
         raise OutputError(f"{path}: cannot write: {error.strerror}") from None
+
+
+# ---------------------------------------------------------------- keeping secrets out of /proc/PID/environ
+
+SECRET_SETTING_PARTS = ("TOKEN", "PASSWORD", "KEY")  # as launcher.launch.fastpath leaves them out of its key
+HANDOVER_VARIABLE = "CHOREO_RUN_HANDOVER_FD"
+_PIPE_CAPACITY = 65536  # Linux's default; the secrets are written before the exec, so they must fit
+# Runs in the re-executed interpreter: the package directory replaces sys.path[0] ('' for -c: the
+# working directory, which may be a cloned repository, must not shadow what the launcher imports).
+_BOOT = ("import sys; sys.path[0] = sys.argv.pop(1); "
+         "from launcher.entry import main; main()")
+
+
+def is_secret_setting(name: str) -> bool:
+    """CHOREO_RUN_TOKEN, CHOREO_RUN_ETCD_PASSWORD, CHOREO_RUN_CACHE_KEY (and their _FILE forms)."""
+    return name.startswith("CHOREO_RUN_") and name != HANDOVER_VARIABLE and \
+        any(part in name[len("CHOREO_RUN_"):] for part in SECRET_SETTING_PARTS)
+
+
+def hold_secrets_privately(argv: list[str]) -> None:
+    """Keep the launcher's secrets out of its initial environment block before it stays resident.
+
+    /proc/PID/environ shows the environment given to execve, whatever the process does to
+    os.environ afterwards, and a service running as the same user can read its parent's. So a
+    launcher that will stay resident with the resolver (--watch) and still has CHOREO_RUN_* secret
+    variables in that block re-executes itself with an environment without them, handing them over
+    through an inherited pipe; the new process (this same call, with HANDOVER_VARIABLE set) reads
+    them back into os.environ (process memory, not the block) and closes the pipe. Returns in the
+    process that goes on; never returns in the one that re-executes.
+    """
+    handover = os.environ.pop(HANDOVER_VARIABLE, None)
+    if handover is not None:
+        _receive(handover)
+        return
+    secrets = {name: value for name, value in os.environ.items() if is_secret_setting(name)}
+    if not secrets:
+        return
+    import sys
+
+    payload = b"".join(os.fsencode(name) + b"=" + os.fsencode(value) + b"\0" for name, value in secrets.items())
+    if len(payload) > _PIPE_CAPACITY:
+        raise ConfigurationError("the CHOREO_RUN_* secret variables are too large to hand over "
+                                 f"({len(payload)} bytes); use their _FILE forms")
+    read_end, write_end = os.pipe()
+    try:
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(write_end, view):]
+    finally:
+        os.close(write_end)
+    os.set_inheritable(read_end, True)
+    environment = {name: value for name, value in os.environ.items() if not is_secret_setting(name)}
+    environment[HANDOVER_VARIABLE] = str(read_end)
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    try:
+        os.execve(sys.executable, [sys.executable, "-c", _BOOT, package_parent, *argv], environment)
+    except OSError:
+        os.close(read_end)  # cannot re-exec: go on as we are (the secrets stay in the block)
+
+
+def _receive(handover: str) -> None:
+    try:
+        descriptor = int(handover)
+        chunks = []
+        while chunk := os.read(descriptor, 65536):
+            chunks.append(chunk)
+        os.close(descriptor)
+    except (ValueError, OSError) as error:
+        raise ConfigurationError(f"{HANDOVER_VARIABLE}={handover}: cannot read the handed-over secrets: "
+                                 f"{getattr(error, 'strerror', None) or 'not a descriptor'}") from None
+    for entry in b"".join(chunks).split(b"\0"):
+        if entry:
+            name, _, value = entry.partition(b"=")
+            os.environ[os.fsdecode(name)] = os.fsdecode(value)
+
+
+def read_dotenv(path: str, environ: Mapping[str, str] = os.environ) -> dict[str, str | None]:
+    """python-dotenv's dotenv_values(path), but `${NAME}` never expands a CHOREO_RUN_* variable.
+
+    dotenv_values interpolates against os.environ, which holds the launcher's own secrets
+    (CHOREO_RUN_TOKEN...): `X=${CHOREO_RUN_TOKEN}` in an --env-file would copy the token into the
+    service. Here interpolation sees the environment without CHOREO_RUN_* (such a reference expands
+    to "", as an unset variable does), then the file's own earlier values, as python-dotenv does.
+    """
+    from dotenv import dotenv_values
+    from dotenv.variables import parse_variables
+
+    visible = {name: value for name, value in environ.items() if not name.startswith("CHOREO_RUN_")}
+    resolved: dict[str, str | None] = {}
+    for name, raw in dotenv_values(path, interpolate=False).items():
+        if raw is None:
+            resolved[name] = None
+            continue
+        scope = {**visible, **resolved}
+        resolved[name] = "".join(atom.resolve(scope) for atom in parse_variables(raw))
+    return resolved

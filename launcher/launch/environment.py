@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
     from launcher.model import Plan
 
-LAUNCHER_PREFIX = "CHOREO_RUN_"
+LAUNCHER_PREFIX = "CHOREO_RUN_"  # launcher.naming.LAUNCHER_PREFIX; not imported (re), kept equal by a test
 MOUNT_ROOT_VARIABLE = "CHOREO_MOUNT_ROOT"
 
 
@@ -29,6 +29,8 @@ def apply_assignments(base: Mapping[str, str], assignments: Iterable[tuple[str, 
     """
     environment = {name: value for name, value in base.items() if not is_launcher_setting(name)}
     for variable, value in assignments:
+        if is_launcher_setting(variable):  # refused at resolution (naming.reserved_variable_problem); never passed on
+            continue
         if override or variable not in environment:
             environment[variable] = value
     if mount_root:

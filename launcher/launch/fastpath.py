@@ -23,6 +23,7 @@ import os
 import sys
 
 from launcher.atomic import atomic_write
+from launcher.stamps import stamp
 from launcher.launch.decision import EXEC, Launch
 from launcher.launch.environment import LAUNCHER_PREFIX
 
@@ -51,15 +52,6 @@ def record_path(signature_text: str, environ: dict[str, str] | os._Environ) -> s
     return os.path.join(plan_directory(environ), f"{digest:016x}.plan")
 
 
-def stamp(path: str) -> tuple[int, ...] | None:
-    """What changes when a file is edited, replaced, created, deleted or chmod-ed."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino, info.st_mode)
-
-
 # ---------------------------------------------------------------- replay
 
 
@@ -80,24 +72,31 @@ def try_fast_launch(argv: list[str]) -> None:
 
 
 def _load(path: str) -> dict | None:
-    """The record, if it is ours and private; marshal data must come only from a trusted file."""
+    """The record, if it and its directory are ours and private; marshal data must come only from a
+    trusted file. A records directory another user owns, one with group or other bits, or a symlink
+    is not trusted: no replay (the full path refuses to record there and says why under --debug)."""
+    me = os.geteuid()
+    directory = -1
     try:
-        with open(path, "rb") as handle:
+        directory = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        info = os.fstat(directory)
+        if info.st_uid != me or info.st_mode & 0o077:
+            return None
+        descriptor = os.open(os.path.basename(path), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory)
+        with open(descriptor, "rb") as handle:
             info = os.fstat(handle.fileno())
-            if info.st_uid != os.geteuid() or info.st_mode & 0o077:
+            if info.st_uid != me or info.st_mode & 0o077:
                 return None
             record = marshal.load(handle)
     except (OSError, EOFError, ValueError, TypeError):
         return None
+    finally:
+        if directory >= 0:
+            os.close(directory)
     return record if isinstance(record, dict) and record.get("format") == RECORD_FORMAT else None
 
 
 # ---------------------------------------------------------------- recording (called by the full path)
-
-
-def stamp_inputs(paths: list[str]) -> list[tuple[str, tuple[int, ...] | None]]:
-    """Taken before the full path reads its inputs, so an edit made meanwhile invalidates the record."""
-    return [(path, stamp(path)) for path in paths]
 
 
 def record_launch(argv: list[str], stamps: list[tuple[str, tuple[int, ...] | None]], launch: Launch) -> str | None:
@@ -115,5 +114,7 @@ def record_launch(argv: list[str], stamps: list[tuple[str, tuple[int, ...] | Non
     stamps = [*stamps, *((path, stamp(path)) for path in (package, os.path.join(package, "__init__.py"), __file__))]
     record = {"format": RECORD_FORMAT, "signature": text, "stamps": stamps, "launch": launch.to_record()}
     path = record_path(text, environ)
+    # directory_mode 0700: the records directory is created private, or verified to be (ours, no
+    # group/other bits, not a symlink); otherwise UnsafeDirectory (an OSError) and nothing is recorded.
     atomic_write(path, marshal.dumps(record), mode=0o600, directory_mode=0o700)
     return path

@@ -34,12 +34,14 @@ def replay(launch: Launch, environ: Mapping[str, str]) -> None:
 
     Returns (so the full path takes over and reports properly) only if a file cannot be written.
     """
-    from launcher.atomic import atomic_write
+    from launcher.private import Escapes, write_without_symlinks
 
     try:
         for path, content, mode in launch.files:
-            atomic_write(path, content, mode=mode)
-    except OSError:
+            # The full path recorded each path with no symlink in it (launcher.launch.mounts): one
+            # there now is refused, and the full path, which checks containment, takes over.
+            write_without_symlinks(path, content, mode)
+    except (OSError, Escapes):
         return
     if not launch.quiet:
         for warning in launch.warnings:

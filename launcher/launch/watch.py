@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from launcher.backends import Backend
+from launcher.backends import Backend, Watching
 from launcher.errors import LauncherError
 from launcher.model import Plan
 from launcher.resolve.pipeline import Settings, build_plan, local_inputs
@@ -79,6 +79,7 @@ class Reloader:
         self.stopped.set()
         for watch in self.remote_watches:
             watch.stop()
+        self.remove_env_file()
 
     def take(self) -> dict[str, str] | None:
         with self.lock:
@@ -124,7 +125,11 @@ class Reloader:
         outcome = self._outcome(plan)
         if outcome == self.running:
             return False
-        self._apply(plan, outcome)
+        try:
+            self._apply(plan, outcome)
+        except LauncherError as error:  # a file that cannot be written: reported, the service keeps running
+            self._report(error)
+            return False
         return True
 
     def _apply(self, plan: Plan, outcome: tuple[dict[str, str], tuple, tuple]) -> None:
@@ -152,44 +157,110 @@ class Reloader:
         return self.environment(plan), files, tuple((a.variable, a.value) for a in plan.assignments)
 
     def _stamps(self) -> list:
-        from launcher.launch.fastpath import stamp
+        from launcher.stamps import stamp
 
         paths = [*(self.inputs or []), *self._local_store_paths()]
         return [stamp(path) for path in paths]
 
+    # What the backend offers for watching is its declared contract (launcher.backends.base.Backend;
+    # a layered backend answers for all its layers): watched_paths(), polled_for_changes, watch().
+
     def _local_store_paths(self) -> list[str]:
         """Every path a local layer reads (store files, binding directories), listed afresh each look."""
-        return [path for layer in self._layers() for path in getattr(layer, "watched_paths", list)()]
-
-    # What each backend offers for watching, by duck typing (docs/watch.md):
-    #   watched_paths() -> paths to stamp (local files, binding directories);
-    #   polled_for_changes = True -> fetch again each interval (HTTP, with conditional requests);
-    #   watch(identity, changed, timeout) -> a handle with stop() that sets `changed` (etcd).
-
-    def _layers(self) -> list:
-        return getattr(self.backend, "layers", [self.backend])
+        return self.backend.watched_paths()
 
     def _polls_remote(self) -> bool:
-        return any(getattr(layer, "polled_for_changes", False) for layer in self._layers())
+        return self.backend.polled_for_changes
 
-    def _start_remote_watches(self, plan: Plan) -> list:
-        watches = [layer.watch(plan.identity, self.remote_changed, self.settings.backend_settings.deadline)
-                   for layer in self._layers() if hasattr(layer, "watch")]
-        if watches:
-            self.remote_changed.set()  # anything written between the first fetch and the watch is caught
-        return watches
+    def _start_remote_watches(self, plan: Plan) -> list[Watching]:
+        watch = self.backend.watch(plan.identity, self.remote_changed, self.settings.backend_settings.deadline)
+        if watch is None:
+            return []
+        self.remote_changed.set()  # anything written between the first fetch and the watch is caught
+        return [watch]
 
     def write_env_file(self, assigned: tuple[tuple[str, str], ...]) -> None:
-        """The resolved variables as a .env file (mode 0600), for services that reload on a signal."""
+        """The resolved variables as a .env file (mode 0600), for services that reload on a signal.
+
+        The file is sourced by shells, so no other user may be able to replace it: its directory
+        must be one only we (or root) can change (launcher.private); a directory the launcher chose
+        must be private (0700, ours). Raises OutputError (73) naming the directory otherwise.
+        """
         if not self.options.env_file:
             return
-        from launcher.atomic import atomic_write
+        from launcher.errors import OutputError
+        from launcher.private import private_directory, write_at
         from launcher.resolve.output import dotenv_line
 
         text = "".join(dotenv_line(name, value) for name, value in sorted(assigned))
-        atomic_write(self.options.env_file, text.encode(), mode=0o600, directory_mode=0o700)
+        path = self.options.env_file
+        try:
+            chosen = path in _chosen_env_files  # by default_env_file: private, and it exists already
+            directory = private_directory(os.path.dirname(os.path.abspath(path)), create=not chosen,
+                                          trusted=not chosen)
+            descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                write_at(descriptor, os.path.basename(path), text.encode(), 0o600)
+            finally:
+                os.close(descriptor)
+        except OSError as error:
+            raise OutputError(f"{path}: cannot write the reload env file: {error.strerror}") from None
+
+    def remove_env_file(self) -> None:
+        """Remove the env file and its directory when the launcher chose them (never a --reload-env-file)."""
+        if self.options.env_file in _chosen_env_files:
+            _remove_chosen(self.options.env_file)
+
+
+# Env files default_env_file chose (path -> the directory it created for them, or None).
+_chosen_env_files: dict[str, str | None] = {}
 
 
 def default_env_file(environ: dict[str, str] | os._Environ) -> str:
-    base = environ.get("XDG_RUNTIME_DIR") or os.path.join(environ.get("TMPDIR", "/tmp"), f"choreo-run-{os.getuid()}")
-    return os.path.join(base, f"choreo-run-{os.getpid()}.env")
+    """Where the reload env file goes when --reload-env-file is not given; never a predictable path.
+
+    In $XDG_RUNTIME_DIR when set (it must be private: ours, 0700, not a symlink), otherwise in a
+    fresh directory from tempfile.mkdtemp (0700, unpredictable name), removed with the file when
+    the launcher exits. Raises OutputError (73) when XDG_RUNTIME_DIR is not private.
+    """
+    import atexit
+
+    from launcher.errors import OutputError
+    from launcher.private import private_directory
+
+    runtime = environ.get("XDG_RUNTIME_DIR")
+    created: str | None = None
+    if runtime:
+        try:
+            base = private_directory(runtime, create=False, repair=False)  # the system's: never chmod-ed
+        except OSError as error:
+            raise OutputError(f"XDG_RUNTIME_DIR={runtime}: not usable for the reload env file: {error.strerror}; "
+                              "fix it, unset it, or choose a file with --reload-env-file") from None
+    else:
+        import tempfile
+
+        try:
+            base = created = tempfile.mkdtemp(prefix="choreo-run-", dir=environ.get("TMPDIR") or None)
+        except OSError as error:
+            raise OutputError(f"cannot create a private directory for the reload env file: {error.strerror}; "
+                              "set XDG_RUNTIME_DIR or choose a file with --reload-env-file") from None
+    path = os.path.join(base, f"choreo-run-{os.getpid()}.env")
+    _chosen_env_files[path] = created
+    atexit.register(_remove_chosen, path)  # also when the Reloader is never built (a later error)
+    return path
+
+
+def _remove_chosen(path: str) -> None:
+    """Idempotent: the Reloader's stop and atexit both call it."""
+    if path not in _chosen_env_files:
+        return
+    created = _chosen_env_files[path]
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    if created is not None:
+        try:
+            os.rmdir(created)
+        except OSError:
+            pass
