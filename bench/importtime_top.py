@@ -48,8 +48,9 @@ def medians(runs: list[dict[str, float]], top: int) -> list[tuple[str, float]]:
     return sorted(values.items(), key=lambda item: -item[1])[:top]
 
 
-def summarize(python: str, script: str, args: list[str], env: dict[str, str] | None = None, runs: int = 5,
-              top: int = 10) -> ImportSummary:
+def summarize(
+    python: str, script: str, args: list[str], env: dict[str, str] | None = None, runs: int = 5, top: int = 10
+) -> ImportSummary:
     """Run `python -X importtime script args` `runs` times and summarize the medians."""
     parsed = [one_run([python, "-X", "importtime", script, *args], env) for _ in range(runs)]
     roots = [{name: cumulative for name, depth, _, cumulative in run if depth == 0} for run in parsed]

@@ -30,8 +30,9 @@ class Timing:
     runs: int
 
 
-def time_commands(commands: dict[str, list[str]], runs: int = 30, warmup: int = 3,
-                  env: dict[str, str] | None = None) -> dict[str, Timing]:
+def time_commands(
+    commands: dict[str, list[str]], runs: int = 30, warmup: int = 3, env: dict[str, str] | None = None
+) -> dict[str, Timing]:
     """Time each named command side by side (same run, same machine state).
 
     hyperfine runs one command's runs back to back; with INTERLEAVE on (or without hyperfine) our
@@ -44,8 +45,18 @@ def time_commands(commands: dict[str, list[str]], runs: int = 30, warmup: int = 
 
 def _hyperfine(commands: dict[str, list[str]], runs: int, warmup: int, env: dict[str, str] | None) -> dict[str, Timing]:
     with tempfile.NamedTemporaryFile(suffix=".json") as export:
-        argv = [HYPERFINE, "-N", "--style", "none", "--warmup", str(warmup), "--runs", str(runs),
-                "--export-json", export.name]
+        argv = [
+            HYPERFINE,
+            "-N",
+            "--style",
+            "none",
+            "--warmup",
+            str(warmup),
+            "--runs",
+            str(runs),
+            "--export-json",
+            export.name,
+        ]
         for name, command in commands.items():
             argv += ["-n", name, shlex.join(command)]
         subprocess.run(argv, check=True, env=env, stdout=subprocess.DEVNULL)
@@ -53,8 +64,9 @@ def _hyperfine(commands: dict[str, list[str]], runs: int, warmup: int, env: dict
     return {result["command"]: from_samples(result["times"]) for result in results}
 
 
-def _round_robin(commands: dict[str, list[str]], runs: int, warmup: int,
-                 env: dict[str, str] | None) -> dict[str, Timing]:
+def _round_robin(
+    commands: dict[str, list[str]], runs: int, warmup: int, env: dict[str, str] | None
+) -> dict[str, Timing]:
     samples: dict[str, list[float]] = {name: [] for name in commands}
     for attempt in range(warmup + runs):
         for name, argv in commands.items():
@@ -72,8 +84,13 @@ def _once(argv: list[str], env: dict[str, str] | None) -> float:
 
 
 def from_samples(samples: list[float]) -> Timing:
-    return Timing(statistics.median(samples), statistics.fmean(samples),
-                  statistics.stdev(samples) if len(samples) > 1 else 0.0, min(samples), len(samples))
+    return Timing(
+        statistics.median(samples),
+        statistics.fmean(samples),
+        statistics.stdev(samples) if len(samples) > 1 else 0.0,
+        min(samples),
+        len(samples),
+    )
 
 
 def percentile(samples: list[float], fraction: float) -> float:

@@ -30,11 +30,20 @@ def local_table(timings: dict[str, Timing], variables: dict[int, int]) -> list[s
         found = re.search(r"n=(\d+)", name)
         size = int(found[1]) if found else None
         dotenv = timings.get(f"dotenv run n={size}") if name.startswith("choreo-run") else None
-        rows.append([name, "-" if size is None else str(variables.get(size, "-")), ms(timing.median),
-                     f"{ms(timing.mean)} ± {ms(timing.stddev)}", ratio(timing.median, floor),
-                     ratio(timing.median, python), ratio(dotenv.median, timing.median) if dotenv else ""])
-    return table(["command", "variables", "median ms", "mean ± sd ms", "x floor", "x python -I",
-                  "dotenv / choreo-run"], rows)
+        rows.append(
+            [
+                name,
+                "-" if size is None else str(variables.get(size, "-")),
+                ms(timing.median),
+                f"{ms(timing.mean)} ± {ms(timing.stddev)}",
+                ratio(timing.median, floor),
+                ratio(timing.median, python),
+                ratio(dotenv.median, timing.median) if dotenv else "",
+            ]
+        )
+    return table(
+        ["command", "variables", "median ms", "mean ± sd ms", "x floor", "x python -I", "dotenv / choreo-run"], rows
+    )
 
 
 def remote_table(remote: Any) -> list[str]:
@@ -43,29 +52,67 @@ def remote_table(remote: Any) -> list[str]:
         kind, size = name.split(" n=")
         base = remote.timings.get(f"{kind} n=10")
         extra = remote.client_counter.get(int(size), {}) if kind == "etcd" else remote.server_ms.get(int(size))
-        shown = (", ".join(f"{path} x{count}" for path, count in extra.items()) if kind == "etcd"
-                 else f"server answers in {extra:.1f} ms")
-        rows.append([kind, size, ms(timing.median), f"{ms(timing.mean)} ± {ms(timing.stddev)}",
-                     ratio(timing.median, base.median) if base else "-", f"{remote.requests[name]:g}", shown])
-    return table(["backend", "connections", "median ms", "mean ± sd ms", "x n=10", "requests / launch (server)",
-                  "client side"], rows)
+        shown = (
+            ", ".join(f"{path} x{count}" for path, count in extra.items())
+            if kind == "etcd"
+            else f"server answers in {extra:.1f} ms"
+        )
+        rows.append(
+            [
+                kind,
+                size,
+                ms(timing.median),
+                f"{ms(timing.mean)} ± {ms(timing.stddev)}",
+                ratio(timing.median, base.median) if base else "-",
+                f"{remote.requests[name]:g}",
+                shown,
+            ]
+        )
+    return table(
+        ["backend", "connections", "median ms", "mean ± sd ms", "x n=10", "requests / launch (server)", "client side"],
+        rows,
+    )
 
 
 def supervise_table(runs: dict[str, Any], count: int) -> list[str]:
-    rows = [[name, f"{run.rss_mb:.1f}", f"{run.uss_mb:.1f}", f"{run.median_ms:.3f}", f"{run.p95_ms:.3f}",
-             f"{run.worst_ms:.3f}"] for name, run in runs.items()]
+    rows = [
+        [
+            name,
+            f"{run.rss_mb:.1f}",
+            f"{run.uss_mb:.1f}",
+            f"{run.median_ms:.3f}",
+            f"{run.p95_ms:.3f}",
+            f"{run.worst_ms:.3f}",
+        ]
+        for name, run in runs.items()
+    ]
     return table(["process signalled", "RSS MB", "USS MB", f"signal median ms ({count})", "p95 ms", "worst ms"], rows)
 
 
 def check_table(timings: dict[str, Timing], components: int) -> list[str]:
-    rows = [[name, ms(timing.median), f"{ms(timing.mean)} ± {ms(timing.stddev)}",
-             f"{timing.median * 1000 / components:.1f}"] for name, timing in timings.items()]
+    rows = [
+        [
+            name,
+            ms(timing.median),
+            f"{ms(timing.mean)} ± {ms(timing.stddev)}",
+            f"{timing.median * 1000 / components:.1f}",
+        ]
+        for name, timing in timings.items()
+    ]
     return table(["how", "median ms", "mean ± sd ms", "ms per component"], rows)
 
 
 def phase_table(phases: dict[str, dict[str, float]], timings: dict[str, Timing]) -> list[str]:
-    rows = [[name, f"{found['manifest_ms']:.1f}", f"{found['fetch_ms']:.1f}", f"{found['pipeline_ms']:.1f}",
-             ms(timings[name].median) if name in timings else "-"] for name, found in phases.items()]
+    rows = [
+        [
+            name,
+            f"{found['manifest_ms']:.1f}",
+            f"{found['fetch_ms']:.1f}",
+            f"{found['pipeline_ms']:.1f}",
+            ms(timings[name].median) if name in timings else "-",
+        ]
+        for name, found in phases.items()
+    ]
     return table(["launch", "manifest ms", "fetch ms", "whole pipeline ms", "whole process ms (median)"], rows)
 
 

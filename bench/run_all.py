@@ -37,8 +37,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--signals", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="5 runs, 50 signals: a smoke test")
-    parser.add_argument("--interleave", action="store_true",
-                        help="time with our round-robin harness instead of hyperfine (fairer on a busy machine)")
+    parser.add_argument(
+        "--interleave",
+        action="store_true",
+        help="time with our round-robin harness instead of hyperfine (fairer on a busy machine)",
+    )
     parser.add_argument("--output", type=Path, help="also write the markdown here")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -58,7 +61,9 @@ def outer(args: argparse.Namespace, argv: list[str]) -> None:
 
 
 def resolve_commit(repo: Path, rev: str) -> str:
-    done = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", rev], check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--short", rev], check=True, capture_output=True, text=True
+    )
     return done.stdout.strip()
 
 

@@ -83,10 +83,25 @@ def etcd_member() -> Iterator[Etcd]:
     client, peer = free_ports(2)
     with tempfile.TemporaryDirectory(prefix="choreo-bench-etcd-") as directory:
         peer_url, client_url = f"http://{LOOPBACK}:{peer}", f"http://{LOOPBACK}:{client}"
-        argv = [ETCD, "--name", "bench", "--data-dir", str(Path(directory) / "data"),
-                "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
-                "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-                "--initial-cluster", f"bench={peer_url}", "--log-level", "error"]
+        argv = [
+            ETCD,
+            "--name",
+            "bench",
+            "--data-dir",
+            str(Path(directory) / "data"),
+            "--listen-client-urls",
+            client_url,
+            "--advertise-client-urls",
+            client_url,
+            "--listen-peer-urls",
+            peer_url,
+            "--initial-advertise-peer-urls",
+            peer_url,
+            "--initial-cluster",
+            f"bench={peer_url}",
+            "--log-level",
+            "error",
+        ]
         process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_until(lambda: b'"true"' in (http_get(f"{client_url}/health") or b""), "etcd", process)
@@ -108,8 +123,18 @@ class HttpServer:
 def serve_http(choreo_run: str, store: Path, tokens: Path, log: Path) -> Iterator[HttpServer]:
     """`choreo-run serve-http` over `store` on a free loopback port, its log in `log`."""
     (port,) = free_ports(1)
-    argv = [choreo_run, "serve-http", "--store", str(store), "--tokens", str(tokens),
-            "--host", LOOPBACK, "--port", str(port)]
+    argv = [
+        choreo_run,
+        "serve-http",
+        "--store",
+        str(store),
+        "--tokens",
+        str(tokens),
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+    ]
     with open(log, "wb") as sink:
         process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=sink)
     url = f"http://{LOOPBACK}:{port}"

@@ -17,15 +17,18 @@ from workload import make_repository
 
 def supports_many(venv: Venv, store: Path, directories: list[Path]) -> bool:
     """True when one `check` accepts every directory and reports each as ok."""
-    done = subprocess.run([venv.choreo_run, "check", "--backend", str(store), *map(str, directories)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [venv.choreo_run, "check", "--backend", str(store), *map(str, directories)], capture_output=True, text=True
+    )
     return done.returncode == 0 and done.stdout.count("ok: ") == len(directories)
 
 
 def loop_script(venv: Venv, store: Path, directories: list[Path], path: Path) -> Path:
     """A shell script running one `check -C DIR` per directory, stopping at the first failure."""
-    lines = ["set -e"] + [shlex.join([venv.choreo_run, "check", "-q", "-C", str(directory), "--backend", str(store)])
-                          + " >/dev/null" for directory in directories]
+    lines = ["set -e"] + [
+        shlex.join([venv.choreo_run, "check", "-q", "-C", str(directory), "--backend", str(store)]) + " >/dev/null"
+        for directory in directories
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

@@ -31,14 +31,23 @@ def has_fast_path(venv: Venv) -> bool:
 def commands(venv: Venv, workloads: list[Workload]) -> dict[str, list[str]]:
     """With a fast path, `choreo-run` rows are warm (hyperfine's warm-up records the launch) and the
     `full path` rows turn it off with CHOREO_RUN_FAST=0 (the `env` in front costs about the floor)."""
-    named = {"floor: env FOO=bar true": ["env", "FOO=bar", "true"],
-             "python -I -c pass": [venv.python, "-I", "-c", "pass"]}
+    named = {
+        "floor: env FOO=bar true": ["env", "FOO=bar", "true"],
+        "python -I -c pass": [venv.python, "-I", "-c", "pass"],
+    }
     for workload in workloads:
         launch = [venv.choreo_run, *workload.identity_args(), "--", "true"]
         named[f"choreo-run local n={workload.size}"] = launch
         if has_fast_path(venv):
             named[f"choreo-run local n={workload.size}, full path"] = ["env", "CHOREO_RUN_FAST=0", *launch]
-        named[f"dotenv run n={workload.size}"] = [venv.dotenv, "-f", str(dotenv_file(venv, workload)), "run", "--", "true"]
+        named[f"dotenv run n={workload.size}"] = [
+            venv.dotenv,
+            "-f",
+            str(dotenv_file(venv, workload)),
+            "run",
+            "--",
+            "true",
+        ]
     return named
 
 

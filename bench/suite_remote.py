@@ -50,8 +50,9 @@ def push(venv: Venv, etcd: servers.Etcd, workload: Workload) -> str:
     return url
 
 
-def etcd_part(venv: Venv, etcd: servers.Etcd, workloads: list[Workload], result: RemoteResult, runs: int,
-              warmup: int) -> None:
+def etcd_part(
+    venv: Venv, etcd: servers.Etcd, workloads: list[Workload], result: RemoteResult, runs: int, warmup: int
+) -> None:
     named = {}
     for workload in workloads:
         url = push(venv, etcd, workload)

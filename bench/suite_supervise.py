@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-
 from measure import percentile
 from venv_setup import Venv
 from workload import Workload, make_component
@@ -86,8 +85,10 @@ def launcher_argv(venv: Venv, workload: Workload, backend: list[str]) -> list[st
 def run(venv: Venv, root: Path, count: int, etcd_url: str | None = None) -> dict[str, SignalRun]:
     """Direct child (floor), supervised with the local store (20 connections), and through etcd if given."""
     workload = make_component(root, 20)
-    results = {"child alone (floor)": measure_tree([venv.python, CHILD], count),
-               "supervise, local n=20": measure_tree(launcher_argv(venv, workload, []), count)}
+    results = {
+        "child alone (floor)": measure_tree([venv.python, CHILD], count),
+        "supervise, local n=20": measure_tree(launcher_argv(venv, workload, []), count),
+    }
     if etcd_url:
         results["supervise, etcd n=20"] = measure_tree(launcher_argv(venv, workload, ["--backend", etcd_url]), count)
     return results

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import importtime_top
 import machine
@@ -28,9 +28,14 @@ def run_everything(args: argparse.Namespace, root: Path, progress: Progress) -> 
     venv = Venv(args.venv)
     os.environ["XDG_CACHE_HOME"] = str(root / "cache")  # fast-path records stay in the temporary directory
     timer = "round-robin perf_counter harness" if measure.INTERLEAVE["on"] else "hyperfine -N"
-    lines = ["## Machine", "", *machine.describe(venv, args.repo, args.commit),
-             f"* timing: {timer}; {args.runs} runs local, {args.remote_runs} remote, {args.warmup} warm-up; "
-             f"load average at the start: {machine.load_average()}", ""]
+    lines = [
+        "## Machine",
+        "",
+        *machine.describe(venv, args.repo, args.commit),
+        f"* timing: {timer}; {args.runs} runs local, {args.remote_runs} remote, {args.warmup} warm-up; "
+        f"load average at the start: {machine.load_average()}",
+        "",
+    ]
     progress("local store start-up")
     local, variables = suite_local.run(venv, root, args.runs, args.warmup)
     lines += section("Exec-mode start-up, local store", report.local_table(local, variables))
@@ -47,8 +52,10 @@ def run_everything(args: argparse.Namespace, root: Path, progress: Progress) -> 
         progress("python -X importtime")
         lines += section("Imports (python -X importtime, exec, local n=20, as installed)", imports(venv, root, []))
         full = {**os.environ, "CHOREO_RUN_FAST": "0"}
-        lines += section("Imports (python -X importtime, exec, local n=20, full path: CHOREO_RUN_FAST=0)",
-                         imports(venv, root, [], env=full))
+        lines += section(
+            "Imports (python -X importtime, exec, local n=20, full path: CHOREO_RUN_FAST=0)",
+            imports(venv, root, [], env=full),
+        )
         etcd10 = ["--backend", etcd_url.replace("/bench20", "/bench10")]
         lines += section("Imports (python -X importtime, exec, etcd n=10)", imports(venv, root, etcd10, 10))
     progress("check over a repository")
@@ -76,8 +83,12 @@ def phase_rows(venv: Venv, root: Path, etcd_url: str, local: dict, remote: suite
 
 
 def imports(venv: Venv, root: Path, backend: list[str], size: int = 20, env: dict[str, str] | None = None) -> list[str]:
-    summary = importtime_top.summarize(venv.python, venv.choreo_run,
-                                       [*make_component(root, size).identity_args(), *backend, "--", "true"], env)
-    head = [f"{summary.modules} modules imported; their import time adds up to {summary.total_ms:.0f} ms "
-            f"(median of 5 runs; -X importtime itself inflates this)", ""]
+    summary = importtime_top.summarize(
+        venv.python, venv.choreo_run, [*make_component(root, size).identity_args(), *backend, "--", "true"], env
+    )
+    head = [
+        f"{summary.modules} modules imported; their import time adds up to {summary.total_ms:.0f} ms "
+        f"(median of 5 runs; -X importtime itself inflates this)",
+        "",
+    ]
     return head + report.import_table(summary)

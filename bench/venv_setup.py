@@ -34,8 +34,9 @@ class Venv:
 
 def export_commit(repo: Path, commit: str, target: Path) -> None:
     """`git archive` of `commit`: what is committed, never the working tree's edits in progress."""
-    archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", commit],
-                             check=True, capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", commit], check=True, capture_output=True
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
 
 
@@ -46,8 +47,11 @@ def build(repo: Path, commit: str, python: str, root: Path = DEFAULT_VENV) -> Ve
     venv = Venv(root)
     with tempfile.TemporaryDirectory(prefix="choreo-bench-src-") as source:
         export_commit(repo, commit, Path(source))
-        subprocess.run([venv.python, "-m", "pip", "install", "-q", source, "python-dotenv[cli]"],
-                       check=True, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [venv.python, "-m", "pip", "install", "-q", source, "python-dotenv[cli]"],
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )
     compile_site_packages(venv)
     return venv
 
@@ -61,8 +65,11 @@ def compile_site_packages(venv: Venv) -> int:
 
 
 def missing_bytecode(site: Path) -> int:
-    return sum(1 for source in site.rglob("*.py")
-               if not list((source.parent / "__pycache__").glob(f"{source.stem}.cpython-*.pyc")))
+    return sum(
+        1
+        for source in site.rglob("*.py")
+        if not list((source.parent / "__pycache__").glob(f"{source.stem}.cpython-*.pyc"))
+    )
 
 
 def is_editable(venv: Venv) -> bool:

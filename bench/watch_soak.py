@@ -52,21 +52,42 @@ def parse() -> argparse.Namespace:
 
 def start(python: str, component: Path, log: Path, scratch: Path) -> subprocess.Popen:
     environment = {**os.environ, "LOG": str(log), "XDG_CACHE_HOME": str(scratch / "cache")}
-    command = [python, "-m", "launcher", "-C", str(component), "--mount-root", str(scratch / "m"), "--watch",
-               "--watch-interval", "0.05", "--grace-period", "5", "--", "sh", "-c", SERVICE]
+    command = [
+        python,
+        "-m",
+        "launcher",
+        "-C",
+        str(component),
+        "--mount-root",
+        str(scratch / "m"),
+        "--watch",
+        "--watch-interval",
+        "0.05",
+        "--grace-period",
+        "5",
+        "--",
+        "sh",
+        "-c",
+        SERVICE,
+    ]
     process = subprocess.Popen(command, env=environment, stderr=subprocess.DEVNULL)
     wait_lines(log, 1, process)
     return process
 
 
-def soak(launcher: subprocess.Popen, store: Path, log: Path, changes: int, batch: int) -> list[tuple[int, float, float]]:
+def soak(
+    launcher: subprocess.Popen, store: Path, log: Path, changes: int, batch: int
+) -> list[tuple[int, float, float]]:
     """(changes made, RSS MB, CPU seconds) after each batch."""
     process = psutil.Process(launcher.pid)
     rows = [sample(process, 0)]
     text = store.read_text()
     for change in range(1, changes + 1):
-        text = text.replace("development: localhost,", f"development: db-{change},", 1) if change == 1 else \
-            text.replace(f"development: db-{change - 1},", f"development: db-{change},", 1)
+        text = (
+            text.replace("development: localhost,", f"development: db-{change},", 1)
+            if change == 1
+            else text.replace(f"development: db-{change - 1},", f"development: db-{change},", 1)
+        )
         store.write_text(text)
         wait_lines(log, change + 1, launcher)
         if change % batch == 0:
@@ -95,8 +116,10 @@ def report(rows: list[tuple[int, float, float]], changes: int) -> None:
         per_change = (row[2] - previous[2]) * 1000 / max(1, row[0] - previous[0]) if row is not previous else 0.0
         print(f"| {row[0]} | {row[1]:.1f} | {row[2]:.2f} | {per_change:.1f} |")
         previous = row
-    print(f"\n{changes} changes, {changes} restarts (one per change, checked); RSS grew "
-          f"{rows[-1][1] - rows[1][1]:+.1f} MB from the first batch to the last.")
+    print(
+        f"\n{changes} changes, {changes} restarts (one per change, checked); RSS grew "
+        f"{rows[-1][1] - rows[1][1]:+.1f} MB from the first batch to the last."
+    )
 
 
 if __name__ == "__main__":

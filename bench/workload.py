@@ -36,10 +36,15 @@ def connection_name(index: int) -> str:
 def connection(index: int, component: str | None) -> dict[str, Any]:
     """A database connection with three parameters (three variables), one of them secret."""
     item: dict[str, Any] = {
-        "id": f"00000000-0000-4000-8000-{index:012d}", "name": connection_name(index), "type": "database",
+        "id": f"00000000-0000-4000-8000-{index:012d}",
+        "name": connection_name(index),
+        "type": "database",
         "visibility": "component" if component else "project",
-        "parameters": {"HostName": f"db-{index}.internal", "Port": str(5000 + index % 1000),
-                       "Password": {"secret": True, "value": f"pw-{index:06d}-x"}},
+        "parameters": {
+            "HostName": f"db-{index}.internal",
+            "Port": str(5000 + index % 1000),
+            "Password": {"secret": True, "value": f"pw-{index:06d}-x"},
+        },
     }
     if component:
         item["component"] = component

@@ -33,7 +33,7 @@ def atomic_write(path: str, data: bytes, mode: int = 0o644, directory_mode: int 
         os.fchmod(descriptor, mode)  # the umask may have narrowed it; never widened beyond `mode`
         view = memoryview(data)
         while view:
-            view = view[os.write(descriptor, view):]
+            view = view[os.write(descriptor, view) :]
         os.fsync(descriptor)
         os.close(descriptor)
         descriptor = -1

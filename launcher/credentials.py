@@ -50,14 +50,16 @@ HANDOVER_VARIABLE = "CHOREO_RUN_HANDOVER_FD"
 _PIPE_CAPACITY = 65536  # Linux's default; the secrets are written before the exec, so they must fit
 # Runs in the re-executed interpreter: the package directory replaces sys.path[0] ('' for -c: the
 # working directory, which may be a cloned repository, must not shadow what the launcher imports).
-_BOOT = ("import sys; sys.path[0] = sys.argv.pop(1); "
-         "from launcher.entry import main; main()")
+_BOOT = "import sys; sys.path[0] = sys.argv.pop(1); from launcher.entry import main; main()"
 
 
 def is_secret_setting(name: str) -> bool:
     """CHOREO_RUN_TOKEN, CHOREO_RUN_ETCD_PASSWORD, CHOREO_RUN_CACHE_KEY (and their _FILE forms)."""
-    return name.startswith("CHOREO_RUN_") and name != HANDOVER_VARIABLE and \
-        any(part in name[len("CHOREO_RUN_"):] for part in SECRET_SETTING_PARTS)
+    return (
+        name.startswith("CHOREO_RUN_")
+        and name != HANDOVER_VARIABLE
+        and any(part in name[len("CHOREO_RUN_") :] for part in SECRET_SETTING_PARTS)
+    )
 
 
 def hold_secrets_privately(argv: list[str]) -> None:
@@ -82,13 +84,15 @@ def hold_secrets_privately(argv: list[str]) -> None:
 
     payload = b"".join(os.fsencode(name) + b"=" + os.fsencode(value) + b"\0" for name, value in secrets.items())
     if len(payload) > _PIPE_CAPACITY:
-        raise ConfigurationError("the CHOREO_RUN_* secret variables are too large to hand over "
-                                 f"({len(payload)} bytes); use their _FILE forms")
+        raise ConfigurationError(
+            "the CHOREO_RUN_* secret variables are too large to hand over "
+            f"({len(payload)} bytes); use their _FILE forms"
+        )
     read_end, write_end = os.pipe()
     try:
         view = memoryview(payload)
         while view:
-            view = view[os.write(write_end, view):]
+            view = view[os.write(write_end, view) :]
     finally:
         os.close(write_end)
     os.set_inheritable(read_end, True)
@@ -111,8 +115,10 @@ def _receive(handover: str) -> None:
             chunks.append(chunk)
         os.close(descriptor)
     except (ValueError, OSError) as error:
-        raise ConfigurationError(f"{HANDOVER_VARIABLE}={handover}: cannot read the handed-over secrets: "
-                                 f"{getattr(error, 'strerror', None) or 'not a descriptor'}") from None
+        raise ConfigurationError(
+            f"{HANDOVER_VARIABLE}={handover}: cannot read the handed-over secrets: "
+            f"{getattr(error, 'strerror', None) or 'not a descriptor'}"
+        ) from None
     for entry in b"".join(chunks).split(b"\0"):
         if entry:
             name, _, value = entry.partition(b"=")

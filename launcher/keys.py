@@ -42,9 +42,14 @@ SECRET_BY_DEFAULT = frozenset({"consumersecret", "choreoapikey", "password", "ap
 # Names whose values are never credentials (plain form): a Service Binding entry is secret unless named here.
 # A URL is not among them: it may carry user:password@ or a signed query.
 NON_SECRET = frozenset(
-    {spelling for key, spellings in SPELLINGS
-     if key in ("HostName", "Port", "Username", "DatabaseName", "ConsumerKey", "TokenURL")
-     for spelling in spellings} | {"protocol", "basepath"})
+    {
+        spelling
+        for key, spellings in SPELLINGS
+        if key in ("HostName", "Port", "Username", "DatabaseName", "ConsumerKey", "TokenURL")
+        for spelling in spellings
+    }
+    | {"protocol", "basepath"}
+)
 
 
 def plain(name: str) -> str:

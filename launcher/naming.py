@@ -41,6 +41,8 @@ def reserved_variable_problem(name: str) -> str | None:
     `run` would otherwise produce CHOREO_RUN_... variables and steer a launcher the service starts.
     """
     if name.startswith(LAUNCHER_PREFIX):
-        return (f"variable {name} is reserved: names starting with {LAUNCHER_PREFIX} are choreo-run's own "
-                "settings and cannot be set by a manifest, a store or an env file")
+        return (
+            f"variable {name} is reserved: names starting with {LAUNCHER_PREFIX} are choreo-run's own "
+            "settings and cannot be set by a manifest, a store or an env file"
+        )
     return None

@@ -52,19 +52,24 @@ def describe_untrusted(info: os.stat_result, private: bool) -> str | None:
         if info.st_uid != me:
             return f"owned by {_owner(info.st_uid)}, expected a directory owned by you (uid {me}) with mode 0700"
         if info.st_mode & 0o077:
-            return (f"has mode {stat.S_IMODE(info.st_mode):04o}, expected a private directory (0700: no group "
-                    "or other permissions)")
+            return (
+                f"has mode {stat.S_IMODE(info.st_mode):04o}, expected a private directory (0700: no group "
+                "or other permissions)"
+            )
         return None
     if info.st_uid not in (me, 0):
         return f"owned by {_owner(info.st_uid)}, expected a directory owned by you (uid {me}) or root"
     if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
-        return (f"has mode {stat.S_IMODE(info.st_mode):04o}: writable by other users, expected no group or "
-                "other write permission (or the sticky bit, as on /tmp)")
+        return (
+            f"has mode {stat.S_IMODE(info.st_mode):04o}: writable by other users, expected no group or "
+            "other write permission (or the sticky bit, as on /tmp)"
+        )
     return None
 
 
-def _open_below(parent_fd: int, name: str, shown: str, create: bool, mode: int, private: bool,
-                repair: bool = False) -> int:
+def _open_below(
+    parent_fd: int, name: str, shown: str, create: bool, mode: int, private: bool, repair: bool = False
+) -> int:
     """Open (creating if asked) the directory `name` in `parent_fd`, without following a symlink."""
     if create:
         try:
@@ -91,8 +96,9 @@ def _open_below(parent_fd: int, name: str, shown: str, create: bool, mode: int, 
     return descriptor
 
 
-def open_private_directory(path: str, *, create: bool = True, trusted: bool = False,
-                           repair: bool = True) -> tuple[int, str]:
+def open_private_directory(
+    path: str, *, create: bool = True, trusted: bool = False, repair: bool = True
+) -> tuple[int, str]:
     """(an O_DIRECTORY descriptor of `path`, its path with the parent's symlinks resolved).
 
     The parent is resolved once (os.path.realpath: the user's own symlinks such as /home ->
@@ -201,13 +207,14 @@ def write_at(directory_fd: int, name: str, data: bytes, mode: int) -> None:
     """
     _counter[0] += 1
     temporary = f".choreo-run-{os.getpid()}-{_counter[0]}.tmp"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode,
-                         dir_fd=directory_fd)
+    descriptor = os.open(
+        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=directory_fd
+    )
     try:
         os.fchmod(descriptor, mode)
         view = memoryview(data)
         while view:
-            view = view[os.write(descriptor, view):]
+            view = view[os.write(descriptor, view) :]
         os.fsync(descriptor)
         os.close(descriptor)
         descriptor = -1

@@ -55,9 +55,15 @@ def type_name(value: Any) -> str:
     if isinstance(value, (int, float)):
         return "a number"
     # datetime before date: a datetime is a date too.
-    for kind, name in ((str, "a string"), (dict, "a mapping"), (list, "a list"),
-                       (datetime.datetime, "a date and time"), (datetime.date, "a date"),
-                       ((set, frozenset), "a set"), ((bytes, bytearray), "binary data")):
+    for kind, name in (
+        (str, "a string"),
+        (dict, "a mapping"),
+        (list, "a list"),
+        (datetime.datetime, "a date and time"),
+        (datetime.date, "a date"),
+        ((set, frozenset), "a set"),
+        ((bytes, bytearray), "binary data"),
+    ):
         if isinstance(value, kind):
             return name
     return type(value).__name__
@@ -233,8 +239,7 @@ class Node:
 
         name = self.text("a variable name")
         if name and not is_valid_variable(name):
-            self.problem(f"invalid variable name {name!r}: expected letters, digits and '_', not starting "
-                         "with a digit")
+            self.problem(f"invalid variable name {name!r}: expected letters, digits and '_', not starting with a digit")
             return None
         return name
 
@@ -261,8 +266,9 @@ def sequence(value: Any, path: str, problems: ProblemCollector, *, required: boo
     return [item.value for item in Node(value, path, problems).list(required=required)]
 
 
-def text(value: Any, path: str, problems: ProblemCollector, *, what: str = "a string",
-         required: bool = True) -> str | None:
+def text(
+    value: Any, path: str, problems: ProblemCollector, *, what: str = "a string", required: bool = True
+) -> str | None:
     return Node(value, path, problems).text(what, required=required)
 
 

@@ -14,8 +14,21 @@ from typing import NamedTuple, Protocol, TypeVar
 
 from launcher.model import COMPONENT, PROJECT, VISIBILITIES, Identity
 
-__all__ = ["COMPONENT", "PROJECT", "VISIBILITIES", "ScopeProblem", "boundary_crossed", "may_use_app", "own_first",
-           "owner", "scope_problem", "shared_with", "visibility_for", "visible_to", "why_not_visible"]
+__all__ = [
+    "COMPONENT",
+    "PROJECT",
+    "VISIBILITIES",
+    "ScopeProblem",
+    "boundary_crossed",
+    "may_use_app",
+    "own_first",
+    "owner",
+    "scope_problem",
+    "shared_with",
+    "visibility_for",
+    "visible_to",
+    "why_not_visible",
+]
 
 
 class _Scoped(Protocol):
@@ -67,7 +80,7 @@ def may_use_app(app_owner: str | None, visibility: str | None, component: str | 
 
 
 def boundary_crossed(identity: Identity, project: str, owning_component: str | None) -> str | None:
-    """"project" or "component": the boundary a use by `identity` would cross; None when it may use it."""
+    """ "project" or "component": the boundary a use by `identity` would cross; None when it may use it."""
     if project != identity.project:
         return "project"
     return None if shared_with(owning_component, identity.component) else "component"
@@ -80,10 +93,14 @@ def visible_to(identity: Identity, project: str, owning_component: str | None) -
 def why_not_visible(identity: Identity, label: str, project: str, owning_component: str | None) -> str:
     """Why a connection (`label`, already quoted) is refused to `identity`: the rule it would break."""
     if boundary_crossed(identity, project, owning_component) == "project":
-        return (f"connection {label} belongs to project {project!r}; connections are visible only inside "
-                f"their project (this is {identity.project!r})")
-    return (f"connection {label} is a component connection of {owning_component!r}; it is visible only to that "
-            f"component (this is {identity.component!r})")
+        return (
+            f"connection {label} belongs to project {project!r}; connections are visible only inside "
+            f"their project (this is {identity.project!r})"
+        )
+    return (
+        f"connection {label} is a component connection of {owning_component!r}; it is visible only to that "
+        f"component (this is {identity.component!r})"
+    )
 
 
 def own_first(connections: Iterable[S]) -> list[S]:

@@ -33,9 +33,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
                 None, None, "expected a plain key (string or number)", key_node.start_mark
             )
         if key in mapping:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         mapping[key] = loader.construct_object(value_node, deep=deep)
     return mapping
 
@@ -68,7 +66,7 @@ def parse_yaml_bytes(raw: bytes, path: str, error_class: type[LauncherError]) ->
         raise error_class([Problem(f"expected UTF-8 text, found a bad byte at offset {error.start}", path)]) from None
     _check_depth(text, path, error_class)
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_StrictLoader)
     except yaml.MarkedYAMLError as error:
         raise error_class([Problem(_describe(error), path)]) from None
     except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError) as error:

@@ -8,14 +8,17 @@ import pytest
 
 from support.process import write
 
+
 @pytest.fixture
 def component(tmp_path: Path):
     """A factory for a component directory: (manifest text, store text) -> directory."""
+
     def make(manifest: str, store: str, *, name: str = "svc", manifest_name: str = "component.yaml") -> Path:
         directory = tmp_path / name
         write(directory / ".choreo" / manifest_name, manifest)
         write(directory / "connections.yaml", store)
         return directory
+
     return make
 
 

@@ -30,14 +30,17 @@ def masked(secret: str) -> str:
 def describe() -> str:
     with open(SETTINGS_FILE, encoding="utf-8") as handle:
         settings = json.load(handle)
-    return "\n".join([
-        "orders-service is configured:",
-        f"  catalog        {CATALOG_URL} (OAuth client {CLIENT_ID}, secret {masked(CLIENT_SECRET)}, token {TOKEN_URL})",
-        f"  database       {DB_USER}@{DB_HOST}:{DB_PORT}/{DB_NAME} (password {masked(DB_PASSWORD)})",
-        f"  log level      {LOG_LEVEL}",
-        f"  feature flags  {os.environ.get('FEATURE_FLAGS', '')}",
-        f"  settings file  currency {settings['currency']}, payment provider {settings['payment']['provider']}",
-    ])
+    return "\n".join(
+        [
+            "orders-service is configured:",
+            f"  catalog        {CATALOG_URL} (OAuth client {CLIENT_ID}, "
+            f"secret {masked(CLIENT_SECRET)}, token {TOKEN_URL})",
+            f"  database       {DB_USER}@{DB_HOST}:{DB_PORT}/{DB_NAME} (password {masked(DB_PASSWORD)})",
+            f"  log level      {LOG_LEVEL}",
+            f"  feature flags  {os.environ.get('FEATURE_FLAGS', '')}",
+            f"  settings file  currency {settings['currency']}, payment provider {settings['payment']['provider']}",
+        ]
+    )
 
 
 def serve() -> None:

@@ -14,8 +14,18 @@ from launcher.backends.base import Backend, BackendSettings, Watching, read_only
 from launcher.backends.url import REGISTRY, BackendURL, parse_backend_url, redact
 from launcher.errors import ConfigurationError
 
-__all__ = ["REGISTRY", "Backend", "BackendSettings", "BackendURL", "Watching", "backend_class", "open_backend",
-           "parse_backend_url", "redact", "refuse_read_only"]
+__all__ = [
+    "REGISTRY",
+    "Backend",
+    "BackendSettings",
+    "BackendURL",
+    "Watching",
+    "backend_class",
+    "open_backend",
+    "parse_backend_url",
+    "redact",
+    "refuse_read_only",
+]
 
 
 def backend_class(url: BackendURL) -> type[Backend]:

@@ -98,5 +98,7 @@ class Backend(abc.ABC):
 
 def read_only_error(shown: str) -> UsageError:
     """Writing through a read-only backend is a misuse of the command (exit 64, docs/exit-codes.md)."""
-    return UsageError(f"backend {shown!r} is read-only: connections are written to a store file or to "
-                      "etcd (an HTTP control plane or Service Binding directories are managed elsewhere)")
+    return UsageError(
+        f"backend {shown!r} is read-only: connections are written to a store file or to "
+        "etcd (an HTTP control plane or Service Binding directories are managed elsewhere)"
+    )

@@ -18,8 +18,8 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from launcher.atomic import atomic_write
 from launcher.errors import ConfigurationError
@@ -39,13 +39,19 @@ class CacheSettings:
 class SnapshotCache:
     """One cache entry, bound to a manifest's content, an identity and a backend description."""
 
-    def __init__(self, settings: CacheSettings, manifest_file: str, identity: Identity, backend: str,
-                 warn: Callable[[str], None]) -> None:
+    def __init__(
+        self, settings: CacheSettings, manifest_file: str, identity: Identity, backend: str, warn: Callable[[str], None]
+    ) -> None:
         self.settings = settings
         self.identity = identity
         self.warn = warn
-        self.binding = {"manifest": _digest_file(manifest_file), "project": identity.project,
-                        "component": identity.component, "environment": identity.environment, "backend": backend}
+        self.binding = {
+            "manifest": _digest_file(manifest_file),
+            "project": identity.project,
+            "component": identity.component,
+            "environment": identity.environment,
+            "backend": backend,
+        }
         name = hashlib.sha256(json.dumps(self.binding, sort_keys=True).encode()).hexdigest()[:32]
         self.path = os.path.join(settings.directory, f"{name}.cache")
 
@@ -63,8 +69,10 @@ class SnapshotCache:
             return None
         age = time.time() - float(payload.get("written", 0))
         if age > self.settings.max_age:
-            self.warn(f"last-known-good cache is {describe_age(age)} old, older than the maximum "
-                      f"{describe_age(self.settings.max_age)}; not used")
+            self.warn(
+                f"last-known-good cache is {describe_age(age)} old, older than the maximum "
+                f"{describe_age(self.settings.max_age)}; not used"
+            )
             return None
         from launcher.backends.http.codec import decode_snapshot
 
@@ -87,13 +95,15 @@ class SnapshotCache:
         try:
             if not raw.startswith(MAGIC):
                 raise InvalidToken
-            payload = json.loads(_fernet(self.settings.key).decrypt(raw[len(MAGIC):]))
+            payload = json.loads(_fernet(self.settings.key).decrypt(raw[len(MAGIC) :]))
             if payload.get("binding") != self.binding:
                 raise InvalidToken
             return payload
         except (InvalidToken, ValueError, TypeError, AttributeError):
-            self.warn(f"{self.path}: cache file failed authentication (corrupted, tampered with, or written "
-                      "with another key); ignored")
+            self.warn(
+                f"{self.path}: cache file failed authentication (corrupted, tampered with, or written "
+                "with another key); ignored"
+            )
             return None
 
 
@@ -126,8 +136,10 @@ def read_key(environ: dict[str, str] | os._Environ, key_file: str | None) -> byt
     else:
         key = environ.get("CHOREO_RUN_CACHE_KEY", "").encode()
     if len(key) < 16:
-        raise ConfigurationError("the last-known-good cache needs a key of at least 16 bytes in "
-                                 "CHOREO_RUN_CACHE_KEY or CHOREO_RUN_CACHE_KEY_FILE (e.g. openssl rand -base64 32)")
+        raise ConfigurationError(
+            "the last-known-good cache needs a key of at least 16 bytes in "
+            "CHOREO_RUN_CACHE_KEY or CHOREO_RUN_CACHE_KEY_FILE (e.g. openssl rand -base64 32)"
+        )
     return key
 
 

@@ -37,10 +37,9 @@ class RetryPolicy:
     def ceiling(self, attempt: int) -> float:
         """The largest backoff after failed attempt number `attempt` (1-based)."""
         exponent = min(max(attempt - 1, 0), _MAX_EXPONENT)
-        return min(self.max_delay, self.base_delay * 2.0 ** exponent)
+        return min(self.max_delay, self.base_delay * 2.0**exponent)
 
-    def delay(self, attempt: int, retry_after: float | None = None,
-              draw: Callable[[], float] = random.random) -> float:
+    def delay(self, attempt: int, retry_after: float | None = None, draw: Callable[[], float] = random.random) -> float:
         """The pause after failed attempt `attempt`: jittered backoff, at least Retry-After, in [min, max]."""
         pause = draw() * self.ceiling(attempt)
         if retry_after is not None and retry_after == retry_after:  # NaN is no advice
@@ -57,12 +56,12 @@ CONFLICT_POLICY = RetryPolicy(min_delay=0.01, base_delay=0.02, max_delay=0.5, ma
 class Attempts:
     """One retry loop's state: how many attempts were made and how much of the deadline is left.
 
-        attempts = Attempts(policy, deadline_seconds)
-        while True:
-            attempts.started()
-            try: return attempt()
-            except Passing as failure:
-                if not attempts.pause(failure.retry_after): raise GaveUp(attempts.count)
+    attempts = Attempts(policy, deadline_seconds)
+    while True:
+        attempts.started()
+        try: return attempt()
+        except Passing as failure:
+            if not attempts.pause(failure.retry_after): raise GaveUp(attempts.count)
     """
 
     policy: RetryPolicy = DEFAULT_POLICY

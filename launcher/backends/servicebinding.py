@@ -30,10 +30,25 @@ READ_ATTEMPTS = 3  # re-reads when a rotation swaps `..data` in the middle of a 
 
 # Entries that describe the binding rather than hold a value: never injected.
 METADATA = frozenset({"type", "provider", "connectionid"})
-DATABASE_TYPES = frozenset({
-    "postgresql", "postgres", "mysql", "mariadb", "sqlserver", "oracle", "db2", "mongodb", "redis",
-    "cassandra", "couchbase", "couchdb", "neo4j", "cockroachdb", "influxdb",
-})
+DATABASE_TYPES = frozenset(
+    {
+        "postgresql",
+        "postgres",
+        "mysql",
+        "mariadb",
+        "sqlserver",
+        "oracle",
+        "db2",
+        "mongodb",
+        "redis",
+        "cassandra",
+        "couchbase",
+        "couchdb",
+        "neo4j",
+        "cockroachdb",
+        "influxdb",
+    }
+)
 SERVICE_TYPES = frozenset({"service", "http", "https", "rest", "openapi", "grpc"})
 # Choreo key <- binding entry names (launcher.keys.SPELLINGS, plain form), the first present one wins.
 # Only SPELLINGS: the manifest-only aliases (`apikey`) do not apply, so a binding's `api-key` keeps its name.
@@ -106,8 +121,10 @@ def bindings_root(url: str | BackendURL, environ: dict[str, str] | os._Environ) 
         return os.path.expanduser(path)
     root = environ.get(ROOT_VARIABLE, "")
     if not root:
-        raise ConfigurationError(f"backend URL {parsed.shown!r} names no directory and ${ROOT_VARIABLE} is not set: "
-                                 f"set it, or give the directory (servicebinding:///bindings)")
+        raise ConfigurationError(
+            f"backend URL {parsed.shown!r} names no directory and ${ROOT_VARIABLE} is not set: "
+            f"set it, or give the directory (servicebinding:///bindings)"
+        )
     return root
 
 
@@ -196,8 +213,13 @@ def read_entry(path: str, shown: str, problems: list[Problem], warnings: list[st
     if raw is None:
         return None
     if len(raw) > MAX_ENTRY_BYTES:
-        problems.append(Problem(f"larger than {MAX_ENTRY_BYTES // 1024} KiB; an environment variable cannot "
-                                "hold it (let the service read the file itself)", shown))
+        problems.append(
+            Problem(
+                f"larger than {MAX_ENTRY_BYTES // 1024} KiB; an environment variable cannot "
+                "hold it (let the service read the file itself)",
+                shown,
+            )
+        )
         return None
     text = _text(raw, shown, problems)
     if text is None:
@@ -210,8 +232,11 @@ def _text(raw: bytes, shown: str, problems: list[Problem]) -> str | None:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        problems.append(Problem(f"not UTF-8 text (invalid byte at offset {error.start}); an environment "
-                                "variable cannot hold it", shown))
+        problems.append(
+            Problem(
+                f"not UTF-8 text (invalid byte at offset {error.start}); an environment variable cannot hold it", shown
+            )
+        )
         return None
     if "\0" in text:
         problems.append(Problem("contains a NUL character; an environment variable cannot hold it", shown))
@@ -310,8 +335,12 @@ def is_secret(entry: str, key: str) -> bool:
 
 def _check_unique_ids(connections: tuple[Connection, ...], bindings: list[Binding], description: str) -> None:
     """A Connection ID names one connection: `serviceReferences` and layering rely on it."""
-    problems = [Problem(duplicate_id_message(f"binding {bindings[earlier].name!r}", connections[index].connection_id),
-                        bindings[index].shown)
-                for index, earlier in duplicate_ids(c.connection_id for c in connections)]
+    problems = [
+        Problem(
+            duplicate_id_message(f"binding {bindings[earlier].name!r}", connections[index].connection_id),
+            bindings[index].shown,
+        )
+        for index, earlier in duplicate_ids(c.connection_id for c in connections)
+    ]
     if problems:
         raise ConfigurationError(problems)

@@ -45,7 +45,7 @@ class BackendURL:
         authority, slash, path = self.rest.partition("/")
         if "@" not in authority:
             return self.original
-        return f"{self.original[:len(self.original) - len(self.rest)]}***@{authority.rsplit('@', 1)[1]}{slash}{path}"
+        return f"{self.original[: len(self.original) - len(self.rest)]}***@{authority.rsplit('@', 1)[1]}{slash}{path}"
 
     @property
     def authority(self) -> str:
@@ -80,5 +80,9 @@ def redact(url: str) -> str:
 
 def _is_scheme(text: str) -> bool:
     """RFC 3986: a letter, then letters, digits, `+`, `-`, `.`; so `./a://b` is a path, not a scheme."""
-    return bool(text) and text[0].isascii() and text[0].isalpha() and all(
-        c.isascii() and (c.isalnum() or c in "+-.") for c in text)
+    return (
+        bool(text)
+        and text[0].isascii()
+        and text[0].isalpha()
+        and all(c.isascii() and (c.isalnum() or c in "+-.") for c in text)
+    )

@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from launcher.atomic import atomic_write
 from launcher.backends import BackendSettings, open_backend, refuse_read_only
 from launcher.backends.etcd import layout
-from launcher.backends.retry import CONFLICT_POLICY, Attempts
-from launcher.errors import ConfigurationError, ConflictError, OutputError
 from launcher.backends.local.document import empty_store, store_to_document, store_to_yaml
 from launcher.backends.local.store_file import Store, parse_store
+from launcher.backends.retry import CONFLICT_POLICY, Attempts
+from launcher.errors import ConfigurationError, ConflictError, OutputError
 from launcher.yamlfile import describe_file, load_yaml_file
 
 Result = TypeVar("Result")
@@ -96,8 +96,10 @@ class _FileLock:
             except BlockingIOError:
                 if time.monotonic() > expires:
                     os.close(self._fd)
-                    raise ConflictError(f"{describe_file(self.path)}: another writer held the store for "
-                                        f"{LOCK_WAIT:g}s; nothing was written") from None
+                    raise ConflictError(
+                        f"{describe_file(self.path)}: another writer held the store for "
+                        f"{LOCK_WAIT:g}s; nothing was written"
+                    ) from None
                 time.sleep(0.02)
 
     def __exit__(self, *_: object) -> None:
@@ -143,8 +145,10 @@ class EtcdStoreTarget:
             except ConflictError:
                 if not attempts.pause():  # jittered: racing writers spread out
                     break
-        raise ConflictError(f"{self.description}: the store kept changing under this write "
-                            f"({MAX_ATTEMPTS} attempts); nothing was written, run the command again")
+        raise ConflictError(
+            f"{self.description}: the store kept changing under this write "
+            f"({MAX_ATTEMPTS} attempts); nothing was written, run the command again"
+        )
 
 
 def open_target(url: str, settings: BackendSettings) -> StoreTarget:

@@ -61,12 +61,17 @@ def settings_from(options: dict[str, Any]) -> Settings:
         deadline=options.pop("deadline"),
     )
     return Settings(
-        component_dir=options.pop("component_dir"), manifest=options.pop("manifest"),
-        backends=_split_backends(options.pop("backends")), project=options.pop("project"),
-        component=options.pop("component"), environment=options.pop("environment"),
-        env_files=tuple(options.pop("env_files")), backend_settings=backend_settings,
-        cache=_cache_settings(options.pop("cache"), options.pop("cache_dir"), options.pop("cache_max_age"),
-                              options.pop("cache_key_file")),
+        component_dir=options.pop("component_dir"),
+        manifest=options.pop("manifest"),
+        backends=_split_backends(options.pop("backends")),
+        project=options.pop("project"),
+        component=options.pop("component"),
+        environment=options.pop("environment"),
+        env_files=tuple(options.pop("env_files")),
+        backend_settings=backend_settings,
+        cache=_cache_settings(
+            options.pop("cache"), options.pop("cache_dir"), options.pop("cache_max_age"), options.pop("cache_key_file")
+        ),
     )
 
 
@@ -75,8 +80,9 @@ def _cache_settings(enabled: bool, directory: str | None, max_age: str, key_file
         return None
     from launcher.backends.cache import CacheSettings, default_directory, parse_duration, read_key
 
-    return CacheSettings(read_key(os.environ, key_file), directory or default_directory(os.environ),
-                         parse_duration(max_age))
+    return CacheSettings(
+        read_key(os.environ, key_file), directory or default_directory(os.environ), parse_duration(max_age)
+    )
 
 
 def _split_backends(values: tuple[str, ...]) -> tuple[str, ...]:

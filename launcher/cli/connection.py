@@ -14,18 +14,18 @@ from typing import Any
 
 import click
 
-from launcher.connections import snippets as text
-from launcher.connections import operations as ops
+from launcher.backends.local.store_file import ALL_ENVIRONMENTS, Store, StoredConnection, StoredParameter
+from launcher.backends.writer import StoreTarget, open_target
 from launcher.cli.options import CONNECTION_STORE, CONNECTION_VALUES, use
 from launcher.cli.store import etcd_settings
+from launcher.connections import operations as ops
+from launcher.connections import snippets as text
 from launcher.connections.input import parameter_updates, read_param_file, secret_value
+from launcher.connections.oauth_apps import CLIENT_SECRET_BYTES, OAuthRequest, connections_using
 from launcher.errors import UsageError
 from launcher.manifest.reader import discover, load_manifest
 from launcher.model import Manifest
-from launcher.connections.oauth_apps import CLIENT_SECRET_BYTES, OAuthRequest, connections_using
 from launcher.resolve.pipeline import DEFAULT_STORE_NAMES
-from launcher.backends.local.store_file import ALL_ENVIRONMENTS, Store, StoredConnection, StoredParameter
-from launcher.backends.writer import StoreTarget, open_target
 
 
 def _default_store() -> str:
@@ -48,11 +48,30 @@ def connection_command() -> None:
 
 @connection_command.command("create")
 @click.argument("name")
-@use("type", "visibility", "resource_ref", "oauth", "oauth_app", "dedicated_oauth_app", "token_url",
-     *CONNECTION_VALUES, *CONNECTION_STORE)
+@use(
+    "type",
+    "visibility",
+    "resource_ref",
+    "oauth",
+    "oauth_app",
+    "dedicated_oauth_app",
+    "token_url",
+    *CONNECTION_VALUES,
+    *CONNECTION_STORE,
+)
 @click.pass_context
-def create(ctx: click.Context, name: str, kind: str, visibility: str, resource_ref: str | None, oauth: bool,
-           oauth_app: str | None, dedicated_oauth_app: bool, token_url: str | None, **_: Any) -> None:
+def create(
+    ctx: click.Context,
+    name: str,
+    kind: str,
+    visibility: str,
+    resource_ref: str | None,
+    oauth: bool,
+    oauth_app: str | None,
+    dedicated_oauth_app: bool,
+    token_url: str | None,
+    **_: Any,
+) -> None:
     """Create connection NAME; print its Connection ID and the manifest snippet to paste."""
     if (oauth_app or dedicated_oauth_app or token_url) and not oauth:
         raise UsageError("--oauth-app, --dedicated-oauth-app and --token-url go with --oauth")
@@ -63,8 +82,16 @@ def create(ctx: click.Context, name: str, kind: str, visibility: str, resource_r
     if visibility == "project" and ctx.get_parameter_source("component") == click.core.ParameterSource.ENVIRONMENT:
         component = None  # CHOREO_RUN_COMPONENT describes who runs, not who owns a project connection
     request = OAuthRequest(oauth_app, dedicated_oauth_app, token_url, ctx.params["environments"]) if oauth else None
-    spec = ops.ConnectionSpec(project, name, kind, visibility, component,
-                              {u.key: StoredParameter(u.values, u.secret) for u in updates}, resource_ref, request)
+    spec = ops.ConnectionSpec(
+        project,
+        name,
+        kind,
+        visibility,
+        component,
+        {u.key: StoredParameter(u.values, u.secret) for u in updates},
+        resource_ref,
+        request,
+    )
     store, created = target.modify(lambda current: _with_store(ops.create_connection(current, spec)))
     click.echo(text.created_text(created.connection, _oauth_note(store, created)), nl=False)
 
@@ -82,8 +109,13 @@ def _only_project(target: StoreTarget) -> str:
 
 
 def _updates(ctx: click.Context) -> tuple[ops.ParameterUpdate, ...]:
-    return parameter_updates(ctx.params["params"], ctx.params["secrets"], ctx.params["param_file"],
-                             ctx.params["environments"], prompt=_hidden_prompt)
+    return parameter_updates(
+        ctx.params["params"],
+        ctx.params["secrets"],
+        ctx.params["param_file"],
+        ctx.params["environments"],
+        prompt=_hidden_prompt,
+    )
 
 
 def _hidden_prompt(label: str) -> str:
@@ -143,13 +175,16 @@ def update(ctx: click.Context, ref: str, removals: tuple[str, ...], resource_ref
         raise UsageError("nothing to change: give --param, --secret, --param-file, --remove or --resource-ref")
 
     def change(store: Store) -> tuple[Store, StoredConnection]:
-        return ops.update_connection(store, _find(ctx, store, ref), updates, removals, ctx.params["environments"],
-                                     resource_ref)
+        return ops.update_connection(
+            store, _find(ctx, store, ref), updates, removals, ctx.params["environments"], resource_ref
+        )
 
     connection = _target(ctx).modify(change)
     keys = ", ".join([u.key for u in updates] + [f"-{key}" for key in removals]) or "resourceRef"
-    click.echo(f"updated {connection.name} ({connection.connection_id}): {keys}; "
-               f"{_where(ctx.params['environments'])}; effective at the next launch")
+    click.echo(
+        f"updated {connection.name} ({connection.connection_id}): {keys}; "
+        f"{_where(ctx.params['environments'])}; effective at the next launch"
+    )
 
 
 def _where(environments: tuple[str, ...]) -> str:
@@ -178,11 +213,14 @@ def delete(ctx: click.Context, ref: str, component_dirs: tuple[str, ...], force:
 
 
 def _refuse_if_referenced(manifests: list[Manifest], connection: StoredConnection) -> None:
-    uses = [f"{manifest.file}: {path}" for manifest in manifests
-            for path in ops.manifest_references(manifest, connection)]
+    uses = [
+        f"{manifest.file}: {path}" for manifest in manifests for path in ops.manifest_references(manifest, connection)
+    ]
     if uses:
-        raise UsageError(f"connection {connection.name!r} is still referenced ({'; '.join(uses)}); "
-                         "remove the references first, or pass --force")
+        raise UsageError(
+            f"connection {connection.name!r} is still referenced ({'; '.join(uses)}); "
+            "remove the references first, or pass --force"
+        )
 
 
 @connection_command.command("rotate")
@@ -190,8 +228,16 @@ def _refuse_if_referenced(manifests: list[Manifest], connection: StoredConnectio
 @click.argument("key", required=False)
 @use("rotate_oauth_app", "rotate_env", "generate", "rotate_param_file", *CONNECTION_STORE)
 @click.pass_context
-def rotate(ctx: click.Context, ref: str | None, key: str | None, oauth_app: str | None,
-           environments: tuple[str, ...], generate: bool, param_file: str | None, **_: Any) -> None:
+def rotate(
+    ctx: click.Context,
+    ref: str | None,
+    key: str | None,
+    oauth_app: str | None,
+    environments: tuple[str, ...],
+    generate: bool,
+    param_file: str | None,
+    **_: Any,
+) -> None:
     """Rotate a secret parameter (NAME KEY), or an OAuth client secret (NAME of an OAuth connection,
     or --oauth-app ID): every connection sharing the application injects the new one at its next launch."""
     target = _target(ctx)
@@ -213,8 +259,9 @@ def _new_secret(key: str, param_file: str | None, environments: tuple[str, ...])
     return secret_value(key, param_file, prompt=_hidden_prompt)
 
 
-def _rotate_oauth(ctx: click.Context, target: StoreTarget, ref: str | None, app_id: str | None,
-                  environments: tuple[str, ...]) -> None:
+def _rotate_oauth(
+    ctx: click.Context, target: StoreTarget, ref: str | None, app_id: str | None, environments: tuple[str, ...]
+) -> None:
     def change(store: Store) -> tuple[Store, tuple[Store, str, tuple[str, ...]]]:
         project, app = _app_of(ctx, store, ref, app_id)
         new_store, rotated = ops.rotate_oauth_secret(store, project, app, environments)
@@ -223,9 +270,11 @@ def _rotate_oauth(ctx: click.Context, target: StoreTarget, ref: str | None, app_
     store, app, rotated = target.modify(change)
     project = next(p for p in store.projects.values() if app in p.oauth_apps)
     users = [f"{c.name} ({c.component or 'project'})" for c in connections_using(project, app)]
-    click.echo(f"rotated the client secret of OAuth application {app} ({', '.join(rotated)}); "
-               f"shared by: {', '.join(users) or 'no connection'}; every component using them gets the new "
-               "secret at its next launch")
+    click.echo(
+        f"rotated the client secret of OAuth application {app} ({', '.join(rotated)}); "
+        f"shared by: {', '.join(users) or 'no connection'}; every component using them gets the new "
+        "secret at its next launch"
+    )
 
 
 def _app_of(ctx: click.Context, store: Store, ref: str | None, app_id: str | None) -> tuple[str, str]:
@@ -235,4 +284,3 @@ def _app_of(ctx: click.Context, store: Store, ref: str | None, app_id: str | Non
     if connection.oauth_app is None:
         raise UsageError(f"connection {connection.name!r} does not use OAuth; name the secret parameter to rotate")
     return connection.project, connection.oauth_app
-

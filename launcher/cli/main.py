@@ -17,12 +17,15 @@ from launcher import __version__
 from launcher.cli.common import Settings, build, count, debug, pipeline_options, say, settings_from, state, warn
 from launcher.cli.run import run
 from launcher.errors import LauncherError, UsageError
+
 # The command words; anything else first on the line is the program to run (see _route).
 COMMANDS = ("run", "check", "plan", "export", "store", "serve-http", "connection")
 
-OPTIONAL_COMMANDS = {"store": ("launcher.cli.store", "store_command"),
-                     "serve-http": ("launcher.cli.serve", "serve_command"),
-                     "connection": ("launcher.cli.connection", "connection_command")}# ---------------------------------------------------------------- the group
+OPTIONAL_COMMANDS = {
+    "store": ("launcher.cli.store", "store_command"),
+    "serve-http": ("launcher.cli.serve", "serve_command"),
+    "connection": ("launcher.cli.connection", "connection_command"),
+}  # ---------------------------------------------------------------- the group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -78,16 +81,19 @@ def _check_many(settings: Settings, directories: tuple[str, ...]) -> None:
                 warn(warning)
             for problem in error.problems:
                 say("error", f"{directory}: {problem}" if directory not in str(problem) else str(problem))
-    click.echo(f"checked {count(len(directories), 'component')}: {len(directories) - len(failures)} ok, "
-               f"{len(failures)} failed")
+    click.echo(
+        f"checked {count(len(directories), 'component')}: {len(directories) - len(failures)} ok, {len(failures)} failed"
+    )
     if failures:
         raise click.exceptions.Exit(failures[0].exit_code)
 
 
 def _report_ok(plan: Any) -> None:
     identity = plan.identity
-    click.echo(f"ok: {identity.project}/{identity.component} ({identity.environment}): "
-               f"{count(len(plan.assignments), 'variable')}, {count(len(plan.files), 'file')}")
+    click.echo(
+        f"ok: {identity.project}/{identity.component} ({identity.environment}): "
+        f"{count(len(plan.assignments), 'variable')}, {count(len(plan.files), 'file')}"
+    )
 
 
 @cli.command()
@@ -150,14 +156,15 @@ def _route(args: list[str]) -> list[str]:
     """
     if args and args[0] in ("-h", "--help", "--version"):
         return args
-    takes_value = {name for param in run.params if isinstance(param, click.Option) and not param.is_flag
-                   for name in param.opts}
+    takes_value = {
+        name for param in run.params if isinstance(param, click.Option) and not param.is_flag for name in param.opts
+    }
     index = 0
     while index < len(args) and args[index] != "--":
         word = args[index]
         if not word.startswith("-") or word == "-":
             if word in COMMANDS:
-                return [word, *args[:index], *args[index + 1:]]
+                return [word, *args[:index], *args[index + 1 :]]
             break
         index += 2 if word in takes_value else 1
     return ["run", *args]
@@ -187,7 +194,7 @@ def _invoke(args: list[str]) -> int:
         return error.exit_code
     except KeyboardInterrupt:
         return 130
-    except Exception as error:  # noqa: BLE001 - the last line of defence: one line, no values
+    except Exception as error:
         say("error", f"internal error ({type(error).__name__}); run with --debug for the traceback")
         if state["debug"]:
             import traceback

@@ -10,17 +10,42 @@ import click
 from launcher.cli.common import Settings, debug, pipeline_options, settings_from, state, warn
 from launcher.errors import UsageError
 
+
 @click.command("run", context_settings={"allow_interspersed_args": False})
-@pipeline_options("supervise", "signal_group", "stop_signal", "rewrite_signal", "grace_period", "watch",
-                  "watch_interval", "reload_signal", "reload_env_file", "mask_output", "mount_root", "no_override")
+@pipeline_options(
+    "supervise",
+    "signal_group",
+    "stop_signal",
+    "rewrite_signal",
+    "grace_period",
+    "watch",
+    "watch_interval",
+    "reload_signal",
+    "reload_env_file",
+    "mask_output",
+    "mount_root",
+    "no_override",
+)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def run(command: tuple[str, ...], **options: Any) -> None:
     """Resolve, then run COMMAND with the connections injected."""
     if not command or not command[0]:
         raise UsageError("expected a command to run, e.g. choreo-run -- python app.py")
-    supervision = {key: options.pop(key) for key in
-                   ("supervise", "signal_group", "stop_signal", "rewrite_signal", "grace_period", "mask_output",
-                    "watch", "watch_interval", "reload_signal", "reload_env_file")}
+    supervision = {
+        key: options.pop(key)
+        for key in (
+            "supervise",
+            "signal_group",
+            "stop_signal",
+            "rewrite_signal",
+            "grace_period",
+            "mask_output",
+            "watch",
+            "watch_interval",
+            "reload_signal",
+            "reload_env_file",
+        )
+    }
     mount_root, override = options.pop("mount_root"), not options.pop("no_override")
     if supervision["watch"]:  # resident with the resolver: its secrets out of /proc/PID/environ
         from launcher.credentials import hold_secrets_privately
@@ -42,17 +67,30 @@ def run(command: tuple[str, ...], **options: Any) -> None:
     for path in written:
         debug(f"wrote {path}")
     masked = tuple(a.variable for a in plan.assignments if a.secret) if supervision["mask_output"] else ()
-    launch = Launch(list(command), mode, [(a.variable, a.value) for a in plan.assignments], masked_names=masked,
-                    override=override, mount_root=mount_root,
-                    files=[(path, f.content, 0o600 if f.secret else 0o644) for path, f in zip(written, plan.files)],
-                    warnings=list(state["warnings"]), quiet=state["quiet"])
+    launch = Launch(
+        list(command),
+        mode,
+        [(a.variable, a.value) for a in plan.assignments],
+        masked_names=masked,
+        override=override,
+        mount_root=mount_root,
+        files=[(path, f.content, 0o600 if f.secret else 0o644) for path, f in zip(written, plan.files, strict=True)],
+        warnings=list(state["warnings"]),
+        quiet=state["quiet"],
+    )
     if stamps is not None and not state["debug"]:
         _record(stamps, launch)
     reloader = _reloader(settings, backend, plan, supervision, mount_root, override) if supervision["watch"] else None
     from launcher.launch.start import start
 
-    start(launch, os.environ, supervision=_supervise_options(supervision, masked) if mode != "exec" else None,
-          reloader=reloader, warn=warn, debug=debug)
+    start(
+        launch,
+        os.environ,
+        supervision=_supervise_options(supervision, masked) if mode != "exec" else None,
+        reloader=reloader,
+        warn=warn,
+        debug=debug,
+    )
 
 
 def _mode(supervision: dict[str, Any]) -> str:
@@ -71,21 +109,30 @@ def _supervise_options(supervision: dict[str, Any], masked: tuple[str, ...]) -> 
     from launcher.launch.supervise import SuperviseOptions
 
     return SuperviseOptions(
-        forward_to_group=supervision["signal_group"], stop_signal=parse_signal(supervision["stop_signal"]),
+        forward_to_group=supervision["signal_group"],
+        stop_signal=parse_signal(supervision["stop_signal"]),
         rewrites=dict(parse_rewrite(rule) for rule in supervision["rewrite_signal"]),
-        grace_period=supervision["grace_period"], mask_variables=masked,
+        grace_period=supervision["grace_period"],
+        mask_variables=masked,
         reload_signal=parse_signal(supervision["reload_signal"]) if supervision["reload_signal"] else None,
     )
 
 
-def _reloader(settings: Settings, backend: Any, plan: Any, supervision: dict[str, Any], mount_root: str | None,
-              override: bool) -> Any:
+def _reloader(
+    settings: Settings, backend: Any, plan: Any, supervision: dict[str, Any], mount_root: str | None, override: bool
+) -> Any:
     from launcher.launch.watch import Reloader, WatchOptions, default_env_file
 
-    env_file = supervision["reload_env_file"] or (default_env_file(os.environ) if supervision["reload_signal"]
-                                                  else None)
-    options = WatchOptions(interval=supervision["watch_interval"], env_file=env_file, mount_root=mount_root,
-                           override=override, base_environment=dict(os.environ))
+    env_file = supervision["reload_env_file"] or (
+        default_env_file(os.environ) if supervision["reload_signal"] else None
+    )
+    options = WatchOptions(
+        interval=supervision["watch_interval"],
+        env_file=env_file,
+        mount_root=mount_root,
+        override=override,
+        base_environment=dict(os.environ),
+    )
     return Reloader(settings, backend, plan, options, warn, debug)
 
 

@@ -12,8 +12,9 @@ from launcher.cli.options import use
 
 @click.command("serve-http")
 @use("serve_store", "serve_tokens", "serve_host", "serve_port", "serve_tls_cert", "serve_tls_key")
-def serve_command(store_path: str, tokens_path: str, host: str, port: int, tls_cert: str | None,
-                  tls_key: str | None) -> None:
+def serve_command(
+    store_path: str, tokens_path: str, host: str, port: int, tls_cert: str | None, tls_key: str | None
+) -> None:
     """Serve STORE over the HTTP backend contract until interrupted. Not a production control plane."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("choreo-run serve-http: %(message)s"))

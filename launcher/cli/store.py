@@ -10,10 +10,11 @@ import sys
 
 import click
 
-from launcher.backends.etcd import sync as etcd_sync
 from launcher.backends import BackendSettings
+from launcher.backends.etcd import sync as etcd_sync
 from launcher.cli.options import REACH, use
 from launcher.credentials import etcd_credentials, write_private
+
 
 def etcd_settings(ctx: click.Context) -> BackendSettings:
     user, password = etcd_credentials()  # the same variables as every other command
@@ -41,8 +42,10 @@ def push(ctx: click.Context, store_file: str, expect_revision: int | None, url: 
     if result.revision == 0:
         click.echo(f"etcd already holds this store ({result.unchanged} keys unchanged)")
     else:
-        click.echo(f"pushed at revision {result.revision}: {result.written} keys written, "
-                   f"{result.deleted} deleted, {result.unchanged} unchanged")
+        click.echo(
+            f"pushed at revision {result.revision}: {result.written} keys written, "
+            f"{result.deleted} deleted, {result.unchanged} unchanged"
+        )
 
 
 @store_command.command("pull")
@@ -63,11 +66,24 @@ def pull(ctx: click.Context, output: str | None, url: str, **_: object) -> None:
 @use("roles_project", "users_file", "reset_passwords", "enable_auth", *REACH)
 @click.argument("url")
 @click.pass_context
-def roles(ctx: click.Context, project: str, users_file: str | None, reset_passwords: bool, enable_auth: bool,
-          url: str, **_: object) -> None:
+def roles(
+    ctx: click.Context,
+    project: str,
+    users_file: str | None,
+    reset_passwords: bool,
+    enable_auth: bool,
+    url: str,
+    **_: object,
+) -> None:
     """Create or correct the per-component roles of docs/backends/etcd.md."""
-    granted = etcd_sync.create_roles(url, etcd_settings(ctx), project, users=users_file is not None,
-                                     reset_passwords=reset_passwords, enable_auth=enable_auth)
+    granted = etcd_sync.create_roles(
+        url,
+        etcd_settings(ctx),
+        project,
+        users=users_file is not None,
+        reset_passwords=reset_passwords,
+        enable_auth=enable_auth,
+    )
     for access in granted:
         click.echo(f"role {access.role}: read {', '.join(access.prefixes)}")
     created = sum(1 for access in granted if access.password)

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from launcher.connections.operations import ParameterUpdate
-from launcher.keys import is_secret_by_default
-from launcher.errors import UsageError
 from launcher.backends.local.store_file import ALL_ENVIRONMENTS
+from launcher.connections.operations import ParameterUpdate
+from launcher.errors import UsageError
+from launcher.keys import is_secret_by_default
 from launcher.shape import scalar_text
 from launcher.yamlfile import load_yaml_file, parse_yaml_bytes
 
@@ -33,13 +33,21 @@ STDIN = "-"
 Prompt = Callable[[str], str]
 
 
-def parameter_updates(pairs: tuple[str, ...], secret_keys: tuple[str, ...], param_file: str | None,
-                      environments: tuple[str, ...], *, prompt: Prompt | None = None) -> tuple[ParameterUpdate, ...]:
+def parameter_updates(
+    pairs: tuple[str, ...],
+    secret_keys: tuple[str, ...],
+    param_file: str | None,
+    environments: tuple[str, ...],
+    *,
+    prompt: Prompt | None = None,
+) -> tuple[ParameterUpdate, ...]:
     """Every value given, each source checked; a key given twice is refused."""
     from_file = read_param_file(param_file, environments) if param_file else {}
     # --secret KEY with KEY in the file: the file's value, marked secret
-    updates = [*(_plain(pair, environments) for pair in pairs),
-               *(replace(update, secret=update.secret or key in secret_keys) for key, update in from_file.items())]
+    updates = [
+        *(_plain(pair, environments) for pair in pairs),
+        *(replace(update, secret=update.secret or key in secret_keys) for key, update in from_file.items()),
+    ]
     updates += [_secret(key, environments, param_file, prompt) for key in secret_keys if key not in from_file]
     seen = [update.key for update in updates]
     repeated = sorted({key for key in seen if seen.count(key) > 1})
@@ -57,16 +65,20 @@ def _plain(pair: str, environments: tuple[str, ...]) -> ParameterUpdate:
     if not equals or not key.strip():
         raise UsageError(f"--param expects KEY=VALUE, got {key!r}")  # never echo a possible value
     if is_secret_by_default(key):
-        raise UsageError(f"{key} is a secret parameter: give it with --secret {key} (stdin or a prompt) or "
-                         "--param-file, never on the command line")
+        raise UsageError(
+            f"{key} is a secret parameter: give it with --secret {key} (stdin or a prompt) or "
+            "--param-file, never on the command line"
+        )
     return ParameterUpdate(key.strip(), _spread(value, environments), False, plain=True)
 
 
 def secret_value(key: str, param_file: str | None = None, *, prompt: Prompt | None = None) -> str:
     """A secret's value: from the terminal without echo (through `prompt`), else one line of stdin."""
     if "=" in key:
-        raise UsageError("--secret takes a parameter name only; the value is read from stdin, a prompt or "
-                         "--param-file (never from the command line)")
+        raise UsageError(
+            "--secret takes a parameter name only; the value is read from stdin, a prompt or "
+            "--param-file (never from the command line)"
+        )
     if param_file == STDIN:
         raise UsageError(f"no value for secret {key} in the parameter file read from stdin")
     if prompt is not None and sys.stdin.isatty():

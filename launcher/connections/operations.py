@@ -14,11 +14,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from launcher.errors import ConfigurationError, Problem, UsageError
-from launcher.keys import OAUTH_KEYS, is_secret_by_default
-from launcher.model import COMPONENT, Manifest
-from launcher.naming import connection_name_problem
-from launcher.connections.oauth_apps import OAuthRequest, attach_oauth_app, connections_using, rotate_client_secret
 from launcher.backends.local.store_file import (
     ALL_ENVIRONMENTS,
     CONNECTION_TYPES,
@@ -28,10 +23,19 @@ from launcher.backends.local.store_file import (
     StoredParameter,
     StoredProject,
 )
+from launcher.connections.oauth_apps import OAuthRequest, attach_oauth_app, connections_using, rotate_client_secret
+from launcher.errors import ConfigurationError, Problem, UsageError
+from launcher.keys import OAUTH_KEYS, is_secret_by_default
+from launcher.model import COMPONENT, Manifest
+from launcher.naming import connection_name_problem
 from launcher.visibility import owner, scope_problem
 
-RESOURCE_REF_PREFIX = {"service": "service:", "database": "database:", "third-party": "thirdparty:",
-                       "storage": "storage:"}
+RESOURCE_REF_PREFIX = {
+    "service": "service:",
+    "database": "database:",
+    "third-party": "thirdparty:",
+    "storage": "storage:",
+}
 
 
 def new_connection_id() -> str:
@@ -94,20 +98,28 @@ class Deleted:
 # ---------------------------------------------------------------- finding
 
 
-def find_connection(store: Store, ref: str, project: str | None = None, component: str | None = None) -> StoredConnection:
+def find_connection(
+    store: Store, ref: str, project: str | None = None, component: str | None = None
+) -> StoredConnection:
     """By Connection ID anywhere, else by name (case-insensitive) in the project and scope given."""
     by_id = [c for c in store.all_connections() if c.connection_id == ref]
     if by_id:
         return by_id[0]
-    found = [c for c in store.all_connections()
-             if c.name.lower() == ref.lower() and project in (None, c.project)
-             and (component is None or c.component == component)]
+    found = [
+        c
+        for c in store.all_connections()
+        if c.name.lower() == ref.lower()
+        and project in (None, c.project)
+        and (component is None or c.component == component)
+    ]
     if len(found) == 1:
         return found[0]
     if not found:
-        raise ConfigurationError(f"{store.file}: no connection with ID or name {ref!r}"
-                                 f"{f' in project {project!r}' if project else ''}"
-                                 f"{f' for component {component!r}' if component else ''}")
+        raise ConfigurationError(
+            f"{store.file}: no connection with ID or name {ref!r}"
+            f"{f' in project {project!r}' if project else ''}"
+            f"{f' for component {component!r}' if component else ''}"
+        )
     scopes = ", ".join(_scope_label(c) for c in found)
     raise UsageError(f"connection name {ref!r} is ambiguous ({scopes}): give --project/--component or the ID")
 
@@ -137,12 +149,28 @@ def create_connection(store: Store, spec: ConnectionSpec, make: Generators = Gen
     project = _with_component(store.projects.get(spec.project) or _new_project(spec.project), spec.component)
     app_id, created = None, False
     if spec.oauth is not None:
-        project, app_id, created = attach_oauth_app(project, spec.name, spec.visibility, spec.component,
-                                                    _environments_of(spec.parameters), spec.oauth, make.token)
+        project, app_id, created = attach_oauth_app(
+            project,
+            spec.name,
+            spec.visibility,
+            spec.component,
+            _environments_of(spec.parameters),
+            spec.oauth,
+            make.token,
+        )
     parameters = {key: replace(p, secret=p.secret or is_secret_by_default(key)) for key, p in spec.parameters.items()}
-    connection = StoredConnection(make.connection_id(), spec.name, spec.type, spec.visibility, spec.project,
-                                  spec.component, parameters, app_id, spec.resource_ref,
-                                  f"projects.{spec.project}.connections[{len(project.connections)}]")
+    connection = StoredConnection(
+        make.connection_id(),
+        spec.name,
+        spec.type,
+        spec.visibility,
+        spec.project,
+        spec.component,
+        parameters,
+        app_id,
+        spec.resource_ref,
+        f"projects.{spec.project}.connections[{len(project.connections)}]",
+    )
     project = replace(project, connections=(*project.connections, connection))
     if any(c.connection_id == connection.connection_id for c in store.all_connections()):
         raise ConfigurationError(f"{store.file}: generated Connection ID already exists; run the command again")
@@ -150,15 +178,28 @@ def create_connection(store: Store, spec: ConnectionSpec, make: Generators = Gen
 
 
 def _check_spec(store: Store, spec: ConnectionSpec) -> None:
-    problems = [problem for problem in (_name_problem(spec.name), _type_problem(spec), _scope_problem(spec),
-                                        _ref_problem(spec), _oauth_problem(spec)) if problem]
+    problems = [
+        problem
+        for problem in (
+            _name_problem(spec.name),
+            _type_problem(spec),
+            _scope_problem(spec),
+            _ref_problem(spec),
+            _oauth_problem(spec),
+        )
+        if problem
+    ]
     project = store.projects.get(spec.project)
-    clash = [c for c in (project.connections if project else ())
-             if c.component == owner(spec.visibility, spec.component)
-             and c.name.lower() == spec.name.lower()]
+    clash = [
+        c
+        for c in (project.connections if project else ())
+        if c.component == owner(spec.visibility, spec.component) and c.name.lower() == spec.name.lower()
+    ]
     if clash:
-        problems.append(f"a connection named {clash[0].name!r} already exists in this scope "
-                        f"({_scope_label(clash[0])}, ID {clash[0].connection_id})")
+        problems.append(
+            f"a connection named {clash[0].name!r} already exists in this scope "
+            f"({_scope_label(clash[0])}, ID {clash[0].connection_id})"
+        )
     if problems:
         raise UsageError([Problem(problem) for problem in problems])  # one line each
 
@@ -188,8 +229,11 @@ def _scope_problem(spec: ConnectionSpec) -> str | None:
 def _ref_problem(spec: ConnectionSpec) -> str | None:
     expected = RESOURCE_REF_PREFIX.get(spec.type)
     if spec.resource_ref is None:
-        return "a service connection needs --resource-ref service:/project/component/version/endpoint/VISIBILITY" \
-            if spec.type == "service" else None
+        return (
+            "a service connection needs --resource-ref service:/project/component/version/endpoint/VISIBILITY"
+            if spec.type == "service"
+            else None
+        )
     if expected and not spec.resource_ref.startswith(expected):
         return f"a {spec.type} connection's resourceRef starts with {expected!r}, got {spec.resource_ref!r}"
     return None
@@ -239,17 +283,24 @@ def add_component(store: Store, project: str, component: str) -> tuple[Store, bo
 # ---------------------------------------------------------------- update
 
 
-def update_connection(store: Store, connection: StoredConnection, updates: tuple[ParameterUpdate, ...],
-                      removals: tuple[str, ...] = (), environments: tuple[str, ...] = (),
-                      resource_ref: str | None = None) -> tuple[Store, StoredConnection]:
+def update_connection(
+    store: Store,
+    connection: StoredConnection,
+    updates: tuple[ParameterUpdate, ...],
+    removals: tuple[str, ...] = (),
+    environments: tuple[str, ...] = (),
+    resource_ref: str | None = None,
+) -> tuple[Store, StoredConnection]:
     """Set values (per environment, or for all), remove keys or one environment's values."""
     parameters = dict(connection.parameters)
     for key in removals:
         parameters = _remove(parameters, key, environments, connection.name)
     for update in updates:
         if connection.oauth_app and update.key in OAUTH_KEYS:
-            raise UsageError(f"{update.key} comes from OAuth application {connection.oauth_app!r}; "
-                             "rotate its secret with `connection rotate`")
+            raise UsageError(
+                f"{update.key} comes from OAuth application {connection.oauth_app!r}; "
+                "rotate its secret with `connection rotate`"
+            )
         parameters[update.key] = _merged(parameters.get(update.key), update)
     changed = replace(connection, parameters=parameters, resource_ref=resource_ref or connection.resource_ref)
     if resource_ref:
@@ -258,16 +309,24 @@ def update_connection(store: Store, connection: StoredConnection, updates: tuple
 
 
 def _check_ref_kind(connection: StoredConnection) -> None:
-    spec = ConnectionSpec(connection.project, connection.name, connection.type, connection.visibility,
-                          connection.component, resource_ref=connection.resource_ref)
+    spec = ConnectionSpec(
+        connection.project,
+        connection.name,
+        connection.type,
+        connection.visibility,
+        connection.component,
+        resource_ref=connection.resource_ref,
+    )
     if problem := _ref_problem(spec):
         raise UsageError(problem)
 
 
 def _merged(old: StoredParameter | None, update: ParameterUpdate) -> StoredParameter:
     if old is not None and old.secret and update.plain:
-        raise UsageError(f"{update.key} is secret: give its value with --secret {update.key} (read from stdin or "
-                         "a prompt) or --param-file, never on the command line")
+        raise UsageError(
+            f"{update.key} is secret: give its value with --secret {update.key} (read from stdin or "
+            "a prompt) or --param-file, never on the command line"
+        )
     if old is None or ALL_ENVIRONMENTS in update.values:
         values = dict(update.values)  # one value for every environment replaces the per-environment ones
     else:
@@ -276,8 +335,9 @@ def _merged(old: StoredParameter | None, update: ParameterUpdate) -> StoredParam
     return StoredParameter(values, secret, old.optional if old else False)
 
 
-def _remove(parameters: dict[str, StoredParameter], key: str, environments: tuple[str, ...],
-            name: str) -> dict[str, StoredParameter]:
+def _remove(
+    parameters: dict[str, StoredParameter], key: str, environments: tuple[str, ...], name: str
+) -> dict[str, StoredParameter]:
     if key not in parameters:
         raise UsageError(f"connection {name!r} has no parameter {key!r}")
     if not environments:
@@ -289,8 +349,9 @@ def _remove(parameters: dict[str, StoredParameter], key: str, environments: tupl
 # ---------------------------------------------------------------- rotate
 
 
-def rotate_parameter(store: Store, connection: StoredConnection, key: str,
-                     values: dict[str, str]) -> tuple[Store, StoredConnection]:
+def rotate_parameter(
+    store: Store, connection: StoredConnection, key: str, values: dict[str, str]
+) -> tuple[Store, StoredConnection]:
     """A secret parameter's new value, for the environments in `values` (or ALL_ENVIRONMENTS)."""
     parameter = connection.parameters.get(key)
     if parameter is None or not parameter.secret:
@@ -299,8 +360,9 @@ def rotate_parameter(store: Store, connection: StoredConnection, key: str,
     return update_connection(store, connection, (ParameterUpdate(key, values, True),))
 
 
-def rotate_oauth_secret(store: Store, project_name: str, app_id: str, environments: tuple[str, ...] = (),
-                        make: Generators = Generators()) -> tuple[Store, tuple[str, ...]]:
+def rotate_oauth_secret(
+    store: Store, project_name: str, app_id: str, environments: tuple[str, ...] = (), make: Generators = Generators()
+) -> tuple[Store, tuple[str, ...]]:
     """A new client secret for the application; returns the environments rotated."""
     project = project_of(store, project_name)
     project, rotated = rotate_client_secret(project, app_id, environments, make.token)
@@ -327,8 +389,14 @@ def manifest_references(manifest: Manifest, connection: StoredConnection) -> lis
     """Where `manifest` refers to the connection: by name (connectionReferences, connectionRef
     values, compared as the resolver does) or by Connection ID (serviceReferences)."""
     paths = [f"{ref.path}.name" for ref in manifest.connection_references if ref.name == connection.name]
-    paths += [f"{ref.path}.connectionConfig" for ref in manifest.service_references
-              if ref.connection_id == connection.connection_id]
-    paths += [entry.source.path or entry.path for entry in manifest.env
-              if entry.source.kind == "connectionRef" and entry.source.ref_name == connection.name]
+    paths += [
+        f"{ref.path}.connectionConfig"
+        for ref in manifest.service_references
+        if ref.connection_id == connection.connection_id
+    ]
+    paths += [
+        entry.source.path or entry.path
+        for entry in manifest.env
+        if entry.source.kind == "connectionRef" and entry.source.ref_name == connection.name
+    ]
     return paths

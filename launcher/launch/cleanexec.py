@@ -8,10 +8,9 @@ milliseconds, while `_signal` (the module it wraps) is built into the interprete
 
 from __future__ import annotations
 
+import _signal
 import errno
 import os
-
-import _signal
 
 #: Every signal whose disposition can be changed (SIGKILL and SIGSTOP cannot).
 CATCHABLE: frozenset[int] = frozenset(_signal.valid_signals()) - {_signal.SIGKILL, _signal.SIGSTOP}

@@ -21,13 +21,31 @@ EXEC, SUPERVISE = "exec", "supervise"
 class Launch:
     """What to start and how. Values are secrets: they are kept out of `repr`."""
 
-    __slots__ = ("command", "mode", "assignments", "masked_names", "override", "mount_root", "files",
-                 "warnings", "quiet")
+    __slots__ = (
+        "assignments",
+        "command",
+        "files",
+        "masked_names",
+        "mode",
+        "mount_root",
+        "override",
+        "quiet",
+        "warnings",
+    )
 
-    def __init__(self, command: Sequence[str], mode: str, assignments: Sequence[tuple[str, str]], *,
-                 masked_names: Sequence[str] = (), override: bool = True, mount_root: str | None = None,
-                 files: Sequence[tuple[str, bytes, int]] = (), warnings: Sequence[str] = (),
-                 quiet: bool = False) -> None:
+    def __init__(
+        self,
+        command: Sequence[str],
+        mode: str,
+        assignments: Sequence[tuple[str, str]],
+        *,
+        masked_names: Sequence[str] = (),
+        override: bool = True,
+        mount_root: str | None = None,
+        files: Sequence[tuple[str, bytes, int]] = (),
+        warnings: Sequence[str] = (),
+        quiet: bool = False,
+    ) -> None:
         self.command = list(command)
         self.mode = mode
         self.assignments = [(variable, value) for variable, value in assignments]
@@ -39,8 +57,10 @@ class Launch:
         self.quiet = quiet
 
     def __repr__(self) -> str:
-        return (f"Launch(command={self.command[:1]!r}..., mode={self.mode!r}, "
-                f"{len(self.assignments)} variables, {len(self.files)} files)")
+        return (
+            f"Launch(command={self.command[:1]!r}..., mode={self.mode!r}, "
+            f"{len(self.assignments)} variables, {len(self.files)} files)"
+        )
 
     def to_record(self) -> dict:
         """Plain data for marshal (the fast path's record format)."""

@@ -20,8 +20,13 @@ def is_launcher_setting(name: str) -> bool:
     return name.startswith(LAUNCHER_PREFIX)
 
 
-def apply_assignments(base: Mapping[str, str], assignments: Iterable[tuple[str, str]], *, override: bool = True,
-                      mount_root: str | None = None) -> dict[str, str]:
+def apply_assignments(
+    base: Mapping[str, str],
+    assignments: Iterable[tuple[str, str]],
+    *,
+    override: bool = True,
+    mount_root: str | None = None,
+) -> dict[str, str]:
     """`base` without the launcher's own settings, with `(variable, value)` pairs applied.
 
     With `override` (the default) resolved values replace inherited ones of the same name; without
@@ -38,8 +43,9 @@ def apply_assignments(base: Mapping[str, str], assignments: Iterable[tuple[str, 
     return environment
 
 
-def child_environment(plan: Plan, base: Mapping[str, str], *, override: bool = True,
-                      mount_root: str | None = None) -> dict[str, str]:
+def child_environment(
+    plan: Plan, base: Mapping[str, str], *, override: bool = True, mount_root: str | None = None
+) -> dict[str, str]:
     """The environment the service receives for `plan`."""
     pairs = ((assignment.variable, assignment.value) for assignment in plan.assignments)
     return apply_assignments(base, pairs, override=override, mount_root=mount_root)

@@ -23,9 +23,9 @@ import os
 import sys
 
 from launcher.atomic import atomic_write
-from launcher.stamps import stamp
 from launcher.launch.decision import EXEC, Launch
 from launcher.launch.environment import LAUNCHER_PREFIX
+from launcher.stamps import stamp
 
 RECORD_FORMAT = 2
 SECRET_SETTING_PARTS = ("TOKEN", "PASSWORD", "KEY")
@@ -38,8 +38,11 @@ def plan_directory(environ: dict[str, str] | os._Environ) -> str:
 
 def signature(argv: list[str], environ: dict[str, str] | os._Environ) -> str:
     """Everything that decides a launch besides file contents: argv, directory, settings, PID 1."""
-    settings = sorted((name, value) for name, value in environ.items()
-                      if name.startswith(LAUNCHER_PREFIX) and not any(p in name for p in SECRET_SETTING_PARTS))
+    settings = sorted(
+        (name, value)
+        for name, value in environ.items()
+        if name.startswith(LAUNCHER_PREFIX) and not any(p in name for p in SECRET_SETTING_PARTS)
+    )
     # PID 1 supervises by default: a record made elsewhere must not be replayed as PID 1.
     return repr((RECORD_FORMAT, sys.executable, os.getcwd(), os.getpid() == 1, argv, settings))
 

@@ -26,6 +26,7 @@ def default_mode(environ: dict[str, str] | os._Environ | None = None) -> str:
     if mode is None:
         from launcher.errors import UsageError  # only on this error path: the fast path stays light
 
-        raise UsageError(f"invalid {MODE_VARIABLE} '{environ.get(MODE_VARIABLE, '').strip().lower()}': "
-                         "expected exec or supervise")
+        raise UsageError(
+            f"invalid {MODE_VARIABLE} '{environ.get(MODE_VARIABLE, '').strip().lower()}': expected exec or supervise"
+        )
     return mode

@@ -46,8 +46,9 @@ def _root_and_parts(output: FileOutput, component_dir: str, mount_root: str | No
         parts = contained_parts(relative)
     except Escapes:
         where = "--mount-root " + mount_root if mount_root else "the component directory " + component_dir
-        raise OutputError(f"{output.origin.detail}: {target!r} (mountPath/name) leads out of {where}; refusing "
-                          "to write outside it") from None
+        raise OutputError(
+            f"{output.origin.detail}: {target!r} (mountPath/name) leads out of {where}; refusing to write outside it"
+        ) from None
     if not parts:
         raise OutputError(f"{output.origin.detail}: {target!r} (mountPath/name) names no file")
     return root, parts

@@ -42,8 +42,9 @@ def exec_service(argv: list[str], environment: dict[str, str]) -> NoReturn:
 class ServiceStarter:
     """Forks the service for supervise mode; `start` is called once per life of the service."""
 
-    def __init__(self, argv: list[str], terminal_fd: int | None, mask_variables: tuple[str, ...],
-                 cwd: str | None = None) -> None:
+    def __init__(
+        self, argv: list[str], terminal_fd: int | None, mask_variables: tuple[str, ...], cwd: str | None = None
+    ) -> None:
         self.argv = argv
         self.cwd = cwd  # where the service starts, when the supervisor has left it (None: ours)
         self.terminal_fd = terminal_fd  # the terminal the service takes the foreground of, if ours

@@ -13,16 +13,28 @@ import os
 import signal
 from collections.abc import Mapping
 
-from launcher.launch.cleanexec import CATCHABLE, exec_failure, reset_signals_for_exec
 from launcher.errors import CommandNotExecutable, CommandNotFound, LauncherError, UsageError
+from launcher.launch.cleanexec import CATCHABLE, exec_failure, reset_signals_for_exec
 
 # The clean start itself lives in launcher.launch.cleanexec, which the start-up fast path shares.
-__all__ = ["CATCHABLE", "reset_signals_for_exec", "spawn", "exec_error", "parse_signal", "parse_rewrite",
-           "signal_name"]
+__all__ = [
+    "CATCHABLE",
+    "exec_error",
+    "parse_rewrite",
+    "parse_signal",
+    "reset_signals_for_exec",
+    "signal_name",
+    "spawn",
+]
 
 
-def spawn(argv: list[str], env: Mapping[str, str], terminal_fd: int | None = None,
-          outputs: tuple[int | None, int | None] = (None, None), cwd: str | None = None) -> int:
+def spawn(
+    argv: list[str],
+    env: Mapping[str, str],
+    terminal_fd: int | None = None,
+    outputs: tuple[int | None, int | None] = (None, None),
+    cwd: str | None = None,
+) -> int:
     """Start argv (searched on env's PATH) in a new process group with a clean signal state.
 
     With terminal_fd, the child also takes that terminal's foreground before it execs, so it can
@@ -48,8 +60,14 @@ def spawn(argv: list[str], env: Mapping[str, str], terminal_fd: int | None = Non
     return pid
 
 
-def _become_service(argv: list[str], env: dict[str, str], terminal_fd: int | None, report: int,
-                    outputs: tuple[int | None, int | None], cwd: str | None) -> None:
+def _become_service(
+    argv: list[str],
+    env: dict[str, str],
+    terminal_fd: int | None,
+    report: int,
+    outputs: tuple[int | None, int | None],
+    cwd: str | None,
+) -> None:
     """Runs in the forked child: never returns, never raises into the caller's code."""
     code = errno.EIO
     try:

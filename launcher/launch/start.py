@@ -49,9 +49,15 @@ def replay(launch: Launch, environ: Mapping[str, str]) -> None:
     start(launch, environ)
 
 
-def start(launch: Launch, environ: Mapping[str, str], *, supervision: SuperviseOptions | None = None,
-          reloader: Reloader | None = None, warn: Callable[[str], None] | None = None,
-          debug: Callable[[str], None] | None = None) -> NoReturn:
+def start(
+    launch: Launch,
+    environ: Mapping[str, str],
+    *,
+    supervision: SuperviseOptions | None = None,
+    reloader: Reloader | None = None,
+    warn: Callable[[str], None] | None = None,
+    debug: Callable[[str], None] | None = None,
+) -> NoReturn:
     """Start the service as `launch` says; never returns (exec, or exit with the service's code)."""
     environment = reloader.current_environment() if reloader is not None else service_environment(launch, environ)
     if launch.mode == EXEC:

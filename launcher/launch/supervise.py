@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
 from types import MappingProxyType
+from typing import Protocol
 
 from launcher.errors import UsageError
 from launcher.launch import reaper
@@ -28,14 +28,16 @@ from launcher.launch.sigstate import CATCHABLE
 #: (the kernel forces a synchronous fault's default action, so a launcher bug still dumps core),
 #: but it does catch the same signals *sent* with kill(1): those are forwarded like any other, or
 #: their default action would kill the launcher and orphan the service.
-SYNCHRONOUS = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL,
-                         signal.SIGTRAP, signal.SIGSYS, signal.SIGABRT})
+SYNCHRONOUS = frozenset(
+    {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGTRAP, signal.SIGSYS, signal.SIGABRT}
+)
 #: Every signal that is passed on to the service.
 FORWARDED = CATCHABLE - SYNCHRONOUS - {signal.SIGCHLD}
 #: Signals the kernel also raises about the launcher's *own* pipes, sockets, limits and timers.
 #: They are forwarded only when another process sent them on purpose (kill, sigqueue).
-NOISE = frozenset({signal.SIGPIPE, signal.SIGURG, signal.SIGIO, signal.SIGXFSZ, signal.SIGXCPU,
-                   signal.SIGPROF, signal.SIGVTALRM})
+NOISE = frozenset(
+    {signal.SIGPIPE, signal.SIGURG, signal.SIGIO, signal.SIGXFSZ, signal.SIGXCPU, signal.SIGPROF, signal.SIGVTALRM}
+)
 JOB_CONTROL_STOPS = frozenset({signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 WAITED = FORWARDED | SYNCHRONOUS | {signal.SIGCHLD}
 
@@ -75,9 +77,15 @@ class SuperviseOptions:
         return self.rewrites.get(signo, signo)
 
 
-def supervise(argv: list[str], env: dict[str, str], options: SuperviseOptions = SuperviseOptions(),
-              *, warn: Callable[[str], None] | None = None, reloader: Reloader | None = None,
-              cwd: str | None = None) -> int:
+def supervise(
+    argv: list[str],
+    env: dict[str, str],
+    options: SuperviseOptions = SuperviseOptions(),
+    *,
+    warn: Callable[[str], None] | None = None,
+    reloader: Reloader | None = None,
+    cwd: str | None = None,
+) -> int:
     """Run argv with env as our child until it exits; return the exit code the launcher exits with.
 
     Raises CommandNotFound / CommandNotExecutable when argv cannot be started. Must be called from
@@ -176,8 +184,9 @@ class _Terminal:
 class _Supervisor:
     """The wait loop. Mutable on purpose: it is the state of one running child."""
 
-    def __init__(self, service: ServiceStarter, child: int, terminal: _Terminal | None,
-                 options: SuperviseOptions) -> None:
+    def __init__(
+        self, service: ServiceStarter, child: int, terminal: _Terminal | None, options: SuperviseOptions
+    ) -> None:
         self.service = service  # starts the service: the first time and on every restart
         self.child = child  # also the child's process group id: spawn() makes it a group leader
         self.terminal = terminal
@@ -206,8 +215,12 @@ class _Supervisor:
             self._respawn()
 
     def _restart_due(self) -> bool:
-        return (self.restarts is not None and self.restarts.next_env is not None and not self.stop_requested
-                and not self.gave_up)
+        return (
+            self.restarts is not None
+            and self.restarts.next_env is not None
+            and not self.stop_requested
+            and not self.gave_up
+        )
 
     def _respawn(self) -> None:
         """The old tree is gone: start the service again with the new environment. Never overlaps."""
@@ -353,4 +366,3 @@ def _stop_with(signo: int) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signo})  # the pending signal stops us right here
     signal.pthread_sigmask(signal.SIG_BLOCK, {signo})
     signal.signal(signo, previous)
-

@@ -18,13 +18,16 @@ from launcher.launch.supervise import WAITED, SuperviseOptions, supervise
 
 # Runs in the new interpreter: `-I` keeps the service's PYTHON* variables (meant for the service,
 # and now in our environment) from changing how the supervisor itself starts.
-_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
-         "from launcher.launch.supervisor_main import main; main(sys.argv[2:])")
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); from launcher.launch.supervisor_main import main; main(sys.argv[2:])"
+)
 
 
 def reexec(argv: list[str], environment: dict[str, str], options: SuperviseOptions) -> None:
     """Become the lean supervisor of argv; returns only if the re-exec itself failed."""
-    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # launcher/launch/ -> site
+    package_parent = os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    )  # launcher/launch/ -> site
     command = [sys.executable, "-I", "-c", _BOOT, package_parent, *encode(options), "--", *argv]
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
@@ -37,9 +40,13 @@ def reexec(argv: list[str], environment: dict[str, str], options: SuperviseOptio
 
 def encode(options: SuperviseOptions) -> list[str]:
     rewrites = ",".join(f"{source}:{target}" for source, target in sorted(options.rewrites.items()))
-    return [f"--group={int(options.forward_to_group)}", f"--stop={options.stop_signal}",
-            f"--grace={options.grace_period!r}", f"--rewrites={rewrites}",
-            f"--mask={','.join(options.mask_variables)}"]  # variable names only, never values
+    return [
+        f"--group={int(options.forward_to_group)}",
+        f"--stop={options.stop_signal}",
+        f"--grace={options.grace_period!r}",
+        f"--rewrites={rewrites}",
+        f"--mask={','.join(options.mask_variables)}",
+    ]  # variable names only, never values
 
 
 def decode(arguments: list[str]) -> SuperviseOptions:
@@ -48,9 +55,13 @@ def decode(arguments: list[str]) -> SuperviseOptions:
     for rule in filter(None, values["rewrites"].split(",")):
         source, target = rule.split(":")
         rewrites[int(source)] = int(target)
-    return SuperviseOptions(forward_to_group=values["group"] == "1", stop_signal=int(values["stop"]),
-                            rewrites=rewrites, grace_period=float(values["grace"]),
-                            mask_variables=tuple(name for name in values["mask"].split(",") if name))
+    return SuperviseOptions(
+        forward_to_group=values["group"] == "1",
+        stop_signal=int(values["stop"]),
+        rewrites=rewrites,
+        grace_period=float(values["grace"]),
+        mask_variables=tuple(name for name in values["mask"].split(",") if name),
+    )
 
 
 def main(arguments: list[str]) -> None:
@@ -58,7 +69,7 @@ def main(arguments: list[str]) -> None:
     from launcher.errors import LauncherError
 
     split = arguments.index("--")
-    options, argv = decode(arguments[:split]), arguments[split + 1:]
+    options, argv = decode(arguments[:split]), arguments[split + 1 :]
 
     def warn(message: str) -> None:
         sys.stderr.write(f"choreo-run: warning: {message}\n")

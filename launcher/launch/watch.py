@@ -43,8 +43,15 @@ class WatchOptions:
 class Reloader:
     """Watches in a thread; `take()` hands the newest valid environment to the supervisor."""
 
-    def __init__(self, settings: Settings, backend: Backend, plan: Plan, options: WatchOptions,
-                 warn: Callable[[str], None], debug: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        backend: Backend,
+        plan: Plan,
+        options: WatchOptions,
+        warn: Callable[[str], None],
+        debug: Callable[[str], None],
+    ) -> None:
         self.settings, self.backend, self.options = settings, backend, options
         self.warn, self.debug = warn, debug
         self.running = self._outcome(plan)
@@ -60,8 +67,9 @@ class Reloader:
     def environment(self, plan: Plan) -> dict[str, str]:
         from launcher.launch.environment import child_environment
 
-        environment = child_environment(plan, self.options.base_environment, override=self.options.override,
-                                        mount_root=self.options.mount_root)
+        environment = child_environment(
+            plan, self.options.base_environment, override=self.options.override, mount_root=self.options.mount_root
+        )
         if self.options.env_file:
             environment[ENV_FILE_VARIABLE] = self.options.env_file
         return environment
@@ -196,8 +204,7 @@ class Reloader:
         path = self.options.env_file
         try:
             chosen = path in _chosen_env_files  # by default_env_file: private, and it exists already
-            directory = private_directory(os.path.dirname(os.path.abspath(path)), create=not chosen,
-                                          trusted=not chosen)
+            directory = private_directory(os.path.dirname(os.path.abspath(path)), create=not chosen, trusted=not chosen)
             descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
             try:
                 write_at(descriptor, os.path.basename(path), text.encode(), 0o600)
@@ -234,16 +241,20 @@ def default_env_file(environ: dict[str, str] | os._Environ) -> str:
         try:
             base = private_directory(runtime, create=False, repair=False)  # the system's: never chmod-ed
         except OSError as error:
-            raise OutputError(f"XDG_RUNTIME_DIR={runtime}: not usable for the reload env file: {error.strerror}; "
-                              "fix it, unset it, or choose a file with --reload-env-file") from None
+            raise OutputError(
+                f"XDG_RUNTIME_DIR={runtime}: not usable for the reload env file: {error.strerror}; "
+                "fix it, unset it, or choose a file with --reload-env-file"
+            ) from None
     else:
         import tempfile
 
         try:
             base = created = tempfile.mkdtemp(prefix="choreo-run-", dir=environ.get("TMPDIR") or None)
         except OSError as error:
-            raise OutputError(f"cannot create a private directory for the reload env file: {error.strerror}; "
-                              "set XDG_RUNTIME_DIR or choose a file with --reload-env-file") from None
+            raise OutputError(
+                f"cannot create a private directory for the reload env file: {error.strerror}; "
+                "set XDG_RUNTIME_DIR or choose a file with --reload-env-file"
+            ) from None
     path = os.path.join(base, f"choreo-run-{os.getpid()}.env")
     _chosen_env_files[path] = created
     atexit.register(_remove_chosen, path)  # also when the Reloader is never built (a later error)

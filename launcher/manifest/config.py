@@ -111,7 +111,9 @@ def _file_entries(node: Node) -> list[FileEntry]:
 def _file_type(node: Node, name: str | None) -> str | None:
     if node.value is None:
         extension = os.path.splitext(name or "")[1].lstrip(".").lower()
-        return {"yml": "yaml", "yaml": "yaml", "json": "json", "env": "env", "properties": "properties"}.get(extension, "text")
+        return {"yml": "yaml", "yaml": "yaml", "json": "json", "env": "env", "properties": "properties"}.get(
+            extension, "text"
+        )
     file_type = node.text("a file type")
     if file_type and file_type.lower() not in FILE_TYPES:
         node.problem(f"expected one of {', '.join(FILE_TYPES)}, got {file_type!r}")

@@ -13,8 +13,8 @@ from dataclasses import replace
 from typing import Any
 
 from launcher.errors import ManifestError, ManifestNotFound
-from launcher.model import ConnectionReference, EnvMapping, Manifest, ServiceReference
 from launcher.manifest.config import read_configurations
+from launcher.model import ConnectionReference, EnvMapping, Manifest, ServiceReference
 from launcher.naming import connection_name_problem
 from launcher.shape import Node, shown, type_name
 from launcher.yamlfile import describe_file, load_yaml_file
@@ -39,8 +39,11 @@ def discover(component_dir: str) -> tuple[str, list[str]]:
             continue
         chosen = os.path.join(component_dir, folder, present[0])
         shown = describe_file(chosen)
-        warnings = [f"{describe_file(os.path.join(component_dir, folder, other))}: ignored, {present[0]} "
-                    f"takes precedence" for other in present[1:] if other != "endpoints.yaml"]
+        warnings = [
+            f"{describe_file(os.path.join(component_dir, folder, other))}: ignored, {present[0]} takes precedence"
+            for other in present[1:]
+            if other != "endpoints.yaml"
+        ]
         warnings += _shadowed(component_dir, folder, shown)
         return chosen, warnings
     looked = ", ".join(os.path.join(folder, name) for folder in MANIFEST_DIRS for name in MANIFEST_NAMES[:2])
@@ -48,10 +51,12 @@ def discover(component_dir: str) -> tuple[str, list[str]]:
 
 
 def _shadowed(component_dir: str, chosen_folder: str, shown: str) -> list[str]:
-    later = MANIFEST_DIRS[MANIFEST_DIRS.index(chosen_folder) + 1:]
-    return [f"{describe_file(os.path.join(component_dir, folder))}: ignored, {shown} takes precedence"
-            for folder in later
-            if any(os.path.isfile(os.path.join(component_dir, folder, name)) for name in MANIFEST_NAMES[:2])]
+    later = MANIFEST_DIRS[MANIFEST_DIRS.index(chosen_folder) + 1 :]
+    return [
+        f"{describe_file(os.path.join(component_dir, folder))}: ignored, {shown} takes precedence"
+        for folder in later
+        if any(os.path.isfile(os.path.join(component_dir, folder, name)) for name in MANIFEST_NAMES[:2])
+    ]
 
 
 def load_manifest(path: str) -> Manifest:
@@ -65,8 +70,11 @@ def manifest_from_data(data: Any, path: str) -> Manifest:
     if not root.is_mapping:
         root.problem(f"expected a mapping at the top level, got {type_name(data)}")
         root.raise_if_any(ManifestError)
-    reader = {"component.yaml": _read_component_yaml, "component-config.yaml": _read_component_config,
-              "endpoints.yaml": _read_endpoints_yaml}[_kind_of(path, data)]
+    reader = {
+        "component.yaml": _read_component_yaml,
+        "component-config.yaml": _read_component_config,
+        "endpoints.yaml": _read_endpoints_yaml,
+    }[_kind_of(path, data)]
     manifest = reader(root)
     root.raise_if_any(ManifestError)
     return replace(manifest, warnings=root.warnings)
@@ -94,8 +102,7 @@ def _read_component_yaml(root: Node) -> Manifest:
     connection_refs = _connection_references(dependencies.key("connectionReferences"), version)
     service_refs = _service_references(dependencies.key("serviceReferences"))
     env, files = read_configurations(root, version)
-    return Manifest(root.file, "component.yaml", version or "?", connection_refs, service_refs, env,
-                    files)
+    return Manifest(root.file, "component.yaml", version or "?", connection_refs, service_refs, env, files)
 
 
 def _schema_version(node: Node) -> str | None:
@@ -126,7 +133,8 @@ def _dependencies_section(root: Node) -> Node:
     for index, endpoint in enumerate(endpoints.value if isinstance(endpoints.value, list) else []):
         if isinstance(endpoint, dict) and isinstance(endpoint.get("dependencies"), dict):
             endpoints.at(index).key("dependencies").warn(
-                "read as the top-level `dependencies` (it is indented under an endpoint)")
+                "read as the top-level `dependencies` (it is indented under an endpoint)"
+            )
             return Node(endpoint["dependencies"], dependencies.path, root.sink)
     return dependencies
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import posixpath
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from launcher.keys import lookup_key
 from launcher.model import Assignment, Connection, FileEntry, FileOutput, Manifest, Origin, Snapshot, ValueSource
@@ -14,8 +15,14 @@ from launcher.shape import scalar_text
 class ConfigResolver:
     """Turns configurations.env and configurations.file into assignments and file outputs."""
 
-    def __init__(self, manifest: Manifest, snapshot: Snapshot, by_name: dict[str, Connection],
-                 fail: Callable[[str, str], None], warn: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        manifest: Manifest,
+        snapshot: Snapshot,
+        by_name: dict[str, Connection],
+        fail: Callable[[str, str], None],
+        warn: Callable[[str], None],
+    ) -> None:
         self.manifest = manifest
         self.snapshot = snapshot
         self.by_name = by_name
@@ -61,14 +68,19 @@ class ConfigResolver:
         if connection is None:
             declared = any(r.name == source.ref_name for r in self.manifest.connection_references)
             if not declared:
-                self.fail(f"{source.path}.name", f"connection {source.ref_name!r} is not declared in "
-                          "dependencies.connectionReferences")
+                self.fail(
+                    f"{source.path}.name",
+                    f"connection {source.ref_name!r} is not declared in dependencies.connectionReferences",
+                )
             return None  # a declared one that failed was reported where it was declared
         values = self._connection_values.get(connection.name, {})
         found = lookup_key(values, source.ref_key or "")
         if found is None:
-            self.fail(f"{source.path}.key", f"connection {connection.name!r} has no key {source.ref_key!r} "
-                      f"(keys: {', '.join(sorted(values)) or 'none'})")
+            self.fail(
+                f"{source.path}.key",
+                f"connection {connection.name!r} has no key {source.ref_key!r} "
+                f"(keys: {', '.join(sorted(values)) or 'none'})",
+            )
             return None
         key, guessed = found
         if guessed:
@@ -84,8 +96,11 @@ class ConfigResolver:
             return None
         found = lookup_key(group, source.ref_key or "")
         if found is None:
-            self.fail(f"{source.path}.key", f"config group {source.ref_name!r} has no value for {source.ref_key!r} "
-                      f"in environment {self.snapshot.identity.environment!r}")
+            self.fail(
+                f"{source.path}.key",
+                f"config group {source.ref_name!r} has no value for {source.ref_key!r} "
+                f"in environment {self.snapshot.identity.environment!r}",
+            )
             return None
         parameter = group[found[0]]
         origin = Origin("configGroup", f"{source.ref_name}.{found[0]}", "", self.snapshot.backend)
@@ -100,8 +115,11 @@ class ConfigResolver:
         if "default" in source.form:
             return _text(source.form["default"]), source.secret, Origin("configForm", f"{name} (default)"), None
         if source.required:
-            self.fail(source.path, f"no config form value for {name!r} in environment "
-                      f"{self.snapshot.identity.environment!r} and no default ({self.snapshot.backend})")
+            self.fail(
+                source.path,
+                f"no config form value for {name!r} in environment "
+                f"{self.snapshot.identity.environment!r} and no default ({self.snapshot.backend})",
+            )
         return None
 
     # ------------------------------------------------------------ files
@@ -118,8 +136,11 @@ class ConfigResolver:
                 values[item.name] = stored[item.name]
                 secret = secret or item.source.secret
                 continue
-            found = self._value(item.source, item.name) if item.source.kind != "configForm" else \
-                self._from_form(item.source, None, f"{entry.name}:{item.name}")
+            found = (
+                self._value(item.source, item.name)
+                if item.source.kind != "configForm"
+                else self._from_form(item.source, None, f"{entry.name}:{item.name}")
+            )
             if found is not None:
                 values[item.name], item_secret = found[0], found[1]
                 secret = secret or item_secret

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 DEFAULT_ENVIRONMENT = "development"
 
 
-def decide_identity(project: str | None, component: str | None, environment: str | None,
-                    component_dir: str, backend: Backend) -> Identity:
+def decide_identity(
+    project: str | None, component: str | None, environment: str | None, component_dir: str, backend: Backend
+) -> Identity:
     """Flags and variables arrive merged by the CLI in `project`, `component`, `environment`."""
     if not (project and component):
         guessed_project, guessed_component = _guess(backend, component_dir)

@@ -19,13 +19,24 @@ def plan_table(plan: Plan, file_targets: list[str]) -> str:
     identity = plan.identity
     header = [f"{identity.project}/{identity.component} ({identity.environment}) from {plan.manifest_file}", ""]
     rows = [("VARIABLE", "VALUE", "FROM", "VISIBILITY", "SOURCE")]
-    rows += [(a.variable, _clip(shown_value(a)), f"{a.origin.kind} {a.origin.detail}", a.origin.visibility or "-",
-              a.origin.source or "-") for a in sorted(plan.assignments, key=lambda a: a.variable)]
+    rows += [
+        (
+            a.variable,
+            _clip(shown_value(a)),
+            f"{a.origin.kind} {a.origin.detail}",
+            a.origin.visibility or "-",
+            a.origin.source or "-",
+        )
+        for a in sorted(plan.assignments, key=lambda a: a.variable)
+    ]
     lines = header + _columns(rows)
     if plan.files:
         lines += ["", "FILES"]
-        lines += [f"  {target}  ({len(output.content)} bytes{', secret, mode 0600' if output.secret else ''}; "
-                  f"{output.origin.detail})" for output, target in zip(plan.files, file_targets)]
+        lines += [
+            f"  {target}  ({len(output.content)} bytes{', secret, mode 0600' if output.secret else ''}; "
+            f"{output.origin.detail})"
+            for output, target in zip(plan.files, file_targets, strict=False)
+        ]
     if not plan.assignments and not plan.files:
         lines.append("(the manifest declares nothing to inject)")
     return "\n".join(lines) + "\n"
@@ -34,13 +45,26 @@ def plan_table(plan: Plan, file_targets: list[str]) -> str:
 def plan_json(plan: Plan, file_targets: list[str]) -> str:
     """The same as the table, for machines; secret values masked."""
     document = {
-        "project": plan.identity.project, "component": plan.identity.component,
-        "environment": plan.identity.environment, "manifest": plan.manifest_file,
-        "variables": [{"name": a.variable, "value": shown_value(a), "secret": a.secret, "kind": a.origin.kind,
-                       "from": a.origin.detail, "visibility": a.origin.visibility or None,
-                       "source": a.origin.source or None} for a in plan.assignments],
-        "files": [{"path": target, "bytes": len(o.content), "secret": o.secret}
-                  for o, target in zip(plan.files, file_targets)],
+        "project": plan.identity.project,
+        "component": plan.identity.component,
+        "environment": plan.identity.environment,
+        "manifest": plan.manifest_file,
+        "variables": [
+            {
+                "name": a.variable,
+                "value": shown_value(a),
+                "secret": a.secret,
+                "kind": a.origin.kind,
+                "from": a.origin.detail,
+                "visibility": a.origin.visibility or None,
+                "source": a.origin.source or None,
+            }
+            for a in plan.assignments
+        ],
+        "files": [
+            {"path": target, "bytes": len(o.content), "secret": o.secret}
+            for o, target in zip(plan.files, file_targets, strict=False)
+        ],
         "warnings": list(plan.warnings),
     }
     return json.dumps(document, indent=2) + "\n"
@@ -50,8 +74,10 @@ def export(plan: Plan, export_format: str, reveal: bool) -> str:
     """Variables as dotenv, JSON or shell; secret values appear only with `reveal`."""
     assignments = sorted(plan.assignments, key=lambda a: a.variable)
     if export_format == "json":
-        return json.dumps({a.variable: (a.value if reveal or not a.secret else None) for a in assignments},
-                          indent=2) + "\n"
+        return (
+            json.dumps({a.variable: (a.value if reveal or not a.secret else None) for a in assignments}, indent=2)
+            + "\n"
+        )
     lines = []
     for assignment in assignments:
         if assignment.secret and not reveal:
@@ -84,4 +110,4 @@ def _clip(value: str, width: int = 48) -> str:
 
 def _columns(rows: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in rows]

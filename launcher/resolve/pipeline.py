@@ -9,18 +9,18 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
-from launcher.backends import Backend, BackendSettings, open_backend, parse_backend_url
 from launcher import shape
-from launcher.naming import reserved_variable_problem
+from launcher.backends import Backend, BackendSettings, open_backend, parse_backend_url
 from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, ProblemCollector
-from launcher.resolve.identity import decide_identity
 from launcher.manifest.reader import discover, load_manifest
 from launcher.model import Identity, Manifest, Plan, Snapshot
+from launcher.naming import reserved_variable_problem
+from launcher.resolve.identity import decide_identity
 from launcher.yamlfile import describe_file
 
 if TYPE_CHECKING:
@@ -55,8 +55,9 @@ def build_plan(settings: Settings, warn: Reporter, debug: Reporter, backend: Bac
     return plan_and_backend(settings, warn, debug, backend)[0]
 
 
-def plan_and_backend(settings: Settings, warn: Reporter, debug: Reporter,
-                     backend: Backend | None = None) -> tuple[Plan, Backend]:
+def plan_and_backend(
+    settings: Settings, warn: Reporter, debug: Reporter, backend: Backend | None = None
+) -> tuple[Plan, Backend]:
     """build_plan, also returning the backend it used (--watch keeps fetching from it)."""
     from launcher.resolve.resolver import resolve
 
@@ -64,13 +65,16 @@ def plan_and_backend(settings: Settings, warn: Reporter, debug: Reporter,
     manifest = read_manifest(settings, warn)
     debug(f"manifest {manifest.file} ({manifest.kind} {manifest.schema_version}) read in {_ms(started)}")
     backend = backend or open_backends(settings)
-    identity = decide_identity(settings.project, settings.component, settings.environment,
-                               settings.component_dir, backend)
+    identity = decide_identity(
+        settings.project, settings.component, settings.environment, settings.component_dir, backend
+    )
     cache = _cache_for(settings, manifest, identity, backend, warn)
     fetched = time.perf_counter()
     snapshot, from_cache = fetch_snapshot(backend, identity, settings.backend_settings.deadline, cache, warn)
-    debug(f"fetched {len(snapshot.connections)} connections for {identity.project}/{identity.component} "
-          f"({identity.environment}) from {snapshot.backend} in {_ms(fetched)}")
+    debug(
+        f"fetched {len(snapshot.connections)} connections for {identity.project}/{identity.component} "
+        f"({identity.environment}) from {snapshot.backend} in {_ms(fetched)}"
+    )
     for warning in snapshot.warnings:
         warn(warning)
     try:
@@ -90,8 +94,9 @@ def plan_and_backend(settings: Settings, warn: Reporter, debug: Reporter,
     return plan, backend
 
 
-def fetch_snapshot(backend: Backend, identity: Identity, deadline: float, cache: SnapshotCache | None,
-                   warn: Reporter) -> tuple[Snapshot, bool]:
+def fetch_snapshot(
+    backend: Backend, identity: Identity, deadline: float, cache: SnapshotCache | None, warn: Reporter
+) -> tuple[Snapshot, bool]:
     """(snapshot, whether it came from the cache). The cache serves only an unavailable backend."""
     try:
         with hard_deadline(deadline, backend.description):
@@ -110,8 +115,9 @@ def fetch_snapshot(backend: Backend, identity: Identity, deadline: float, cache:
         return cached[0], True
 
 
-def _cache_for(settings: Settings, manifest: Manifest, identity: Identity, backend: Backend,
-               warn: Reporter) -> SnapshotCache | None:
+def _cache_for(
+    settings: Settings, manifest: Manifest, identity: Identity, backend: Backend, warn: Reporter
+) -> SnapshotCache | None:
     if settings.cache is None:
         return None
     from launcher.backends.cache import SnapshotCache
@@ -162,8 +168,11 @@ def local_inputs(settings: Settings) -> list[str] | None:
         stores.append(os.path.expanduser(parsed.rest))  # as launcher.backends.local.backend.store_path
     from launcher.manifest.reader import MANIFEST_DIRS, MANIFEST_NAMES
 
-    manifests = [settings.manifest] if settings.manifest else [
-        os.path.join(settings.component_dir, folder, name) for folder in MANIFEST_DIRS for name in MANIFEST_NAMES]
+    manifests = (
+        [settings.manifest]
+        if settings.manifest
+        else [os.path.join(settings.component_dir, folder, name) for folder in MANIFEST_DIRS for name in MANIFEST_NAMES]
+    )
     return [*manifests, *stores, *settings.env_files]
 
 
@@ -193,8 +202,9 @@ def default_store(component_dir: str) -> str:
         if os.path.isfile(candidate):
             return candidate
     looked = " or ".join(describe_file(os.path.join(component_dir, name)) for name in DEFAULT_STORE_NAMES)
-    raise ConfigurationError(f"no backend given and no local store at {looked}: pass --backend URL "
-                             "(or set CHOREO_RUN_BACKEND)")
+    raise ConfigurationError(
+        f"no backend given and no local store at {looked}: pass --backend URL (or set CHOREO_RUN_BACKEND)"
+    )
 
 
 def read_env_files(paths: tuple[str, ...]) -> list[tuple[str, dict[str, str]]]:

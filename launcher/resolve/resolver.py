@@ -88,8 +88,10 @@ def _connection_references(work: _Work) -> None:
         if connection is None:
             continue
         if reference.resource_ref and connection.resource_ref and reference.resource_ref != connection.resource_ref:
-            work.warnings.append(f"{work.manifest.file}: {reference.path}.resourceRef: {reference.resource_ref!r} "
-                                 f"differs from the connection's {connection.resource_ref!r}; using the connection")
+            work.warnings.append(
+                f"{work.manifest.file}: {reference.path}.resourceRef: {reference.resource_ref!r} "
+                f"differs from the connection's {connection.resource_ref!r}; using the connection"
+            )
         work.by_name[reference.name] = connection
         for key, value, secret in _all_parameters(work, connection, reference.path):
             origin = _origin(work, "connection", f"{connection.name}.{key}", connection)
@@ -102,11 +104,16 @@ def _find_by_name(work: _Work, name: str, path: str) -> Connection | None:
         return candidates[0]
     foreign = [f for f in work.snapshot.foreign if f.name == name]
     if foreign:
-        work.deny(path, why_not_visible(work.snapshot.identity, repr(foreign[0].name), foreign[0].project,
-                                        foreign[0].component))
+        work.deny(
+            path,
+            why_not_visible(work.snapshot.identity, repr(foreign[0].name), foreign[0].project, foreign[0].component),
+        )
     else:
-        work.fail(path, f"no connection named {name!r} in component {work.snapshot.identity.component!r} "
-                        f"or project {work.snapshot.identity.project!r} ({work.snapshot.backend})")
+        work.fail(
+            path,
+            f"no connection named {name!r} in component {work.snapshot.identity.component!r} "
+            f"or project {work.snapshot.identity.project!r} ({work.snapshot.backend})",
+        )
     return None
 
 
@@ -114,8 +121,11 @@ def _all_parameters(work: _Work, connection: Connection, path: str) -> list[tupl
     """Every key with a value in this environment, the OAuth keys included; missing ones are problems."""
     values = [(key, p.value, p.secret) for key, p in connection.parameters.items()]
     for key in sorted(connection.unset_keys - connection.optional_keys):
-        work.fail(path, f"connection {connection.name!r} has no value for {key!r} in environment "
-                        f"{work.snapshot.identity.environment!r}")
+        work.fail(
+            path,
+            f"connection {connection.name!r} has no value for {key!r} in environment "
+            f"{work.snapshot.identity.environment!r}",
+        )
     if connection.oauth_app:
         values += _oauth_parameters(work, connection, path)
     return values
@@ -124,8 +134,11 @@ def _all_parameters(work: _Work, connection: Connection, path: str) -> list[tupl
 def _oauth_parameters(work: _Work, connection: Connection, path: str) -> list[tuple[str, str, bool]]:
     app = work.snapshot.oauth_apps.get(connection.oauth_app or "")
     if app is None:
-        work.fail(path, f"OAuth application {connection.oauth_app!r} of connection {connection.name!r} has no "
-                        f"credentials for environment {work.snapshot.identity.environment!r}")
+        work.fail(
+            path,
+            f"OAuth application {connection.oauth_app!r} of connection {connection.name!r} has no "
+            f"credentials for environment {work.snapshot.identity.environment!r}",
+        )
         return []
     values = dict(zip(OAUTH_KEYS, (app.client_id, app.client_secret, app.token_url), strict=True))
     return [(key, values[key], secret) for key, secret in oauth_keys()]
@@ -144,8 +157,11 @@ def _service_references(work: _Work) -> None:
             found = lookup_key(available, mapping.key)
             if found is None:
                 if mapping.key not in connection.optional_keys:
-                    work.fail(f"{mapping.path}.from", f"connection {connection.name!r} has no key {mapping.key!r} "
-                              f"(keys: {', '.join(sorted(available)) or 'none'})")
+                    work.fail(
+                        f"{mapping.path}.from",
+                        f"connection {connection.name!r} has no key {mapping.key!r} "
+                        f"(keys: {', '.join(sorted(available)) or 'none'})",
+                    )
                 continue
             key, guessed = found
             if guessed:
@@ -163,8 +179,11 @@ def _find_by_id(work: _Work, connection_id: str, path: str) -> Connection | None
             label = f"{foreign.name!r} (ID {connection_id!r})"
             work.deny(path, why_not_visible(work.snapshot.identity, label, foreign.project, foreign.component))
             return None
-    work.fail(path, f"no connection with ID {connection_id!r} visible to component "
-                    f"{work.snapshot.identity.component!r} ({work.snapshot.backend})")
+    work.fail(
+        path,
+        f"no connection with ID {connection_id!r} visible to component "
+        f"{work.snapshot.identity.component!r} ({work.snapshot.backend})",
+    )
     return None
 
 
@@ -180,11 +199,16 @@ def _check_duplicates(work: _Work) -> None:
     for assignment in work.assignments:
         earlier = first.setdefault(assignment.variable, assignment)
         if earlier is not assignment:
-            work.fail("", f"variable {assignment.variable} is set twice: by {earlier.origin.kind} "
-                          f"{earlier.origin.detail} and by {assignment.origin.kind} {assignment.origin.detail}")
+            work.fail(
+                "",
+                f"variable {assignment.variable} is set twice: by {earlier.origin.kind} "
+                f"{earlier.origin.detail} and by {assignment.origin.kind} {assignment.origin.detail}",
+            )
 
 
-def _apply_overlays(assignments: list[Assignment], overlays: tuple[tuple[str, dict[str, str]], ...]) -> list[Assignment]:
+def _apply_overlays(
+    assignments: list[Assignment], overlays: tuple[tuple[str, dict[str, str]], ...]
+) -> list[Assignment]:
     """Overlay layers replace earlier assignments of the same variable; their values are treated as secret."""
     result = {assignment.variable: assignment for assignment in assignments}
     for label, variables in overlays:

@@ -61,8 +61,10 @@ class Case:
     secrets: tuple[str, ...] = ()  # credentials that must never show in description or repr
 
 
-EXPECTED = {"orders-db": {"Password": DB_PASSWORD, "HostName": "localhost"},
-            "book-catalog": {"ServiceURL": "http://localhost:9090/catalog"}}
+EXPECTED = {
+    "orders-db": {"Password": DB_PASSWORD, "HostName": "localhost"},
+    "book-catalog": {"ServiceURL": "http://localhost:9090/catalog"},
+}
 
 
 # ---------------------------------------------------------------- one builder per backend
@@ -71,11 +73,17 @@ EXPECTED = {"orders-db": {"Password": DB_PASSWORD, "HostName": "localhost"},
 def local_case(tmp_path: Path, stack: ExitStack, request: pytest.FixtureRequest) -> Case:
     store = tmp_path / "connections.yaml"
     shutil.copy(EXAMPLE_STORE, store)
-    return Case(open=lambda: open_backend(str(store), BackendSettings()),
-                open_other=lambda: open_backend(f"file://{store}", BackendSettings()),
-                url=str(store), expected=EXPECTED, writable=True, watches_paths=True, guesses=True,
-                why_no_denial="holds every project and has no credentials to refuse: crossing a visibility "
-                              "boundary is refused by the resolver (exit 77), from the snapshot's `foreign`")
+    return Case(
+        open=lambda: open_backend(str(store), BackendSettings()),
+        open_other=lambda: open_backend(f"file://{store}", BackendSettings()),
+        url=str(store),
+        expected=EXPECTED,
+        writable=True,
+        watches_paths=True,
+        guesses=True,
+        why_no_denial="holds every project and has no credentials to refuse: crossing a visibility "
+        "boundary is refused by the resolver (exit 77), from the snapshot's `foreign`",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +91,9 @@ def etcd_bookstore(etcd_auth: Cluster) -> tuple[Cluster, str, dict[str, tuple[st
     """The example store pushed as root, with one read-only user per component, as `store roles` makes them."""
     prefix = unique_prefix()
     root = BackendSettings(username="root", password=ROOT_PASSWORD)
-    open_backend(etcd_auth.url(prefix), root).push(parse_store(yaml.safe_load(Path(EXAMPLE_STORE).read_text()),
-                                                                "example.yaml"))
+    open_backend(etcd_auth.url(prefix), root).push(
+        parse_store(yaml.safe_load(Path(EXAMPLE_STORE).read_text()), "example.yaml")
+    )
     granted = create_roles(etcd_auth.url(prefix), root, "bookstore", users=True)
     return etcd_auth, prefix, {access.component: (access.role, access.password) for access in granted}
 
@@ -95,31 +104,45 @@ def etcd_case(tmp_path: Path, stack: ExitStack, request: pytest.FixtureRequest) 
 
     def as_user(component: str, password: str | None = None) -> Callable[[], Backend]:
         user, real = users[component]
-        return lambda: open_backend(url, BackendSettings(username=user, password=password or real,
-                                                         timeout=1.0, deadline=5.0))
+        return lambda: open_backend(
+            url, BackendSettings(username=user, password=password or real, timeout=1.0, deadline=5.0)
+        )
 
     def touch() -> None:  # a config group only: the connections other tests assert stay as they are
         root = open_backend(url, BackendSettings(username="root", password=ROOT_PASSWORD))
         text = Path(EXAMPLE_STORE).read_text().replace("new-checkout,beta-search", f"flag-{time.time_ns()}")
         root.push(parse_store(yaml.safe_load(text), "example.yaml"))
 
-    return Case(open=as_user("orders-service"), open_other=as_user("billing-service"), url=url, expected=EXPECTED,
-                writable=True, live_watch=True, touch=touch,
-                writer=lambda: open_backend(url, BackendSettings(username="root", password=ROOT_PASSWORD)),
-                denied=as_user("orders-service", ETCD_PASSWORD_HINT),
-                unreachable=lambda address: open_backend(f"etcd://{address}/{prefix}", dataclasses.replace(
-                    FAST, username=users["orders-service"][0], password=users["orders-service"][1])),
-                secrets=(users["orders-service"][1], users["billing-service"][1], ROOT_PASSWORD))
+    return Case(
+        open=as_user("orders-service"),
+        open_other=as_user("billing-service"),
+        url=url,
+        expected=EXPECTED,
+        writable=True,
+        live_watch=True,
+        touch=touch,
+        writer=lambda: open_backend(url, BackendSettings(username="root", password=ROOT_PASSWORD)),
+        denied=as_user("orders-service", ETCD_PASSWORD_HINT),
+        unreachable=lambda address: open_backend(
+            f"etcd://{address}/{prefix}",
+            dataclasses.replace(FAST, username=users["orders-service"][0], password=users["orders-service"][1]),
+        ),
+        secrets=(users["orders-service"][1], users["billing-service"][1], ROOT_PASSWORD),
+    )
 
 
 def http_case(tmp_path: Path, stack: ExitStack, request: pytest.FixtureRequest) -> Case:
     server = stack.enter_context(contract(tmp_path))
-    return Case(open=lambda: open_backend(server.url, BackendSettings(token=TOKEN, timeout=1.0, deadline=5.0)),
-                open_other=lambda: open_backend(server.url, BackendSettings(token=BILLING_TOKEN)),
-                url=server.url, expected=EXPECTED, polled=True,
-                denied=lambda: open_backend(server.url, BackendSettings(token=BILLING_TOKEN)),
-                unreachable=lambda address: open_backend(f"http://{address}", dataclasses.replace(FAST, token=TOKEN)),
-                secrets=(TOKEN, BILLING_TOKEN))
+    return Case(
+        open=lambda: open_backend(server.url, BackendSettings(token=TOKEN, timeout=1.0, deadline=5.0)),
+        open_other=lambda: open_backend(server.url, BackendSettings(token=BILLING_TOKEN)),
+        url=server.url,
+        expected=EXPECTED,
+        polled=True,
+        denied=lambda: open_backend(server.url, BackendSettings(token=BILLING_TOKEN)),
+        unreachable=lambda address: open_backend(f"http://{address}", dataclasses.replace(FAST, token=TOKEN)),
+        secrets=(TOKEN, BILLING_TOKEN),
+    )
 
 
 def bindings(root: Path, **connections: dict[str, str]) -> Path:
@@ -133,14 +156,22 @@ def bindings(root: Path, **connections: dict[str, str]) -> Path:
 
 def servicebinding_case(tmp_path: Path, stack: ExitStack, request: pytest.FixtureRequest) -> Case:
     # Each workload gets its own root: the cluster projects only the bindings of that workload.
-    orders = bindings(tmp_path / "orders", **{
-        "orders-db": {"type": "postgresql", "host": "localhost", "password": DB_PASSWORD},
-        "book-catalog": {"type": "http", "uri": "http://localhost:9090/catalog"}})
+    orders = bindings(
+        tmp_path / "orders",
+        **{
+            "orders-db": {"type": "postgresql", "host": "localhost", "password": DB_PASSWORD},
+            "book-catalog": {"type": "http", "uri": "http://localhost:9090/catalog"},
+        },
+    )
     billing = bindings(tmp_path / "billing", **{"billing-db": {"type": "postgresql", "password": "b-pw"}})
-    return Case(open=lambda: open_backend(f"servicebinding://{orders}", BackendSettings()),
-                open_other=lambda: open_backend(f"servicebinding:{billing}", BackendSettings()),
-                url=f"servicebinding://{orders}", expected=EXPECTED, watches_paths=True,
-                why_no_denial="the kubelet decides what is projected; there are no credentials to refuse")
+    return Case(
+        open=lambda: open_backend(f"servicebinding://{orders}", BackendSettings()),
+        open_other=lambda: open_backend(f"servicebinding:{billing}", BackendSettings()),
+        url=f"servicebinding://{orders}",
+        expected=EXPECTED,
+        watches_paths=True,
+        why_no_denial="the kubelet decides what is projected; there are no credentials to refuse",
+    )
 
 
 def layered_case(tmp_path: Path, stack: ExitStack, request: pytest.FixtureRequest) -> Case:
@@ -163,18 +194,31 @@ projects:
         return lambda: open_backends(Settings(backends=urls, backend_settings=settings))
 
     expected = {**EXPECTED, "orders-db": {"Password": LAYERED_PASSWORD, "HostName": "127.0.0.1"}}
-    return Case(open=stack_of(str(shared), str(personal)), open_other=stack_of(str(shared), str(personal)),
-                url=str(personal), expected=expected, writable=False, watches_paths=True, guesses=True,
-                layer_count=2,
-                # A refusal or an outage of any layer is the stack's: it never answers with fewer layers.
-                denied=stack_of(str(shared), server.url, settings=BackendSettings(token=BILLING_TOKEN)),
-                unreachable=lambda address: stack_of(str(shared), f"http://{address}",
-                                                     settings=dataclasses.replace(FAST, token=TOKEN))(),
-                secrets=(BILLING_TOKEN, TOKEN))
+    return Case(
+        open=stack_of(str(shared), str(personal)),
+        open_other=stack_of(str(shared), str(personal)),
+        url=str(personal),
+        expected=expected,
+        writable=False,
+        watches_paths=True,
+        guesses=True,
+        layer_count=2,
+        # A refusal or an outage of any layer is the stack's: it never answers with fewer layers.
+        denied=stack_of(str(shared), server.url, settings=BackendSettings(token=BILLING_TOKEN)),
+        unreachable=lambda address: stack_of(
+            str(shared), f"http://{address}", settings=dataclasses.replace(FAST, token=TOKEN)
+        )(),
+        secrets=(BILLING_TOKEN, TOKEN),
+    )
 
 
-BUILDERS = {"local": local_case, "etcd": etcd_case, "http": http_case, "servicebinding": servicebinding_case,
-            "layered": layered_case}
+BUILDERS = {
+    "local": local_case,
+    "etcd": etcd_case,
+    "http": http_case,
+    "servicebinding": servicebinding_case,
+    "layered": layered_case,
+}
 
 
 @pytest.fixture(params=list(BUILDERS))
@@ -208,8 +252,10 @@ def test_contract_snapshot_for_an_identity(case: Case) -> None:
 
 
 def test_contract_a_component_never_sees_another_components_connection(case: Case) -> None:
-    for backend, identity, own, others in ((case.open(), ORDERS, "orders-db", "billing-db"),
-                                           (case.open_other(), BILLING, "billing-db", "orders-db")):
+    for backend, identity, own, others in (
+        (case.open(), ORDERS, "orders-db", "billing-db"),
+        (case.open_other(), BILLING, "billing-db", "orders-db"),
+    ):
         snapshot = backend.fetch(identity)
         names = {c.name for c in snapshot.connections}
         assert own in names and others not in names

@@ -8,16 +8,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support.process import DUMP_ENV, EXAMPLE, run_launcher
 from support.etcd_cluster import Cluster, unique_prefix
 from support.http_fixtures import TOKEN, contract
+from support.process import DUMP_ENV, EXAMPLE, run_launcher
 
 IDENTITY = ["-p", "bookstore", "-c", "orders-service"]
 
 
 def child_env(backend: str, tmp_path: Path, **env: str) -> dict[str, str]:
-    result = run_launcher(["-C", str(EXAMPLE), *IDENTITY, "--backend", backend,
-                           "--mount-root", str(tmp_path / "mounts"), "--", *DUMP_ENV], env=env)
+    result = run_launcher(
+        [
+            "-C",
+            str(EXAMPLE),
+            *IDENTITY,
+            "--backend",
+            backend,
+            "--mount-root",
+            str(tmp_path / "mounts"),
+            "--",
+            *DUMP_ENV,
+        ],
+        env=env,
+    )
     environment = result.env()
     environment.pop("CHOREO_MOUNT_ROOT")
     return environment
@@ -52,7 +64,20 @@ projects:
         component: orders-service
         parameters: {HostName: 127.0.0.1, Port: 15432, Username: me, Password: local-pw, DatabaseName: scratch}
 """)
-    environment = run_launcher(["-C", str(EXAMPLE), *IDENTITY, "--backend", etcd_url, "--backend", str(override),
-                                "--mount-root", str(tmp_path / "m"), "--", *DUMP_ENV]).env()
+    environment = run_launcher(
+        [
+            "-C",
+            str(EXAMPLE),
+            *IDENTITY,
+            "--backend",
+            etcd_url,
+            "--backend",
+            str(override),
+            "--mount-root",
+            str(tmp_path / "m"),
+            "--",
+            *DUMP_ENV,
+        ]
+    ).env()
     assert environment["CHOREO_ORDERS_DB_PORT"] == "15432"  # the later layer wins
     assert environment["CHOREO_BOOK_CATALOG_SERVICEURL"] == "http://localhost:9090/catalog"  # from etcd

@@ -30,8 +30,12 @@ def test_example_runs_with_its_connections_injected(tmp_path: Path) -> None:
 
 
 def test_child_environment_holds_resolved_names_and_no_launcher_settings(tmp_path: Path) -> None:
-    env = run_example("--", *DUMP_ENV, tmp_path=tmp_path,
-                      env={"CHOREO_RUN_ENV": "production", "CHOREO_RUN_TOKEN": "launcher-own-token"}).env()
+    env = run_example(
+        "--",
+        *DUMP_ENV,
+        tmp_path=tmp_path,
+        env={"CHOREO_RUN_ENV": "production", "CHOREO_RUN_TOKEN": "launcher-own-token"},
+    ).env()
     assert env["CHOREO_BOOK_CATALOG_SERVICEURL"] == "https://catalog.bookstore.internal/v1"
     assert env["CHOREO_BOOK_CATALOG_CONSUMERKEY"] == "bookstore-prod-client"
     assert env["DATABASE_PASSWORD"] == "prod-db-password-0d6e"
@@ -45,16 +49,24 @@ def test_child_environment_holds_resolved_names_and_no_launcher_settings(tmp_pat
 
 def test_flags_win_over_variables_and_development_is_the_default(tmp_path: Path) -> None:
     assert run_example("--", *DUMP_ENV, tmp_path=tmp_path).env()["LOG_LEVEL"] == "debug"
-    env = run_example("-e", "development", "--", *DUMP_ENV, tmp_path=tmp_path,
-                      env={"CHOREO_RUN_ENV": "production"}).env()
+    env = run_example(
+        "-e", "development", "--", *DUMP_ENV, tmp_path=tmp_path, env={"CHOREO_RUN_ENV": "production"}
+    ).env()
     assert env["LOG_LEVEL"] == "debug"
 
 
 def test_identity_from_variables_alone(tmp_path: Path) -> None:
-    env = run_launcher(["--", *DUMP_ENV], env={
-        "CHOREO_RUN_COMPONENT_DIR": str(EXAMPLE), "CHOREO_RUN_BACKEND": str(EXAMPLE / "connections.yaml"),
-        "CHOREO_RUN_PROJECT": "bookstore", "CHOREO_RUN_COMPONENT": "orders-service",
-        "CHOREO_RUN_MOUNT_ROOT": str(tmp_path)}, cwd=tmp_path).env()
+    env = run_launcher(
+        ["--", *DUMP_ENV],
+        env={
+            "CHOREO_RUN_COMPONENT_DIR": str(EXAMPLE),
+            "CHOREO_RUN_BACKEND": str(EXAMPLE / "connections.yaml"),
+            "CHOREO_RUN_PROJECT": "bookstore",
+            "CHOREO_RUN_COMPONENT": "orders-service",
+            "CHOREO_RUN_MOUNT_ROOT": str(tmp_path),
+        },
+        cwd=tmp_path,
+    ).env()
     assert env["CHOREO_ORDERS_DB_HOSTNAME"] == "localhost"
 
 
@@ -73,8 +85,20 @@ def test_env_file_overlays_resolved_values(tmp_path: Path) -> None:
 
 
 def test_exec_replaces_the_launcher_and_passes_the_exit_code_through(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "launcher", "-C", str(EXAMPLE), "--mount-root", str(tmp_path), "--exec",
-               "--", "sh", "-c", "echo $$; exit 42"]
+    command = [
+        sys.executable,
+        "-m",
+        "launcher",
+        "-C",
+        str(EXAMPLE),
+        "--mount-root",
+        str(tmp_path),
+        "--exec",
+        "--",
+        "sh",
+        "-c",
+        "echo $$; exit 42",
+    ]
     process = subprocess.run(command, env=clean_environment(), capture_output=True, text=True)
     assert process.returncode == 42
     # The shell's PID is the launcher's: exec, not a child process.
@@ -83,13 +107,17 @@ def test_exec_replaces_the_launcher_and_passes_the_exit_code_through(tmp_path: P
     assert int(out.strip()) == child.pid
 
 
-@pytest.mark.parametrize("command, mode, code, message", [
-    ("no-such-command-xyz", None, 127, "cannot run 'no-such-command-xyz': command not found"),
-    ("{tmp}/not-executable", 0o644, 126, "cannot run '{tmp}/not-executable': permission denied"),
-    ("{tmp}/garbage", 0o755, 126, "cannot run '{tmp}/garbage': exec format error"),
-])
-def test_commands_that_cannot_run_exit_like_env(tmp_path: Path, command: str, mode: int | None, code: int,
-                                                message: str) -> None:
+@pytest.mark.parametrize(
+    "command, mode, code, message",
+    [
+        ("no-such-command-xyz", None, 127, "cannot run 'no-such-command-xyz': command not found"),
+        ("{tmp}/not-executable", 0o644, 126, "cannot run '{tmp}/not-executable': permission denied"),
+        ("{tmp}/garbage", 0o755, 126, "cannot run '{tmp}/garbage': exec format error"),
+    ],
+)
+def test_commands_that_cannot_run_exit_like_env(
+    tmp_path: Path, command: str, mode: int | None, code: int, message: str
+) -> None:
     command, message = command.format(tmp=tmp_path), message.format(tmp=tmp_path)
     if mode is not None:
         Path(command).write_bytes(b"\x00\x01\x02 not a program")
@@ -112,8 +140,9 @@ def manifest_problem(component, text: str) -> tuple[int, str]:
 
 
 def test_manifest_errors_are_one_line_each_with_file_and_path(component) -> None:
-    code, stderr = manifest_problem(component, "schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n"
-                                               "    - name: x\n    - name: ok-name\n")
+    code, stderr = manifest_problem(
+        component, "schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n    - name: x\n    - name: ok-name\n"
+    )
     lines = stderr.strip().splitlines()
     assert code == 65
     assert lines == [
@@ -128,16 +157,19 @@ def test_manifest_errors_are_one_line_each_with_file_and_path(component) -> None
     assert "Traceback" not in stderr
 
 
-@pytest.mark.parametrize("args, code, fragment", [
-    (["-C", "/nonexistent-dir", "check"], 66, "no manifest found"),
-    (["-C", str(EXAMPLE), "--backend", "/nonexistent.yaml", "check"], 78, "/nonexistent.yaml: file not found"),
-    (["-C", str(EXAMPLE), "-c", "billing-service", "check"], 77, "visible only to that component"),
-    (["-C", str(EXAMPLE), "-p", "nope", "check"], 78, "project 'nope' not found (projects: bookstore)"),
-    (["-C", str(EXAMPLE), "--backend", "gopher://x", "check"], 78, "unknown scheme 'gopher'"),
-    (["-C", str(EXAMPLE), "--bogus", "--", "true"], 64, "No such option"),
-    (["-C", str(EXAMPLE)], 64, "expected a command to run"),
-    (["-C", str(EXAMPLE), "--supervise", "--stop-signal", "NOPE", "--", "true"], 64, "invalid signal 'NOPE'"),
-])
+@pytest.mark.parametrize(
+    "args, code, fragment",
+    [
+        (["-C", "/nonexistent-dir", "check"], 66, "no manifest found"),
+        (["-C", str(EXAMPLE), "--backend", "/nonexistent.yaml", "check"], 78, "/nonexistent.yaml: file not found"),
+        (["-C", str(EXAMPLE), "-c", "billing-service", "check"], 77, "visible only to that component"),
+        (["-C", str(EXAMPLE), "-p", "nope", "check"], 78, "project 'nope' not found (projects: bookstore)"),
+        (["-C", str(EXAMPLE), "--backend", "gopher://x", "check"], 78, "unknown scheme 'gopher'"),
+        (["-C", str(EXAMPLE), "--bogus", "--", "true"], 64, "No such option"),
+        (["-C", str(EXAMPLE)], 64, "expected a command to run"),
+        (["-C", str(EXAMPLE), "--supervise", "--stop-signal", "NOPE", "--", "true"], 64, "invalid signal 'NOPE'"),
+    ],
+)
 def test_documented_exit_codes(args: list[str], code: int, fragment: str) -> None:
     result = run_launcher(args)
     assert result.returncode == code, result.stderr
@@ -146,9 +178,11 @@ def test_documented_exit_codes(args: list[str], code: int, fragment: str) -> Non
 
 
 def test_missing_required_value_is_a_resolution_error(component) -> None:
-    directory = component("schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: PORT\n      valueFrom:\n"
-                          "        configForm: {required: true}\n",
-                          "version: 1\nprojects: [{name: p, components: [{name: svc}]}]\n")
+    directory = component(
+        "schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: PORT\n      valueFrom:\n"
+        "        configForm: {required: true}\n",
+        "version: 1\nprojects: [{name: p, components: [{name: svc}]}]\n",
+    )
     result = run_launcher(["-C", str(directory), "--", "true"])
     assert result.returncode == 67
     assert "no config form value for 'PORT' in environment 'development' and no default" in result.stderr
@@ -188,7 +222,9 @@ def test_export_round_trips_through_dotenv_and_shell(tmp_path: Path) -> None:
 def test_check_is_quiet_and_successful() -> None:
     result = run_example("check")
     assert (result.returncode, result.stdout.strip()) == (
-        0, "ok: bookstore/orders-service (development): 11 variables, 1 file")
+        0,
+        "ok: bookstore/orders-service (development): 11 variables, 1 file",
+    )
 
 
 def test_debug_shows_progress_and_timing_but_no_values(tmp_path: Path) -> None:
@@ -201,9 +237,11 @@ def test_debug_shows_progress_and_timing_but_no_values(tmp_path: Path) -> None:
 
 def test_unwritable_mount_path_suggests_mount_root(component, tmp_path: Path) -> None:
     blocker = write(tmp_path / "blocker", "a file where a directory should be\n")
-    directory = component(f"schemaVersion: 1.2\nconfigurations:\n  file:\n    - name: a.txt\n"
-                          f"      mountPath: {blocker}/sub\n      values: [{{name: a, value: b}}]\n",
-                          "version: 1\nprojects: [{name: p, components: [{name: svc}]}]\n")
+    directory = component(
+        f"schemaVersion: 1.2\nconfigurations:\n  file:\n    - name: a.txt\n"
+        f"      mountPath: {blocker}/sub\n      values: [{{name: a, value: b}}]\n",
+        "version: 1\nprojects: [{name: p, components: [{name: svc}]}]\n",
+    )
     result = run_launcher(["-C", str(directory), "--", "true"])
     assert result.returncode == 73
     assert "cannot write" in result.stderr and "--mount-root" in result.stderr
@@ -226,16 +264,21 @@ def test_help_lists_the_commands() -> None:
 
 
 def test_check_over_many_component_directories(tmp_path: Path) -> None:
-    store = write(tmp_path / "store.yaml", """
+    store = write(
+        tmp_path / "store.yaml",
+        """
         version: 1
         projects:
           - name: mono
             components: [{name: alpha}, {name: beta}, {name: gamma}]
             connections:
               - {id: c1, name: shared-api, type: service, visibility: project, parameters: {ServiceURL: http://api}}
-        """)
-    good = "schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n" \
-           "    - {name: shared-api, resourceRef: 'service:/mono/api/v1/x/PROJECT'}\n"
+        """,
+    )
+    good = (
+        "schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n"
+        "    - {name: shared-api, resourceRef: 'service:/mono/api/v1/x/PROJECT'}\n"
+    )
     for name in ("alpha", "beta"):
         write(tmp_path / name / ".choreo" / "component.yaml", good)
     write(tmp_path / "gamma" / ".choreo" / "component.yaml", good.replace("shared-api", "missing-api"))
@@ -246,8 +289,10 @@ def test_check_over_many_component_directories(tmp_path: Path) -> None:
         "ok: mono/beta (development): 1 variable, 0 files",
         "checked 3 components: 2 ok, 1 failed",
     ]
-    assert "gamma/.choreo/component.yaml: dependencies.connectionReferences[0].name: no connection named " \
-           "'missing-api'" in result.stderr
+    assert (
+        "gamma/.choreo/component.yaml: dependencies.connectionReferences[0].name: no connection named "
+        "'missing-api'" in result.stderr
+    )
 
 
 def test_env_file_with_an_invalid_name_is_refused(tmp_path: Path) -> None:
@@ -259,14 +304,22 @@ def test_env_file_with_an_invalid_name_is_refused(tmp_path: Path) -> None:
 
 def test_commands_read_their_own_variables_and_reveal_has_none(tmp_path: Path) -> None:
     output = tmp_path / "variables.json"
-    result = run_example("export", env={"CHOREO_RUN_EXPORT_FORMAT": "json", "CHOREO_RUN_EXPORT_OUTPUT": str(output),
-                                        "CHOREO_RUN_REVEAL": "1", "CHOREO_RUN_PLAN_FORMAT": "table"})
+    result = run_example(
+        "export",
+        env={
+            "CHOREO_RUN_EXPORT_FORMAT": "json",
+            "CHOREO_RUN_EXPORT_OUTPUT": str(output),
+            "CHOREO_RUN_REVEAL": "1",
+            "CHOREO_RUN_PLAN_FORMAT": "table",
+        },
+    )
     assert (result.returncode, result.stdout) == (0, ""), result.stderr
     json.loads(output.read_text())
     assert "dev-db-password-3b8f" not in output.read_text()  # --reveal is asked for each time, never inherited
     plan = run_example("plan", env={"CHOREO_RUN_PLAN_FORMAT": "json", "CHOREO_RUN_EXPORT_FORMAT": "shell"})
     assert "DATABASE_PASSWORD" in {v["name"] for v in json.loads(plan.stdout)["variables"]}
     # `store` and `connection` share the backend options' variables with the launch commands.
-    listing = run_launcher(["connection", "list", "--backend", str(EXAMPLE / "connections.yaml")],
-                           env={"CHOREO_RUN_TIMEOUT": "soon"})
+    listing = run_launcher(
+        ["connection", "list", "--backend", str(EXAMPLE / "connections.yaml")], env={"CHOREO_RUN_TIMEOUT": "soon"}
+    )
     assert listing.returncode == 64 and "'--timeout': 'soon' is not a valid float" in listing.stderr

@@ -17,14 +17,42 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.process import DUMP_ENV, clean_environment, run_launcher, write
 from support.etcd_cluster import ROOT_PASSWORD, Cluster, unique_prefix
+from support.process import DUMP_ENV, clean_environment, run_launcher, write
 
-CATALOG = ["connection", "create", "book-catalog", "--type", "service", "--visibility", "project", "--oauth",
-           "--token-url", "http://localhost:9443/oauth2/token", "--resource-ref",
-           "service:/bookstore/catalog-service/v1/main/PROJECT", "--param", "ServiceURL=http://localhost:9090"]
-ORDERS_DB = ["connection", "create", "orders-db", "--type", "database", "--visibility", "component",
-             "-c", "orders-service", "--param", "HostName=localhost", "--param", "Port=5432", "--secret", "Password"]
+CATALOG = [
+    "connection",
+    "create",
+    "book-catalog",
+    "--type",
+    "service",
+    "--visibility",
+    "project",
+    "--oauth",
+    "--token-url",
+    "http://localhost:9443/oauth2/token",
+    "--resource-ref",
+    "service:/bookstore/catalog-service/v1/main/PROJECT",
+    "--param",
+    "ServiceURL=http://localhost:9090",
+]
+ORDERS_DB = [
+    "connection",
+    "create",
+    "orders-db",
+    "--type",
+    "database",
+    "--visibility",
+    "component",
+    "-c",
+    "orders-service",
+    "--param",
+    "HostName=localhost",
+    "--param",
+    "Port=5432",
+    "--secret",
+    "Password",
+]
 DB_PASSWORD = "s3cret-db-password-91"
 
 
@@ -41,8 +69,9 @@ def snippet(output: str) -> list[dict]:
 
 
 def launch(directory: Path, backend: str, component: str, **env: str) -> dict[str, str]:
-    return run_launcher(["-C", str(directory), "-p", "bookstore", "-c", component, "--backend", backend,
-                         "--", *DUMP_ENV], env=env).env()
+    return run_launcher(
+        ["-C", str(directory), "-p", "bookstore", "-c", component, "--backend", backend, "--", *DUMP_ENV], env=env
+    ).env()
 
 
 @pytest.fixture(params=["file", "etcd"])
@@ -59,9 +88,13 @@ def test_newcomer_walkthrough_from_an_empty_store_to_a_running_service(backend: 
     by_name, by_id = snippet(catalog.stdout)
     _, db_by_id = snippet(database.stdout)
     assert by_id["dependencies"]["serviceReferences"][0]["connectionConfig"] in catalog.stdout.splitlines()[1]
-    manifest = {"schemaVersion": 1.2, "dependencies": {
-        "connectionReferences": by_name["dependencies"]["connectionReferences"],  # by name, default variables
-        "serviceReferences": db_by_id["dependencies"]["serviceReferences"]}}      # by Connection ID
+    manifest = {
+        "schemaVersion": 1.2,
+        "dependencies": {
+            "connectionReferences": by_name["dependencies"]["connectionReferences"],  # by name, default variables
+            "serviceReferences": db_by_id["dependencies"]["serviceReferences"],
+        },
+    }  # by Connection ID
     write(tmp_path / "orders-service" / ".choreo" / "component.yaml", yaml.safe_dump(manifest))
     environment = launch(tmp_path / "orders-service", backend, "orders-service")
     assert environment["CHOREO_BOOK_CATALOG_SERVICEURL"] == "http://localhost:9090"
@@ -106,24 +139,49 @@ def test_secrets_are_masked_and_never_taken_from_flags(tmp_path: Path) -> None:
 
 def test_param_file_per_environment_and_update_keep_the_files_mode(tmp_path: Path) -> None:
     store = tmp_path / "connections.yaml"
-    params = write(tmp_path / "params.yaml", """
+    params = write(
+        tmp_path / "params.yaml",
+        """
         HostName: {values: {development: localhost, production: db.internal}}
         Password: {values: {development: dev-pw, production: prod-pw}}
-    """)
-    cli(str(store), ["connection", "create", "orders-db", "--type", "database", "--visibility", "component",
-                     "-c", "orders-service", "--param-file", str(params)])
+    """,
+    )
+    cli(
+        str(store),
+        [
+            "connection",
+            "create",
+            "orders-db",
+            "--type",
+            "database",
+            "--visibility",
+            "component",
+            "-c",
+            "orders-service",
+            "--param-file",
+            str(params),
+        ],
+    )
     store.chmod(0o640)
-    cli(str(store), ["connection", "update", "orders-db", "--env", "production", "--secret", "Password"],
-        stdin="new-prod-pw\n")
+    cli(
+        str(store),
+        ["connection", "update", "orders-db", "--env", "production", "--secret", "Password"],
+        stdin="new-prod-pw\n",
+    )
     assert stat.S_IMODE(store.stat().st_mode) == 0o640
-    write(tmp_path / "svc" / ".choreo" / "component.yaml", """
+    write(
+        tmp_path / "svc" / ".choreo" / "component.yaml",
+        """
         schemaVersion: 1.2
         dependencies:
           connectionReferences: [{name: orders-db, resourceRef: "database:orders-db"}]
-    """)
+    """,
+    )
     production = launch(tmp_path / "svc", str(store), "orders-service", CHOREO_RUN_ENV="production")
-    assert (production["CHOREO_ORDERS_DB_HOSTNAME"], production["CHOREO_ORDERS_DB_PASSWORD"]) == \
-        ("db.internal", "new-prod-pw")
+    assert (production["CHOREO_ORDERS_DB_HOSTNAME"], production["CHOREO_ORDERS_DB_PASSWORD"]) == (
+        "db.internal",
+        "new-prod-pw",
+    )
     assert launch(tmp_path / "svc", str(store), "orders-service")["CHOREO_ORDERS_DB_PASSWORD"] == "dev-pw"
 
 
@@ -142,11 +200,33 @@ def test_delete_is_refused_while_a_manifest_references_it_and_prune_removes_the_
 
 def create_many(backend: str, names: list[str]) -> list[subprocess.CompletedProcess]:
     """Several writers at once, each a real process creating one connection."""
+
     def one(name: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "launcher", "connection", "create", name, "--type", "database",
-                               "--visibility", "project", "-p", "bookstore", "--param", f"HostName={name}",
-                               "--backend", backend], env=clean_environment(), capture_output=True, text=True,
-                              timeout=60)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "launcher",
+                "connection",
+                "create",
+                name,
+                "--type",
+                "database",
+                "--visibility",
+                "project",
+                "-p",
+                "bookstore",
+                "--param",
+                f"HostName={name}",
+                "--backend",
+                backend,
+            ],
+            env=clean_environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
     with ThreadPoolExecutor(len(names)) as pool:
         return list(pool.map(one, names))
 
@@ -170,16 +250,17 @@ def test_etcd_with_auth_takes_credentials_from_the_environment(etcd_auth: Cluste
 def test_racing_writers_in_one_process_all_land(backend: str) -> None:
     """Eight writers released at once: each loss is someone else's commit, so eight attempts suffice.
     (This caught a lost update when the guard used the revision of a pinned second read.)"""
-    from launcher.connections import operations as ops
     from launcher.backends import BackendSettings
     from launcher.backends.local.store_file import StoredParameter
     from launcher.backends.writer import open_target
+    from launcher.connections import operations as ops
 
     start = threading.Barrier(8)
 
     def one(index: int) -> None:
-        spec = ops.ConnectionSpec("bookstore", f"db-{index}", "database", "project",
-                                  parameters={"HostName": StoredParameter({"*": "h"})})
+        spec = ops.ConnectionSpec(
+            "bookstore", f"db-{index}", "database", "project", parameters={"HostName": StoredParameter({"*": "h"})}
+        )
         target = open_target(backend, BackendSettings())
         start.wait()
         target.modify(lambda store: ops.create_connection(store, spec))

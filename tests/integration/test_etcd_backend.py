@@ -10,19 +10,22 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from support.etcd_cluster import ROOT_PASSWORD, Cluster, gateway, token_for, unique_prefix
 from launcher.backends import BackendSettings, open_backend
 from launcher.backends.etcd.backend import prefix_range
+from launcher.backends.etcd.sync import create_roles
 from launcher.backends.local.backend import LocalStore
+from launcher.backends.local.store_file import Store, parse_store
 from launcher.cli.store import store_command
 from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, ConflictError
-from launcher.backends.etcd.sync import create_roles
 from launcher.model import Identity, Snapshot
-from launcher.backends.local.store_file import Store, parse_store
+from support.etcd_cluster import ROOT_PASSWORD, Cluster, gateway, token_for, unique_prefix
 from support.stores import EXAMPLE, RICH, SECRETS, example_store, rich_store
 
-IDENTITIES = [Identity("bookstore", c, e) for c in ("orders-service", "billing-service")
-              for e in ("development", "production", "staging")]
+IDENTITIES = [
+    Identity("bookstore", c, e)
+    for c in ("orders-service", "billing-service")
+    for e in ("development", "production", "staging")
+]
 RICH_IDENTITIES = [Identity("shop", c, "development") for c in ("a", "b/with slash")] + [Identity("shop2", "a")]
 
 
@@ -32,11 +35,21 @@ def comparable(snapshot: Snapshot, store: Store) -> Snapshot:
 
 
 def store_with(connections: int) -> Store:
-    rows = [{"id": f"id-{n}", "name": f"conn-{n}", "type": "database", "visibility": "component" if n % 2 else "project",
-             **({"component": "a"} if n % 2 else {}), "parameters": {"HostName": f"h{n}", "Password": f"pw-{n}"}}
-            for n in range(connections)]
-    return parse_store({"version": 1, "projects": [{"name": "p", "components": [{"name": "a"}, {"name": "b"}],
-                                                    "connections": rows}]}, "generated")
+    rows = [
+        {
+            "id": f"id-{n}",
+            "name": f"conn-{n}",
+            "type": "database",
+            "visibility": "component" if n % 2 else "project",
+            **({"component": "a"} if n % 2 else {}),
+            "parameters": {"HostName": f"h{n}", "Password": f"pw-{n}"},
+        }
+        for n in range(connections)
+    ]
+    return parse_store(
+        {"version": 1, "projects": [{"name": "p", "components": [{"name": "a"}, {"name": "b"}], "connections": rows}]},
+        "generated",
+    )
 
 
 # ---------------------------------------------------------------- same answers as the local store
@@ -51,8 +64,9 @@ def test_etcd_answers_what_the_local_store_answers(etcd_single: Cluster, identit
 
 
 @pytest.mark.parametrize("identity", RICH_IDENTITIES, ids=str)
-def test_etcd_answers_what_the_local_store_answers_for_a_rich_store(etcd_single: Cluster, identity: Identity,
-                                                                      tmp_path: Path) -> None:
+def test_etcd_answers_what_the_local_store_answers_for_a_rich_store(
+    etcd_single: Cluster, identity: Identity, tmp_path: Path
+) -> None:
     (tmp_path / "store.yaml").write_text(RICH)
     local = LocalStore(str(tmp_path / "store.yaml"))
     backend = etcd_single.backend(unique_prefix())
@@ -67,10 +81,13 @@ def test_a_component_never_receives_another_components_oauth_app(etcd_single: Cl
     assert set(backend.fetch(Identity("shop", "a", "development")).oauth_apps) == {"shared-app", "a-app"}
 
 
-@pytest.mark.parametrize("identity, expected", [
-    (Identity("nope", "a"), "project 'nope' not found"),
-    (Identity("shop", "zz"), "component 'zz' not found in project 'shop' (components: a, b/with slash)"),
-])
+@pytest.mark.parametrize(
+    "identity, expected",
+    [
+        (Identity("nope", "a"), "project 'nope' not found"),
+        (Identity("shop", "zz"), "component 'zz' not found in project 'shop' (components: a, b/with slash)"),
+    ],
+)
 def test_unknown_identities_are_configuration_errors(etcd_single: Cluster, identity: Identity, expected: str) -> None:
     backend = etcd_single.backend(unique_prefix())
     backend.push(rich_store())
@@ -146,8 +163,9 @@ def shop(etcd_auth: Cluster, tmp_path_factory) -> tuple[Cluster, str, dict[str, 
     """The rich store pushed as root, with one user and role per component as `store roles` makes them."""
     prefix = unique_prefix()
     etcd_auth.backend(prefix, username="root", password=ROOT_PASSWORD).push(rich_store())
-    granted = create_roles(etcd_auth.url(prefix), BackendSettings(username="root", password=ROOT_PASSWORD),
-                           "shop", users=True)
+    granted = create_roles(
+        etcd_auth.url(prefix), BackendSettings(username="root", password=ROOT_PASSWORD), "shop", users=True
+    )
     return etcd_auth, prefix, {access.component: (access.role, access.password) for access in granted}
 
 
@@ -174,8 +192,9 @@ def test_the_backend_turns_a_refusal_into_access_denied_at_once(shop) -> None:
     user, password = users["a"]
     member = cluster.members[0].address
     # The same member twice: a refusal that fell over to "another" member would show as a second read.
-    backend = open_backend(f"etcd://{member},{member}/{prefix}",
-                           BackendSettings(username=user, password=password, timeout=1, deadline=5))
+    backend = open_backend(
+        f"etcd://{member},{member}/{prefix}", BackendSettings(username=user, password=password, timeout=1, deadline=5)
+    )
     with pytest.raises(AccessDenied, match="permission denied reading .*b%2Fwith%20slash") as raised:
         backend.fetch(Identity("shop", "b/with slash", "development"))
     assert backend.requests["/v3/kv/range"] == 2  # shared prefix granted, component prefix refused, no retry
@@ -198,8 +217,9 @@ def test_roles_can_be_run_again_and_reset_passwords(shop) -> None:
     settings = BackendSettings(username="root", password=ROOT_PASSWORD)
     again = create_roles(cluster.url(prefix), settings, "shop", users=True)
     assert [access.password for access in again] == [None, None]  # existing users keep their passwords
-    reset = {a.component: a for a in create_roles(cluster.url(prefix), settings, "shop", users=True,
-                                                  reset_passwords=True)}
+    reset = {
+        a.component: a for a in create_roles(cluster.url(prefix), settings, "shop", users=True, reset_passwords=True)
+    }
     assert "password" not in repr(reset["a"]) and reset["a"].password not in repr(reset["a"])
     with pytest.raises(AccessDenied):
         cluster.backend(prefix, username=users["a"][0], password=users["a"][1]).fetch(Identity("shop", "a"))

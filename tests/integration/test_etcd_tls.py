@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support.etcd_cluster import ETCD, FAST, free_ports, unique_prefix
-from support.http_fixtures import self_signed_certificate
 from launcher.backends import BackendSettings, open_backend
 from launcher.backends.local.backend import LocalStore
 from launcher.errors import BackendUnavailable
 from launcher.model import Identity
+from support.etcd_cluster import ETCD, FAST, free_ports, unique_prefix
+from support.http_fixtures import self_signed_certificate
 from support.stores import EXAMPLE
 
 
@@ -30,12 +30,31 @@ def tls_member(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     client, peer = free_ports(2)
     address = f"127.0.0.1:{client}"
     process = subprocess.Popen(
-        [ETCD, "--name", "tls", "--data-dir", str(directory / "data"),
-         "--listen-client-urls", f"https://{address}", "--advertise-client-urls", f"https://{address}",
-         "--cert-file", cert, "--key-file", key,
-         "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-         "--initial-cluster", f"tls=http://127.0.0.1:{peer}", *FAST],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            ETCD,
+            "--name",
+            "tls",
+            "--data-dir",
+            str(directory / "data"),
+            "--listen-client-urls",
+            f"https://{address}",
+            "--advertise-client-urls",
+            f"https://{address}",
+            "--cert-file",
+            cert,
+            "--key-file",
+            key,
+            "--listen-peer-urls",
+            f"http://127.0.0.1:{peer}",
+            "--initial-advertise-peer-urls",
+            f"http://127.0.0.1:{peer}",
+            "--initial-cluster",
+            f"tls=http://127.0.0.1:{peer}",
+            *FAST,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_healthy(address, cert, process)
         yield address, cert

@@ -33,15 +33,31 @@ class Server:
 
     def __init__(self, tmp_path: Path, token_component: str = "orders-service", port: int | None = None) -> None:
         self.port = port or free_port()
-        tokens = write(tmp_path / f"tokens-{self.port}.yaml", f"""
+        tokens = write(
+            tmp_path / f"tokens-{self.port}.yaml",
+            f"""
             version: 1
             tokens:
               - {{name: orders, token: {TOKEN}, project: bookstore, component: {token_component}}}
-            """)
+            """,
+        )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "launcher", "serve-http", "--store", str(EXAMPLE / "connections.yaml"),
-             "--tokens", str(tokens), "--port", str(self.port)],
-            env=clean_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "launcher",
+                "serve-http",
+                "--store",
+                str(EXAMPLE / "connections.yaml"),
+                "--tokens",
+                str(tokens),
+                "--port",
+                str(self.port),
+            ],
+            env=clean_environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self._wait_until_listening()
 
     @property
@@ -72,10 +88,30 @@ def server(tmp_path: Path):
 
 
 def launch(backend_url: str, tmp_path: Path, *extra: str, key: str = CACHE_KEY):
-    return run_launcher(["-C", str(EXAMPLE), "-p", "bookstore", "-c", "orders-service", "--backend", backend_url, "--mount-root", str(tmp_path / "mounts"),
-                         "--cache-dir", str(tmp_path / "cache"), "--deadline", "3", "--timeout", "1", *extra,
-                         "--", *DUMP_ENV],
-                        env={"CHOREO_RUN_TOKEN": TOKEN, "CHOREO_RUN_CACHE_KEY": key})
+    return run_launcher(
+        [
+            "-C",
+            str(EXAMPLE),
+            "-p",
+            "bookstore",
+            "-c",
+            "orders-service",
+            "--backend",
+            backend_url,
+            "--mount-root",
+            str(tmp_path / "mounts"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--deadline",
+            "3",
+            "--timeout",
+            "1",
+            *extra,
+            "--",
+            *DUMP_ENV,
+        ],
+        env={"CHOREO_RUN_TOKEN": TOKEN, "CHOREO_RUN_CACHE_KEY": key},
+    )
 
 
 def cache_files(tmp_path: Path) -> list[Path]:

@@ -21,18 +21,30 @@ from support.process import DUMP_ENV, EXAMPLE, run_launcher, write
 def example(tmp_path: Path) -> dict[str, object]:
     component = tmp_path / "orders-service"
     shutil.copytree(EXAMPLE, component)
-    broken = write(tmp_path / "no-click" / "click" / "__init__.py", "raise ImportError('click is not for the fast path')\n")
-    return {"dir": component, "cache": tmp_path / "cache", "mounts": tmp_path / "mounts",
-            "no_click": str(broken.parent.parent)}
+    broken = write(
+        tmp_path / "no-click" / "click" / "__init__.py", "raise ImportError('click is not for the fast path')\n"
+    )
+    return {
+        "dir": component,
+        "cache": tmp_path / "cache",
+        "mounts": tmp_path / "mounts",
+        "no_click": str(broken.parent.parent),
+    }
 
 
-def launch(example: dict, *extra: str, fast_only: bool = False, env: dict[str, str] | None = None,
-           command: list[str] = DUMP_ENV):
+def launch(
+    example: dict,
+    *extra: str,
+    fast_only: bool = False,
+    env: dict[str, str] | None = None,
+    command: list[str] = DUMP_ENV,
+):
     environment = {"XDG_CACHE_HOME": str(example["cache"]), **(env or {})}
     if fast_only:
         environment["PYTHONPATH"] = example["no_click"]
-    return run_launcher(["-C", str(example["dir"]), "--mount-root", str(example["mounts"]), *extra, "--", *command],
-                        env=environment)
+    return run_launcher(
+        ["-C", str(example["dir"]), "--mount-root", str(example["mounts"]), *extra, "--", *command], env=environment
+    )
 
 
 def records(example: dict) -> list[Path]:
@@ -109,8 +121,11 @@ def test_fast_path_off_and_untrusted_records(example: dict) -> None:
 def test_exec_failures_and_exit_codes_match_the_full_path(example: dict) -> None:
     full = launch(example, command=["no-such-command-xyz"])  # records: the whole argv is the key
     fast = launch(example, fast_only=True, command=["no-such-command-xyz"])
-    assert (fast.returncode, fast.stderr) == (full.returncode, full.stderr) == (
-        127, "choreo-run: error: cannot run 'no-such-command-xyz': command not found\n")
+    assert (
+        (fast.returncode, fast.stderr)
+        == (full.returncode, full.stderr)
+        == (127, "choreo-run: error: cannot run 'no-such-command-xyz': command not found\n")
+    )
     assert launch(example, command=["sh", "-c", "exit 7"]).returncode == 7
     assert launch(example, fast_only=True, command=["sh", "-c", "exit 7"]).returncode == 7
 

@@ -12,7 +12,12 @@ import sys
 
 import pytest
 
-from support.process import EXAMPLE, clean_environment, run_launcher
+from launcher.backends import BackendSettings, open_backend
+from launcher.backends.http.codec import encode_snapshot
+from launcher.backends.local.backend import LocalStore
+from launcher.backends.retry import DEFAULT_POLICY
+from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError
+from launcher.model import Identity
 from support.http_fixtures import (
     BILLING_TOKEN,
     EXAMPLE_STORE,
@@ -28,12 +33,7 @@ from support.http_fixtures import (
     tokens_file,
     url_of,
 )
-from launcher.backends import BackendSettings, open_backend
-from launcher.backends.retry import DEFAULT_POLICY
-from launcher.backends.local.backend import LocalStore
-from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError
-from launcher.model import Identity
-from launcher.backends.http.codec import encode_snapshot
+from support.process import EXAMPLE, clean_environment, run_launcher
 
 FAST = BackendSettings(token=TOKEN, timeout=0.3, deadline=1.0)
 
@@ -49,11 +49,14 @@ def local_body(identity: Identity = ORDERS) -> dict:
 # ---------------------------------------------------------------- the snapshot itself
 
 
-@pytest.mark.parametrize("identity, token", [
-    (ORDERS, TOKEN),
-    (Identity("bookstore", "orders-service", "production"), TOKEN),
-    (Identity("bookstore", "billing-service", "development"), BILLING_TOKEN),
-])
+@pytest.mark.parametrize(
+    "identity, token",
+    [
+        (ORDERS, TOKEN),
+        (Identity("bookstore", "orders-service", "production"), TOKEN),
+        (Identity("bookstore", "billing-service", "development"), BILLING_TOKEN),
+    ],
+)
 def test_http_snapshot_equals_the_local_store_snapshot(tmp_path, identity, token):
     with contract(tmp_path) as server:
         backend = open_backend(server.url, dataclasses.replace(FAST, token=token))
@@ -65,9 +68,23 @@ def test_http_snapshot_equals_the_local_store_snapshot(tmp_path, identity, token
 
 def test_run_the_example_against_the_http_backend(tmp_path):
     with contract(tmp_path) as server:
-        result = run_launcher(["-C", str(EXAMPLE), "--backend", server.url, "-p", "bookstore", "-c", "orders-service",
-                               "--", sys.executable, "-c", "import os; print(os.environ['DATABASE_PASSWORD'])"],
-                              env={"CHOREO_RUN_TOKEN": TOKEN})
+        result = run_launcher(
+            [
+                "-C",
+                str(EXAMPLE),
+                "--backend",
+                server.url,
+                "-p",
+                "bookstore",
+                "-c",
+                "orders-service",
+                "--",
+                sys.executable,
+                "-c",
+                "import os; print(os.environ['DATABASE_PASSWORD'])",
+            ],
+            env={"CHOREO_RUN_TOKEN": TOKEN},
+        )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "dev-db-password-3b8f"
 
@@ -83,11 +100,14 @@ def test_base_path_and_names_are_encoded_into_the_request_path():
 # ---------------------------------------------------------------- refusals are final
 
 
-@pytest.mark.parametrize("token, status, words", [
-    (None, 401, "no token was given"),
-    ("not-a-known-token", 401, "the token was refused"),
-    (BILLING_TOKEN, 403, "may not read project 'bookstore', component 'orders-service'"),
-])
+@pytest.mark.parametrize(
+    "token, status, words",
+    [
+        (None, 401, "no token was given"),
+        ("not-a-known-token", 401, "the token was refused"),
+        (BILLING_TOKEN, 403, "may not read project 'bookstore', component 'orders-service'"),
+    ],
+)
 def test_401_and_403_are_access_denied_and_never_retried(tmp_path, token, status, words):
     with contract(tmp_path) as server:
         with pytest.raises(AccessDenied, match=words) as caught:
@@ -100,19 +120,29 @@ def test_401_and_403_are_access_denied_and_never_retried(tmp_path, token, status
 def test_unknown_component_is_404_and_a_configuration_error(tmp_path):
     with contract(tmp_path) as server:
         with pytest.raises(ConfigurationError, match="404 Not Found: the backend knows no .*'ghost-service'"):
-            fetch(server.url, dataclasses.replace(FAST, token="ghost-token-0000"),
-                  Identity("bookstore", "ghost-service"))
+            fetch(
+                server.url, dataclasses.replace(FAST, token="ghost-token-0000"), Identity("bookstore", "ghost-service")
+            )
     assert server.seen.statuses == [404]
 
 
-@pytest.mark.parametrize("answer, error, words", [
-    (Answer(500, b'{"error": {"code": "boom", "message": "database down"}}'), BackendUnavailable,
-     r"500 Internal Server Error \(server: database down\)"),
-    (Answer(302, headers=(("Location", "https://user:pw@elsewhere.example/x"),)), ConfigurationError,
-     r"302 Found to https://\*\*\*@elsewhere.example/x; redirects are not followed"),
-    (Answer(304), ConfigurationError, "not conditional"),
-    (Answer(400, b"nope"), ConfigurationError, "unexpected 400 Bad Request$"),
-])
+@pytest.mark.parametrize(
+    "answer, error, words",
+    [
+        (
+            Answer(500, b'{"error": {"code": "boom", "message": "database down"}}'),
+            BackendUnavailable,
+            r"500 Internal Server Error \(server: database down\)",
+        ),
+        (
+            Answer(302, headers=(("Location", "https://user:pw@elsewhere.example/x"),)),
+            ConfigurationError,
+            r"302 Found to https://\*\*\*@elsewhere.example/x; redirects are not followed",
+        ),
+        (Answer(304), ConfigurationError, "not conditional"),
+        (Answer(400, b"nope"), ConfigurationError, "unexpected 400 Bad Request$"),
+    ],
+)
 def test_other_statuses_fail_at_once(answer, error, words):
     with scripted(answer) as server:
         with pytest.raises(error, match=words):
@@ -216,12 +246,17 @@ def test_an_unreadable_ca_file_is_a_configuration_error(tmp_path):
 # ---------------------------------------------------------------- malformed answers
 
 
-@pytest.mark.parametrize("answer, words", [
-    (Answer(200, b"<html>hello</html>", (("Content-Type", "text/html"),)),
-     r"expected a JSON snapshot, got text/html that does not parse \(line 1, column 1\)"),
-    (json_answer({**local_body(), "version": 2}), "version: this launcher reads version 1"),
-    (json_answer([1, 2]), "expected a mapping, got a list"),
-])
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        (
+            Answer(200, b"<html>hello</html>", (("Content-Type", "text/html"),)),
+            r"expected a JSON snapshot, got text/html that does not parse \(line 1, column 1\)",
+        ),
+        (json_answer({**local_body(), "version": 2}), "version: this launcher reads version 1"),
+        (json_answer([1, 2]), "expected a mapping, got a list"),
+    ],
+)
 def test_malformed_answers_are_clean_configuration_errors(answer, words):
     with scripted(answer) as server:
         with pytest.raises(ConfigurationError, match=words):
@@ -235,19 +270,23 @@ def test_a_malformed_value_is_named_by_its_json_path_without_the_value():
     with scripted(json_answer(body)) as server:
         with pytest.raises(ConfigurationError) as caught:
             fetch(url_of(server))
-    assert str(caught.value) == (f"{url_of(server)}: connections[1].parameters.Password.value: "
-                                 "expected a string, got a list")
+    assert str(caught.value) == (
+        f"{url_of(server)}: connections[1].parameters.Password.value: expected a string, got a list"
+    )
 
 
 # ---------------------------------------------------------------- URLs and secrets
 
 
-@pytest.mark.parametrize("url, words", [
-    ("https://user:hunter2@host/x", r"'https://\*\*\*@host/x': credentials do not belong in the URL"),
-    ("http://host:99999", "invalid port"),
-    ("http://host/x?a=1", "expected no query or fragment"),
-    ("http:///base", "expected a host name"),
-])
+@pytest.mark.parametrize(
+    "url, words",
+    [
+        ("https://user:hunter2@host/x", r"'https://\*\*\*@host/x': credentials do not belong in the URL"),
+        ("http://host:99999", "invalid port"),
+        ("http://host/x?a=1", "expected no query or fragment"),
+        ("http:///base", "expected a host name"),
+    ],
+)
 def test_bad_urls_are_refused_before_any_request(url, words):
     with pytest.raises(ConfigurationError, match=words) as caught:
         open_backend(url, FAST)
@@ -270,20 +309,28 @@ def test_the_token_stays_out_of_repr_description_and_server_logs(tmp_path, caplo
             fetch(server.url, dataclasses.replace(FAST, token=BILLING_TOKEN))
     shown = repr(backend) + backend.description + caplog.text + repr(FAST)
     assert TOKEN not in shown and BILLING_TOKEN not in shown and "dev-db-password-3b8f" not in shown
-    assert "orders-dev GET /v1/projects/bookstore/components/orders-service/environments/development/snapshot 200" \
+    assert (
+        "orders-dev GET /v1/projects/bookstore/components/orders-service/environments/development/snapshot 200"
         in caplog.text
+    )
     assert backend.description == server.url
 
 
 # ---------------------------------------------------------------- the tokens file and the command
 
 
-@pytest.mark.parametrize("text, words", [
-    ("version: 1\ntokens:\n  - {name: a, project: p, component: c}\n", "tokens[0]: expected exactly one of"),
-    ("version: 1\ntokens:\n  - {name: a, sha256: xyz, project: p, component: c}\n", "tokens[0].sha256: expected 64"),
-    ("version: 1\ntokens:\n  - {name: a, token: t, project: p}\n", "tokens[0].component: expected a component"),
-    ("version: 2\ntokens: []\n", "version: expected 1"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("version: 1\ntokens:\n  - {name: a, project: p, component: c}\n", "tokens[0]: expected exactly one of"),
+        (
+            "version: 1\ntokens:\n  - {name: a, sha256: xyz, project: p, component: c}\n",
+            "tokens[0].sha256: expected 64",
+        ),
+        ("version: 1\ntokens:\n  - {name: a, token: t, project: p}\n", "tokens[0].component: expected a component"),
+        ("version: 2\ntokens: []\n", "version: expected 1"),
+    ],
+)
 def test_a_bad_tokens_file_is_refused_with_its_path(tmp_path, text, words):
     from launcher.backends.http.server import load_tokens
 
@@ -294,8 +341,18 @@ def test_a_bad_tokens_file_is_refused_with_its_path(tmp_path, text, words):
 
 
 def test_serve_http_command_serves_until_interrupted(tmp_path):
-    command = [sys.executable, "-m", "launcher", "serve-http", "--store", EXAMPLE_STORE,
-               "--tokens", tokens_file(tmp_path), "--port", "0"]
+    command = [
+        sys.executable,
+        "-m",
+        "launcher",
+        "serve-http",
+        "--store",
+        EXAMPLE_STORE,
+        "--tokens",
+        tokens_file(tmp_path),
+        "--port",
+        "0",
+    ]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=clean_environment())
     try:
         first_line = process.stderr.readline()

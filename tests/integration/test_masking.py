@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from support.process import EXAMPLE, clean_environment
 from launcher.launch.masking import MASK, Masker
+from support.process import EXAMPLE, clean_environment
 
 SECRET = "dev-db-password-3b8f"
 
@@ -42,14 +42,20 @@ def test_an_unfinished_prefix_is_released_by_flush_and_short_values_are_left_alo
 
 
 def launch(*args: str, stdout=subprocess.PIPE, stderr=subprocess.PIPE) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "launcher", "-C", str(EXAMPLE), *args],
-                            env=clean_environment(), stdout=stdout, stderr=stderr)
+    return subprocess.Popen(
+        [sys.executable, "-m", "launcher", "-C", str(EXAMPLE), *args],
+        env=clean_environment(),
+        stdout=stdout,
+        stderr=stderr,
+    )
 
 
 def test_child_output_is_masked_on_both_streams_and_the_exit_code_passes(tmp_path: Path) -> None:
-    script = ("import os, sys, time; p = os.environ['DATABASE_PASSWORD']; "
-              "sys.stdout.write('a ' + p[:7]); sys.stdout.flush(); time.sleep(0.02); "
-              "sys.stdout.write(p[7:] + ' b\\n'); print('err', p, file=sys.stderr); sys.exit(5)")
+    script = (
+        "import os, sys, time; p = os.environ['DATABASE_PASSWORD']; "
+        "sys.stdout.write('a ' + p[:7]); sys.stdout.flush(); time.sleep(0.02); "
+        "sys.stdout.write(p[7:] + ' b\\n'); print('err', p, file=sys.stderr); sys.exit(5)"
+    )
     process = launch("--mount-root", str(tmp_path), "--mask-output", "--", sys.executable, "-c", script)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 5
@@ -59,10 +65,11 @@ def test_child_output_is_masked_on_both_streams_and_the_exit_code_passes(tmp_pat
 
 def test_the_service_still_sees_a_terminal_and_flushes_lines(tmp_path: Path) -> None:
     ours, theirs = os.openpty()
-    script = ("import os, sys, time; print('tty', sys.stdout.isatty(), os.environ['DATABASE_PASSWORD'], flush=False); "
-              "time.sleep(30)")
-    process = launch("--mount-root", str(tmp_path), "--mask-output", "--", sys.executable, "-c", script,
-                     stdout=theirs)
+    script = (
+        "import os, sys, time; print('tty', sys.stdout.isatty(), os.environ['DATABASE_PASSWORD'], flush=False); "
+        "time.sleep(30)"
+    )
+    process = launch("--mount-root", str(tmp_path), "--mask-output", "--", sys.executable, "-c", script, stdout=theirs)
     os.close(theirs)
     try:
         seen = b""
@@ -91,8 +98,10 @@ SECRETS = ["s3cr3t", "s3cr3t-longer", "cr3t-x", "zzzz"]
 
 
 @settings(max_examples=500, deadline=1000)
-@given(st.lists(st.sampled_from(SECRETS + ["s3c", "cr", "-", "x", "zz", " ", "z"]), max_size=30),
-       st.lists(st.integers(min_value=0, max_value=200), max_size=10))
+@given(
+    st.lists(st.sampled_from(SECRETS + ["s3c", "cr", "-", "x", "zz", " ", "z"]), max_size=30),
+    st.lists(st.integers(min_value=0, max_value=200), max_size=10),
+)
 def test_any_split_gives_the_same_output_as_one_piece_and_no_secret(words: list[str], cuts: list[int]) -> None:
     stream = "".join(words).encode()
     points = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})

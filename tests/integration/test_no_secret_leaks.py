@@ -34,12 +34,12 @@ projects:
     components:
       - name: svc
         configForm:
-          development: {{FORM_TOKEN: {{value: {SECRETS['form-secret']}, secret: true}}}}
+          development: {{FORM_TOKEN: {{value: {SECRETS["form-secret"]}, secret: true}}}}
       - name: other
     oauthApps:
       - id: shared
         environments:
-          development: {{clientId: cid, clientSecret: {SECRETS['oauth-secret']}, tokenUrl: http://idp}}
+          development: {{clientId: cid, clientSecret: {SECRETS["oauth-secret"]}, tokenUrl: http://idp}}
     connections:
       - id: c-api
         name: api-conn
@@ -48,7 +48,7 @@ projects:
         auth: oauth
         parameters:
           ServiceURL: http://api
-          ChoreoAPIKey: {SECRETS['api-key']}
+          ChoreoAPIKey: {SECRETS["api-key"]}
       - id: c-db
         name: db-conn
         type: database
@@ -56,7 +56,7 @@ projects:
         component: svc
         parameters:
           HostName: db
-          Password: {SECRETS['db-password']}
+          Password: {SECRETS["db-password"]}
 """
 
 MANIFEST = """
@@ -96,9 +96,14 @@ def scenarios(s: dict[str, str]) -> list[list[str]]:
         [*base, "--debug", "--supervise", "--", "true"],
         [*base, "--", "sh", "-c", "exit 3"],
         [*base, "--", "no-such-command"],
-        ["check", *base], ["check", *base, "--debug"],
-        ["plan", *base], ["plan", *base, "--format", "json"], ["plan", *base, "--debug"],
-        ["export", *base], ["export", *base, "--format", "json"], ["export", *base, "--format", "shell"],
+        ["check", *base],
+        ["check", *base, "--debug"],
+        ["plan", *base],
+        ["plan", *base, "--format", "json"],
+        ["plan", *base, "--debug"],
+        ["export", *base],
+        ["export", *base, "--format", "json"],
+        ["export", *base, "--format", "shell"],
         ["check", *base, "-c", "other"],  # visibility denial
         ["check", *base, "-e", "production"],  # missing values everywhere
         ["check", *base, "--debug", "-e", "production"],
@@ -125,8 +130,12 @@ def test_no_command_or_error_path_prints_a_secret(setup: dict[str, str]) -> None
 
 def test_malformed_store_errors_do_not_echo_values(setup: dict[str, str]) -> None:
     store = Path(setup["dir"]) / "connections.yaml"
-    store.write_text(STORE.replace(f"Password: {SECRETS['db-password']}",
-                                   f"Password: {{secret: sometimes, values: [{SECRETS['db-password']}]}}"))
+    store.write_text(
+        STORE.replace(
+            f"Password: {SECRETS['db-password']}",
+            f"Password: {{secret: sometimes, values: [{SECRETS['db-password']}]}}",
+        )
+    )
     result = run_launcher(["check", "-C", setup["dir"], "--debug"])
     assert result.returncode == 78
     assert_clean(result.stdout + result.stderr, "malformed store")
@@ -134,8 +143,7 @@ def test_malformed_store_errors_do_not_echo_values(setup: dict[str, str]) -> Non
 
 def test_malformed_yaml_errors_do_not_echo_the_line(setup: dict[str, str]) -> None:
     store = Path(setup["dir"]) / "connections.yaml"
-    store.write_text(STORE.replace(f"Password: {SECRETS['db-password']}",
-                                   f"Password: [{SECRETS['db-password']}"))
+    store.write_text(STORE.replace(f"Password: {SECRETS['db-password']}", f"Password: [{SECRETS['db-password']}"))
     result = run_launcher(["check", "-C", setup["dir"], "--debug"])
     assert result.returncode == 78 and "invalid YAML" in result.stderr
     assert_clean(result.stdout + result.stderr, "malformed YAML")
@@ -145,16 +153,33 @@ def test_process_list_never_shows_a_secret(setup: dict[str, str]) -> None:
     ready = Path(setup["tmp"]) / "ready"
     child = f"import pathlib, time; pathlib.Path({str(ready)!r}).write_text('x'); time.sleep(30)"
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "launcher", "-C", setup["dir"], "--mount-root", setup["tmp"] + "/m", "--supervise",
-         "--", sys.executable, "-c", child],
-        env=clean_environment({"CHOREO_RUN_TOKEN": SECRETS["token"]}), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "launcher",
+            "-C",
+            setup["dir"],
+            "--mount-root",
+            setup["tmp"] + "/m",
+            "--supervise",
+            "--",
+            sys.executable,
+            "-c",
+            child,
+        ],
+        env=clean_environment({"CHOREO_RUN_TOKEN": SECRETS["token"]}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 30
         while not ready.exists():
             assert launcher.poll() is None and time.monotonic() < deadline
             time.sleep(0.02)
-        pids = [launcher.pid, *[int(p) for p in Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children")
-                                .read_text().split()]]
+        pids = [
+            launcher.pid,
+            *[int(p) for p in Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split()],
+        ]
         assert len(pids) == 2
         for pid in pids:
             assert_clean(Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"), f"cmdline of {pid}")
@@ -166,8 +191,10 @@ def test_process_list_never_shows_a_secret(setup: dict[str, str]) -> None:
 
 def test_child_receives_the_secrets_but_not_the_launchers_credentials(setup: dict[str, str]) -> None:
     dump = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
-    environment = run_launcher(["-C", setup["dir"], "--mount-root", setup["tmp"] + "/m", "--", *dump],
-                               env={"CHOREO_RUN_TOKEN": SECRETS["token"]}).env()
+    environment = run_launcher(
+        ["-C", setup["dir"], "--mount-root", setup["tmp"] + "/m", "--", *dump],
+        env={"CHOREO_RUN_TOKEN": SECRETS["token"]},
+    ).env()
     assert environment["DB_PASSWORD"] == SECRETS["db-password"]
     assert SECRETS["token"] not in environment.values()
     written = Path(setup["tmp"]) / "m" / "etc" / "app" / "secret.json"

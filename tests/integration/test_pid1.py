@@ -7,16 +7,13 @@ namespaces) and are skipped where unshare is refused.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 
 import psutil
 import pytest
 
-from support.supervision import (PROGRAMS, PYTHON, child_env, component_files, program, start, stop_all,
-                     unshare_works)
+from support.supervision import PROGRAMS, PYTHON, child_env, component_files, program, start, stop_all, unshare_works
 
 pytestmark = pytest.mark.skipif(not unshare_works(), reason="unshare --pid --fork --mount-proc is not permitted here")
 UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"]
@@ -31,8 +28,9 @@ def _no_strays():
 
 def test_default_mode_is_supervise_as_pid1_unless_overridden():
     script = "from launcher.launch.modes import default_mode; print(default_mode())"
-    run = lambda **extra: subprocess.run([*UNSHARE, PYTHON, "-c", script], env=child_env(**extra),
-                                         capture_output=True, text=True, check=True).stdout.strip()
+    run = lambda **extra: subprocess.run(
+        [*UNSHARE, PYTHON, "-c", script], env=child_env(**extra), capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert (run(), run(CHOREO_RUN_MODE="exec")) == ("supervise", "exec")
 
 
@@ -55,19 +53,38 @@ def test_signals_reach_the_child_through_pid1(tmp_path):
 
 @pytest.mark.parametrize("mode", ["supervise", "exec"])
 def test_clean_signal_state_as_pid1_in_both_modes(tmp_path, mode):
-    argv = [*UNSHARE, PYTHON, "-m", "launcher", *component_files(tmp_path), f"--{mode}", "--",
-            str(PROGRAMS / "sigstate.sh")]
-    result = subprocess.run(argv, env=child_env(), cwd=tmp_path, capture_output=True, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    argv = [
+        *UNSHARE,
+        PYTHON,
+        "-m",
+        "launcher",
+        *component_files(tmp_path),
+        f"--{mode}",
+        "--",
+        str(PROGRAMS / "sigstate.sh"),
+    ]
+    result = subprocess.run(
+        argv,
+        env=child_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["SigBlk:\t0000000000000000", "SigIgn:\t0000000000000000"]
 
 
-@pytest.mark.parametrize("command, expected", [
-    (["sh", "-c", "exit 0"], 0), (["sh", "-c", "exit 42"], 42),
-    (["sh", "-c", "kill -TERM $$"], 128 + signal.SIGTERM), (["sh", "-c", "kill -KILL $$"], 128 + signal.SIGKILL),
-    (["no-such-command-xyz"], 127),
-])
+@pytest.mark.parametrize(
+    "command, expected",
+    [
+        (["sh", "-c", "exit 0"], 0),
+        (["sh", "-c", "exit 42"], 42),
+        (["sh", "-c", "kill -TERM $$"], 128 + signal.SIGTERM),
+        (["sh", "-c", "kill -KILL $$"], 128 + signal.SIGKILL),
+        (["no-such-command-xyz"], 127),
+    ],
+)
 def test_exit_codes_as_pid1(tmp_path, command, expected):
     assert start(tmp_path, pid1=True, command=command).finish()[0] == expected
 
@@ -79,9 +96,24 @@ def test_pid1_adopts_and_reaps_orphans(tmp_path):
 
 
 def test_pid1_stops_the_whole_tree(tmp_path):
-    run = start(tmp_path, "--grace-period", "0.5", "--rewrite-signal", "TERM:QUIT", pid1=True,
-                command=program("trap.py", "QUIT", "--ignore", "TERM", "--spawn", "--name grandchild --ignore QUIT",
-                                "--orphan", "--name orphan --ignore QUIT"))
+    run = start(
+        tmp_path,
+        "--grace-period",
+        "0.5",
+        "--rewrite-signal",
+        "TERM:QUIT",
+        pid1=True,
+        command=program(
+            "trap.py",
+            "QUIT",
+            "--ignore",
+            "TERM",
+            "--spawn",
+            "--name grandchild --ignore QUIT",
+            "--orphan",
+            "--name orphan --ignore QUIT",
+        ),
+    )
     ready = sorted(run.lines.next().split()[0] for _ in range(3))
     assert ready == ["child", "grandchild", "orphan"]
     namespace = psutil.Process(run.launcher_pid()).children(recursive=True)
@@ -93,9 +125,12 @@ def test_pid1_stops_the_whole_tree(tmp_path):
 
 
 def test_pid1_stops_leftovers_when_the_child_exits(tmp_path):
-    run = start(tmp_path, pid1=True, stdin=subprocess.PIPE,
-                command=program("trap.py", "--until-input", "--code", "5",
-                                "--orphan", "TERM --name leftover --exit-after 1"))
+    run = start(
+        tmp_path,
+        pid1=True,
+        stdin=subprocess.PIPE,
+        command=program("trap.py", "--until-input", "--code", "5", "--orphan", "TERM --name leftover --exit-after 1"),
+    )
     assert sorted(run.lines.next().split()[0] for _ in range(2)) == ["child", "leftover"]
     run.process.stdin.close()
     assert run.finish() == (5, ["leftover got SIGTERM"])

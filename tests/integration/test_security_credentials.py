@@ -18,8 +18,11 @@ import pytest
 from support.http_fixtures import TOKEN, contract
 from support.process import DUMP_ENV, EXAMPLE, clean_environment, run_launcher
 
-SECRETS = {"CHOREO_RUN_TOKEN": "launcher-token-5e1f", "CHOREO_RUN_ETCD_PASSWORD": "etcd-password-77ab",
-           "CHOREO_RUN_CACHE_KEY": "cache-key-0c3d"}
+SECRETS = {
+    "CHOREO_RUN_TOKEN": "launcher-token-5e1f",
+    "CHOREO_RUN_ETCD_PASSWORD": "etcd-password-77ab",
+    "CHOREO_RUN_CACHE_KEY": "cache-key-0c3d",
+}
 # Prints the parent's environment block (NUL-separated) and its pid, then exits.
 READ_PARENT = 'echo "parent $PPID"; tr "\\0" "\\n" < /proc/$PPID/environ; echo "own"; env'
 
@@ -31,12 +34,34 @@ def component(tmp_path: Path) -> Path:
     return copy
 
 
-def run_reading_parent(component: Path, tmp_path: Path, *mode: str, backend: list[str] = (),
-                       secrets: dict[str, str] = SECRETS) -> tuple[int, str, str]:
+def run_reading_parent(
+    component: Path, tmp_path: Path, *mode: str, backend: list[str] = (), secrets: dict[str, str] = SECRETS
+) -> tuple[int, str, str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "launcher", "-C", str(component), "-p", "bookstore", "-c", "orders-service",
-         *backend, "--mount-root", str(tmp_path / "m"), *mode, "--", "sh", "-c", READ_PARENT],
-        env=clean_environment(secrets), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "launcher",
+            "-C",
+            str(component),
+            "-p",
+            "bookstore",
+            "-c",
+            "orders-service",
+            *backend,
+            "--mount-root",
+            str(tmp_path / "m"),
+            *mode,
+            "--",
+            "sh",
+            "-c",
+            READ_PARENT,
+        ],
+        env=clean_environment(secrets),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     parent_line, _, rest = out.partition("\n")
@@ -72,22 +97,33 @@ def test_the_watching_launcher_still_uses_its_token(component: Path, tmp_path: P
     shutil.copy(EXAMPLE / "connections.yaml", store)
     with contract(tmp_path, str(store)) as server:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        _, seen, _ = run_reading_parent(component, tmp_path, "--watch", "--watch-interval", "0.1",
-                                        backend=["--backend", url], secrets={"CHOREO_RUN_TOKEN": TOKEN})
+        _, seen, _ = run_reading_parent(
+            component,
+            tmp_path,
+            "--watch",
+            "--watch-interval",
+            "0.1",
+            backend=["--backend", url],
+            secrets={"CHOREO_RUN_TOKEN": TOKEN},
+        )
     assert "CHOREO_ORDERS_DB_HOSTNAME=localhost" in seen
     assert_no_secret(seen, {"CHOREO_RUN_TOKEN": TOKEN})
 
 
 def test_an_env_file_cannot_copy_the_launchers_secrets(component: Path, tmp_path: Path) -> None:
     env_file = tmp_path / "overlay.env"
-    env_file.write_text(textwrap.dedent("""\
+    env_file.write_text(
+        textwrap.dedent("""\
         LEAKED=${CHOREO_RUN_TOKEN}
         ALSO_LEAKED="prefix-${CHOREO_RUN_ETCD_PASSWORD}"
         FROM_HOME=${HOME}/data
         FROM_ABOVE=${FROM_HOME}/more
-    """))
-    result = run_launcher(["-C", str(component), "--mount-root", str(tmp_path / "m"), "--env-file", str(env_file),
-                           "--", *DUMP_ENV], env={**SECRETS, "HOME": "/home/someone"})
+    """)
+    )
+    result = run_launcher(
+        ["-C", str(component), "--mount-root", str(tmp_path / "m"), "--env-file", str(env_file), "--", *DUMP_ENV],
+        env={**SECRETS, "HOME": "/home/someone"},
+    )
     env = result.env()
     assert env["LEAKED"] == "" and env["ALSO_LEAKED"] == "prefix-"
     assert env["FROM_HOME"] == "/home/someone/data" and env["FROM_ABOVE"] == "/home/someone/data/more"
@@ -110,8 +146,13 @@ def _with_run_connection(component: Path) -> None:
     text = store.read_text()
     store.write_text(text.replace("    connections:\n", "    connections:" + RUN_CONNECTION, 1))
     manifest = component / ".choreo" / "component.yaml"
-    manifest.write_text(manifest.read_text().replace("  connectionReferences:\n",
-                                                     "  connectionReferences:\n    - name: run\n      resourceRef: thirdparty:run/v1\n", 1))
+    manifest.write_text(
+        manifest.read_text().replace(
+            "  connectionReferences:\n",
+            "  connectionReferences:\n    - name: run\n      resourceRef: thirdparty:run/v1\n",
+            1,
+        )
+    )
 
 
 def test_a_connection_named_run_never_sets_launcher_settings_for_the_service(component: Path, tmp_path: Path) -> None:
@@ -129,18 +170,37 @@ def test_a_connection_named_run_is_refused_at_resolution(component: Path, tmp_pa
     assert "CHOREO_RUN_BACKEND is reserved" in result.stderr and "Traceback" not in result.stderr
 
 
-LIST_DESCRIPTORS = ("import json, os; targets = lambda pid: {fd: os.readlink(f'/proc/{pid}/fd/{fd}') "
-                    "for fd in os.listdir(f'/proc/{pid}/fd') if os.path.exists(f'/proc/{pid}/fd/{fd}')}; "
-                    "print(json.dumps([targets(os.getppid()), targets(os.getpid())]))")
+LIST_DESCRIPTORS = (
+    "import json, os; targets = lambda pid: {fd: os.readlink(f'/proc/{pid}/fd/{fd}') "
+    "for fd in os.listdir(f'/proc/{pid}/fd') if os.path.exists(f'/proc/{pid}/fd/{fd}')}; "
+    "print(json.dumps([targets(os.getppid()), targets(os.getpid())]))"
+)
 
 
 def test_the_handover_pipe_is_closed_before_the_service_starts(component: Path, tmp_path: Path) -> None:
     """The pipe that carried the secrets is read and closed: neither the launcher nor the service
     keeps a descriptor of it (their only pipes are the service's stdout and stderr)."""
     process = subprocess.run(
-        [sys.executable, "-m", "launcher", "-C", str(component), "--mount-root", str(tmp_path / "m"), "--watch",
-         "--", sys.executable, "-c", LIST_DESCRIPTORS],
-        env=clean_environment(SECRETS), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "launcher",
+            "-C",
+            str(component),
+            "--mount-root",
+            str(tmp_path / "m"),
+            "--watch",
+            "--",
+            sys.executable,
+            "-c",
+            LIST_DESCRIPTORS,
+        ],
+        env=clean_environment(SECRETS),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert process.returncode == 0, process.stderr
     launcher, service = json.loads(process.stdout.strip().splitlines()[-1])
     stdio = {service["1"], service["2"]}
@@ -151,7 +211,8 @@ def test_the_handover_pipe_is_closed_before_the_service_starts(component: Path, 
 def test_an_env_file_cannot_set_launcher_settings(tmp_path: Path) -> None:
     env_file = tmp_path / "overlay.env"
     env_file.write_text("CHOREO_RUN_BACKEND=http://attacker.example\n")
-    result = run_launcher(["-C", str(EXAMPLE), "--mount-root", str(tmp_path / "m"), "--env-file", str(env_file),
-                           "--", *DUMP_ENV])
+    result = run_launcher(
+        ["-C", str(EXAMPLE), "--mount-root", str(tmp_path / "m"), "--env-file", str(env_file), "--", *DUMP_ENV]
+    )
     assert result.returncode == 78, result.stderr
     assert "CHOREO_RUN_BACKEND is reserved" in result.stderr and "Traceback" not in result.stderr

@@ -30,8 +30,10 @@ def with_mount_path(component: Path, mount_path: str) -> None:
 
 
 def launch(component: Path, *extra: str, env: dict[str, str] | None = None):
-    return run_launcher(["-C", str(component), *extra, "--", *DUMP_ENV],
-                        env={"XDG_CACHE_HOME": str(component.parent / "cache"), **(env or {})})
+    return run_launcher(
+        ["-C", str(component), *extra, "--", *DUMP_ENV],
+        env={"XDG_CACHE_HOME": str(component.parent / "cache"), **(env or {})},
+    )
 
 
 def files_under(directory: Path) -> list[Path]:

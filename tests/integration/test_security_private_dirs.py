@@ -29,8 +29,9 @@ def as_other_user(*command: str) -> None:
     subprocess.run([SETPRIV, f"--reuid={OTHER}", f"--regid={OTHER}", "--clear-groups", *command], check=True)
 
 
-needs_second_user = pytest.mark.skipif(SETPRIV is None or os.geteuid() != 0,
-                                       reason="needs setpriv and root to act as a second local user")
+needs_second_user = pytest.mark.skipif(
+    SETPRIV is None or os.geteuid() != 0, reason="needs setpriv and root to act as a second local user"
+)
 
 
 @pytest.fixture
@@ -51,17 +52,40 @@ def component(tmp_path: Path) -> Path:
 
 # ---------------------------------------------------------------- the --reload-signal env file
 
-RELOAD_SERVICE = ('printf "%s\\n" "$CHOREO_RELOAD_ENV_FILE" > "$OUT"; '
-                  'trap "exit 0" TERM; while true; do sleep 0.05; done')
+RELOAD_SERVICE = (
+    'printf "%s\\n" "$CHOREO_RELOAD_ENV_FILE" > "$OUT"; trap "exit 0" TERM; while true; do sleep 0.05; done'
+)
 
 
 def _watch(component: Path, tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen, Path]:
     out = tmp_path / "env-file-path"
     process = subprocess.Popen(
-        [sys.executable, "-m", "launcher", "-C", str(component), "-p", "bookstore", "-c", "orders-service",
-         "--mount-root", str(tmp_path / "m"), "--watch", "--watch-interval", "0.1", "--reload-signal", "HUP",
-         "--", "sh", "-c", RELOAD_SERVICE],
-        env=clean_environment({"OUT": str(out), **env}), stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "launcher",
+            "-C",
+            str(component),
+            "-p",
+            "bookstore",
+            "-c",
+            "orders-service",
+            "--mount-root",
+            str(tmp_path / "m"),
+            "--watch",
+            "--watch-interval",
+            "0.1",
+            "--reload-signal",
+            "HUP",
+            "--",
+            "sh",
+            "-c",
+            RELOAD_SERVICE,
+        ],
+        env=clean_environment({"OUT": str(out), **env}),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while not (out.exists() and out.read_text().strip()):
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
@@ -77,8 +101,9 @@ def _stop(process: subprocess.Popen) -> str:
 
 
 @needs_second_user
-def test_a_predictable_directory_another_user_created_is_never_used(component: Path, tmp_path: Path,
-                                                                       shared_tmp: Path) -> None:
+def test_a_predictable_directory_another_user_created_is_never_used(
+    component: Path, tmp_path: Path, shared_tmp: Path
+) -> None:
     planted = shared_tmp / f"choreo-run-{os.getuid()}"  # where the env file used to go without XDG_RUNTIME_DIR
     as_other_user("mkdir", "-m", "0777", str(planted))
     environment = {"TMPDIR": str(shared_tmp)}
@@ -100,9 +125,24 @@ def test_a_predictable_directory_another_user_created_is_never_used(component: P
 def test_an_xdg_runtime_dir_another_user_owns_is_refused(component: Path, tmp_path: Path, shared_tmp: Path) -> None:
     planted = shared_tmp / "runtime"
     as_other_user("mkdir", "-m", "0700", str(planted))
-    result = run_launcher(["-C", str(component), "-p", "bookstore", "-c", "orders-service", "--mount-root",
-                           str(tmp_path / "m"), "--watch", "--reload-signal", "HUP", "--", "true"],
-                          env={"XDG_RUNTIME_DIR": str(planted)})
+    result = run_launcher(
+        [
+            "-C",
+            str(component),
+            "-p",
+            "bookstore",
+            "-c",
+            "orders-service",
+            "--mount-root",
+            str(tmp_path / "m"),
+            "--watch",
+            "--reload-signal",
+            "HUP",
+            "--",
+            "true",
+        ],
+        env={"XDG_RUNTIME_DIR": str(planted)},
+    )
     assert result.returncode == 73, result.stderr
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("choreo-run: error: XDG_RUNTIME_DIR=") and str(planted) in line
@@ -114,9 +154,24 @@ def test_a_symlinked_xdg_runtime_dir_is_refused(component: Path, tmp_path: Path)
     real.mkdir(mode=0o700)
     link = tmp_path / "runtime-link"
     link.symlink_to(real)
-    result = run_launcher(["-C", str(component), "-p", "bookstore", "-c", "orders-service", "--mount-root",
-                           str(tmp_path / "m"), "--watch", "--reload-signal", "HUP", "--", "true"],
-                          env={"XDG_RUNTIME_DIR": str(link)})
+    result = run_launcher(
+        [
+            "-C",
+            str(component),
+            "-p",
+            "bookstore",
+            "-c",
+            "orders-service",
+            "--mount-root",
+            str(tmp_path / "m"),
+            "--watch",
+            "--reload-signal",
+            "HUP",
+            "--",
+            "true",
+        ],
+        env={"XDG_RUNTIME_DIR": str(link)},
+    )
     assert result.returncode == 73, result.stderr
     assert "is a symlink" in result.stderr and str(link) in result.stderr
     assert list(real.iterdir()) == []
@@ -154,8 +209,9 @@ def test_the_fast_path_creates_its_records_directory_private(component: Path, tm
 
 
 @needs_second_user
-def test_a_records_directory_another_user_owns_is_never_written_nor_read(component: Path, tmp_path: Path,
-                                                                         shared_tmp: Path) -> None:
+def test_a_records_directory_another_user_owns_is_never_written_nor_read(
+    component: Path, tmp_path: Path, shared_tmp: Path
+) -> None:
     plans = shared_tmp / "choreo-run" / "plans"
     as_other_user("mkdir", "-m", "0777", "-p", str(plans))
     as_other_user("chmod", "0777", str(plans.parent))
@@ -186,8 +242,9 @@ def test_a_symlinked_records_directory_is_refused(component: Path, tmp_path: Pat
     assert list(elsewhere.iterdir()) == []
 
 
-def test_a_records_directory_of_ours_that_only_we_can_write_is_narrowed_not_refused(component: Path,
-                                                                                    tmp_path: Path) -> None:
+def test_a_records_directory_of_ours_that_only_we_can_write_is_narrowed_not_refused(
+    component: Path, tmp_path: Path
+) -> None:
     """Older versions left ~/.cache/choreo-run 0755: ours, nobody else could write in it."""
     cache = tmp_path / "cache"
     plans = cache / "choreo-run" / "plans"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from support.process import DUMP_ENV, EXAMPLE, run_launcher, write
 from launcher.backends import BackendSettings, open_backend
 from launcher.backends.servicebinding import (
     MAX_ENTRY_BYTES,
@@ -20,6 +19,7 @@ from launcher.backends.servicebinding import (
 )
 from launcher.errors import ConfigurationError
 from launcher.model import COMPONENT, Identity
+from support.process import DUMP_ENV, EXAMPLE, run_launcher, write
 
 IDENTITY = Identity("bookstore", "orders-service", "production")
 DB_PASSWORD = "binding-db-password-71fe"
@@ -60,32 +60,47 @@ def problems_of(root: Path) -> str:
 
 
 def orders_db(root: Path) -> Path:
-    return binding(root, "orders-db", type="postgresql\n", provider="bitnami\n", host="db.cluster.local\n",
-                   port="5432\n", username="orders\n", password=DB_PASSWORD + "\n", database="orders\n")
+    return binding(
+        root,
+        "orders-db",
+        type="postgresql\n",
+        provider="bitnami\n",
+        host="db.cluster.local\n",
+        port="5432\n",
+        username="orders\n",
+        password=DB_PASSWORD + "\n",
+        database="orders\n",
+    )
 
 
 # ---------------------------------------------------------------- URLs
 
 
-@pytest.mark.parametrize(("url", "environ", "expected"), [
-    ("servicebinding:", {"SERVICE_BINDING_ROOT": "/bindings"}, "/bindings"),
-    ("servicebinding://", {"SERVICE_BINDING_ROOT": "/bindings"}, "/bindings"),
-    ("servicebinding:///var/run/bindings", {"SERVICE_BINDING_ROOT": "/bindings"}, "/var/run/bindings"),
-    ("servicebinding:/var/run/bindings", {}, "/var/run/bindings"),
-    ("servicebinding:dev/bindings", {}, "dev/bindings"),
-    ("servicebinding://dev/bindings", {}, "dev/bindings"),
-    ("SERVICEBINDING:dev/bindings", {}, "dev/bindings"),
-])
+@pytest.mark.parametrize(
+    ("url", "environ", "expected"),
+    [
+        ("servicebinding:", {"SERVICE_BINDING_ROOT": "/bindings"}, "/bindings"),
+        ("servicebinding://", {"SERVICE_BINDING_ROOT": "/bindings"}, "/bindings"),
+        ("servicebinding:///var/run/bindings", {"SERVICE_BINDING_ROOT": "/bindings"}, "/var/run/bindings"),
+        ("servicebinding:/var/run/bindings", {}, "/var/run/bindings"),
+        ("servicebinding:dev/bindings", {}, "dev/bindings"),
+        ("servicebinding://dev/bindings", {}, "dev/bindings"),
+        ("SERVICEBINDING:dev/bindings", {}, "dev/bindings"),
+    ],
+)
 def test_url_forms(url: str, environ: dict[str, str], expected: str) -> None:
     assert bindings_root(url, environ) == expected
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("servicebinding:", "SERVICE_BINDING_ROOT is not set"),
-    ("servicebinding://", "SERVICE_BINDING_ROOT is not set"),
-    ("servicebinding:///bindings?watch=1", "expected servicebinding:[//]PATH"),
-    ("servicebinding:///bindings#x", "expected servicebinding:[//]PATH"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("servicebinding:", "SERVICE_BINDING_ROOT is not set"),
+        ("servicebinding://", "SERVICE_BINDING_ROOT is not set"),
+        ("servicebinding:///bindings?watch=1", "expected servicebinding:[//]PATH"),
+        ("servicebinding:///bindings#x", "expected servicebinding:[//]PATH"),
+    ],
+)
 def test_url_problems(url: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=re.escape(message)) as caught:
         bindings_root(url, {})
@@ -101,39 +116,85 @@ def test_registered_and_described_by_its_directory(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- mapping tables
 
 
-@pytest.mark.parametrize(("binding_type", "expected"), [
-    ("postgresql", "database"), ("MySQL", "database"), ("mongodb", "database"), ("redis", "database"),
-    ("http", "service"), ("openapi", "service"), ("service", "service"),
-    ("kafka", "third-party"), ("twilio", "third-party"), ("s3", "third-party"),
-])
+@pytest.mark.parametrize(
+    ("binding_type", "expected"),
+    [
+        ("postgresql", "database"),
+        ("MySQL", "database"),
+        ("mongodb", "database"),
+        ("redis", "database"),
+        ("http", "service"),
+        ("openapi", "service"),
+        ("service", "service"),
+        ("kafka", "third-party"),
+        ("twilio", "third-party"),
+        ("s3", "third-party"),
+    ],
+)
 def test_type_table(binding_type: str, expected: str) -> None:
     assert connection_type(binding_type) == expected
 
 
-@pytest.mark.parametrize(("names", "kind", "expected"), [
-    (["host", "port", "username", "password", "database"], "database",
-     {"host": "HostName", "port": "Port", "username": "Username", "password": "Password", "database": "DatabaseName"}),
-    (["uri", "dbname", "user"], "database", {"uri": "uri", "dbname": "DatabaseName", "user": "Username"}),
-    (["uri", "client-id", "client_secret", "token-url"], "service",
-     {"uri": "ServiceURL", "client-id": "ConsumerKey", "client_secret": "ConsumerSecret", "token-url": "TokenURL"}),
-    (["url", "ACCOUNT_SID"], "third-party", {"url": "ServiceURL", "ACCOUNT_SID": "ACCOUNT_SID"}),
-    # the first source in the table claims the key; the other keeps its own name
-    (["uri", "url"], "service", {"uri": "ServiceURL", "url": "url"}),
-    (["HostName", "host"], "database", {"HostName": "HostName", "host": "host"}),
-    (["connection-count", "certificates"], "third-party",
-     {"connection-count": "connection-count", "certificates": "certificates"}),
-])
+@pytest.mark.parametrize(
+    ("names", "kind", "expected"),
+    [
+        (
+            ["host", "port", "username", "password", "database"],
+            "database",
+            {
+                "host": "HostName",
+                "port": "Port",
+                "username": "Username",
+                "password": "Password",
+                "database": "DatabaseName",
+            },
+        ),
+        (["uri", "dbname", "user"], "database", {"uri": "uri", "dbname": "DatabaseName", "user": "Username"}),
+        (
+            ["uri", "client-id", "client_secret", "token-url"],
+            "service",
+            {
+                "uri": "ServiceURL",
+                "client-id": "ConsumerKey",
+                "client_secret": "ConsumerSecret",
+                "token-url": "TokenURL",
+            },
+        ),
+        (["url", "ACCOUNT_SID"], "third-party", {"url": "ServiceURL", "ACCOUNT_SID": "ACCOUNT_SID"}),
+        # the first source in the table claims the key; the other keeps its own name
+        (["uri", "url"], "service", {"uri": "ServiceURL", "url": "url"}),
+        (["HostName", "host"], "database", {"HostName": "HostName", "host": "host"}),
+        (
+            ["connection-count", "certificates"],
+            "third-party",
+            {"connection-count": "connection-count", "certificates": "certificates"},
+        ),
+    ],
+)
 def test_key_table(names: list[str], kind: str, expected: dict[str, str]) -> None:
     assert choreo_keys(names, kind) == expected
 
 
-@pytest.mark.parametrize(("entry", "key", "secret"), [
-    ("host", "HostName", False), ("PORT", "Port", False), ("username", "Username", False),
-    ("database", "DatabaseName", False), ("client-id", "ConsumerKey", False), ("token-url", "TokenURL", False),
-    ("password", "Password", True), ("uri", "ServiceURL", True), ("url", "url", True),
-    ("client-secret", "ConsumerSecret", True), ("api-key", "api-key", True), ("token", "token", True),
-    ("certificates", "certificates", True), ("private-key", "private-key", True), ("region", "region", True),
-])
+@pytest.mark.parametrize(
+    ("entry", "key", "secret"),
+    [
+        ("host", "HostName", False),
+        ("PORT", "Port", False),
+        ("username", "Username", False),
+        ("database", "DatabaseName", False),
+        ("client-id", "ConsumerKey", False),
+        ("token-url", "TokenURL", False),
+        ("password", "Password", True),
+        ("uri", "ServiceURL", True),
+        ("url", "url", True),
+        ("client-secret", "ConsumerSecret", True),
+        ("api-key", "api-key", True),
+        ("token", "token", True),
+        ("certificates", "certificates", True),
+        ("private-key", "private-key", True),
+        ("region", "region", True),
+    ],
+)
 def test_secret_table(entry: str, key: str, secret: bool) -> None:
     assert is_secret(entry, key) is secret
 
@@ -146,10 +207,19 @@ def test_a_binding_becomes_a_component_connection_of_whoever_runs(tmp_path: Path
     snapshot = fetch(tmp_path)
     (connection,) = snapshot.connections
     assert (connection.name, connection.connection_id, connection.type) == ("orders-db", "orders-db", "database")
-    assert (connection.visibility, connection.project, connection.component) == (COMPONENT, "bookstore", "orders-service")
+    assert (connection.visibility, connection.project, connection.component) == (
+        COMPONENT,
+        "bookstore",
+        "orders-service",
+    )
     values = {key: (p.value, p.secret) for key, p in connection.parameters.items()}
-    assert values == {"HostName": ("db.cluster.local", False), "Port": ("5432", False), "Username": ("orders", False),
-                      "Password": (DB_PASSWORD, True), "DatabaseName": ("orders", False)}
+    assert values == {
+        "HostName": ("db.cluster.local", False),
+        "Port": ("5432", False),
+        "Username": ("orders", False),
+        "Password": (DB_PASSWORD, True),
+        "DatabaseName": ("orders", False),
+    }
     assert snapshot.identity == IDENTITY and snapshot.backend == f"servicebinding:{tmp_path}"
     assert DB_PASSWORD not in repr(snapshot)
 
@@ -171,8 +241,10 @@ def test_kubernetes_projection_through_dot_dot_data(tmp_path: Path) -> None:
     projected(tmp_path, "orders-db", type="mysql", host="mysql.cluster.local", password=DB_PASSWORD)
     (connection,) = fetch(tmp_path).connections
     assert connection.type == "database"
-    assert {k: p.value for k, p in connection.parameters.items()} == {"HostName": "mysql.cluster.local",
-                                                                     "Password": DB_PASSWORD}
+    assert {k: p.value for k, p in connection.parameters.items()} == {
+        "HostName": "mysql.cluster.local",
+        "Password": DB_PASSWORD,
+    }
 
 
 def test_projection_reads_the_current_data_not_stale_links(tmp_path: Path) -> None:
@@ -298,17 +370,44 @@ def bindings_component(tmp_path: Path) -> tuple[Path, Path]:
     directory = tmp_path / "svc"
     write(directory / ".choreo" / "component.yaml", MANIFEST)
     root = tmp_path / "bindings"
-    projected(root, "orders-db", type="postgresql\n", host="db.cluster.local\n", port="5432\n",
-              username="orders\n", password=DB_PASSWORD + "\n", database="orders\n")
-    binding(root, "catalog", type="http", connection_id="01ef7a3f-a581-1088-8322-ac5bc449b1d9",
-            uri="http://catalog.cluster.local/v1", client_secret=CLIENT_SECRET)
+    projected(
+        root,
+        "orders-db",
+        type="postgresql\n",
+        host="db.cluster.local\n",
+        port="5432\n",
+        username="orders\n",
+        password=DB_PASSWORD + "\n",
+        database="orders\n",
+    )
+    binding(
+        root,
+        "catalog",
+        type="http",
+        connection_id="01ef7a3f-a581-1088-8322-ac5bc449b1d9",
+        uri="http://catalog.cluster.local/v1",
+        client_secret=CLIENT_SECRET,
+    )
     return directory, root
 
 
 def test_run_purely_from_bindings_with_the_root_from_the_environment(tmp_path: Path) -> None:
     directory, root = bindings_component(tmp_path)
-    env = run_launcher(["-C", str(directory), "-p", "bookstore", "-c", "orders-service", "--backend",
-                        "servicebinding://", "--", *DUMP_ENV], env={"SERVICE_BINDING_ROOT": str(root)}).env()
+    env = run_launcher(
+        [
+            "-C",
+            str(directory),
+            "-p",
+            "bookstore",
+            "-c",
+            "orders-service",
+            "--backend",
+            "servicebinding://",
+            "--",
+            *DUMP_ENV,
+        ],
+        env={"SERVICE_BINDING_ROOT": str(root)},
+    ).env()
     assert env["CHOREO_ORDERS_DB_HOSTNAME"] == "db.cluster.local"
     assert (env["CHOREO_ORDERS_DB_PORT"], env["CHOREO_ORDERS_DB_DATABASENAME"]) == ("5432", "orders")
     assert env["DATABASE_PASSWORD"] == DB_PASSWORD and "CHOREO_ORDERS_DB_PASSWORD" not in env
@@ -319,8 +418,19 @@ def test_run_purely_from_bindings_with_the_root_from_the_environment(tmp_path: P
 
 def test_plan_masks_binding_secrets(tmp_path: Path) -> None:
     directory, root = bindings_component(tmp_path)
-    result = run_launcher(["-C", str(directory), "-p", "bookstore", "-c", "orders-service", "--backend",
-                           f"servicebinding://{root}", "plan"])
+    result = run_launcher(
+        [
+            "-C",
+            str(directory),
+            "-p",
+            "bookstore",
+            "-c",
+            "orders-service",
+            "--backend",
+            f"servicebinding://{root}",
+            "plan",
+        ]
+    )
     assert result.returncode == 0, result.stderr
     assert "db.cluster.local" in result.stdout and f"servicebinding:{root}" in result.stdout
     assert DB_PASSWORD not in result.stdout + result.stderr
@@ -329,8 +439,9 @@ def test_plan_masks_binding_secrets(tmp_path: Path) -> None:
 
 def test_unset_root_is_a_configuration_error(tmp_path: Path) -> None:
     directory, _ = bindings_component(tmp_path)
-    result = run_launcher(["-C", str(directory), "-p", "bookstore", "-c", "orders-service", "--backend",
-                           "servicebinding://", "check"])
+    result = run_launcher(
+        ["-C", str(directory), "-p", "bookstore", "-c", "orders-service", "--backend", "servicebinding://", "check"]
+    )
     assert result.returncode == 78
     assert "SERVICE_BINDING_ROOT is not set" in result.stderr and "Traceback" not in result.stderr
 
@@ -339,8 +450,20 @@ def test_broken_binding_stops_the_launch_without_showing_values(tmp_path: Path) 
     directory, root = bindings_component(tmp_path)
     (root / "catalog" / "type").unlink()
     (root / "catalog" / "blob").write_bytes(b"\xff" + CLIENT_SECRET.encode())
-    result = run_launcher(["-C", str(directory), "-p", "bookstore", "-c", "orders-service", "--backend",
-                           f"servicebinding://{root}", "--", "true"])
+    result = run_launcher(
+        [
+            "-C",
+            str(directory),
+            "-p",
+            "bookstore",
+            "-c",
+            "orders-service",
+            "--backend",
+            f"servicebinding://{root}",
+            "--",
+            "true",
+        ]
+    )
     assert result.returncode == 78
     assert f"{root / 'catalog' / 'blob'}: not UTF-8 text" in result.stderr
     assert CLIENT_SECRET not in result.stderr and DB_PASSWORD not in result.stderr
@@ -348,11 +471,30 @@ def test_broken_binding_stops_the_launch_without_showing_values(tmp_path: Path) 
 
 def test_layered_after_the_local_store_a_binding_overrides_one_connection(tmp_path: Path) -> None:
     root = tmp_path / "bindings"
-    projected(root, "orders-db", type="postgresql", host="db.cluster.local", port="6432", username="orders",
-              password=DB_PASSWORD, database="orders")
-    result = run_launcher(["-C", str(EXAMPLE), "--mount-root", str(tmp_path / "mnt"),
-                           "--backend", str(EXAMPLE / "connections.yaml"), "--backend", f"servicebinding://{root}",
-                           "--", *DUMP_ENV])
+    projected(
+        root,
+        "orders-db",
+        type="postgresql",
+        host="db.cluster.local",
+        port="6432",
+        username="orders",
+        password=DB_PASSWORD,
+        database="orders",
+    )
+    result = run_launcher(
+        [
+            "-C",
+            str(EXAMPLE),
+            "--mount-root",
+            str(tmp_path / "mnt"),
+            "--backend",
+            str(EXAMPLE / "connections.yaml"),
+            "--backend",
+            f"servicebinding://{root}",
+            "--",
+            *DUMP_ENV,
+        ]
+    )
     env = result.env()
     assert (env["CHOREO_ORDERS_DB_HOSTNAME"], env["CHOREO_ORDERS_DB_PORT"]) == ("db.cluster.local", "6432")
     assert env["DATABASE_PASSWORD"] == DB_PASSWORD

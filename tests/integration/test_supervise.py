@@ -8,21 +8,36 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 
 import psutil
 import pytest
 
 from launcher.errors import CommandNotExecutable, CommandNotFound, UsageError
-from launcher.launch.sigstate import parse_rewrite, parse_signal
 from launcher.launch.modes import default_mode
+from launcher.launch.sigstate import parse_rewrite, parse_signal
 from launcher.launch.supervise import FORWARDED, SuperviseOptions, supervise
-
-from support.supervision import PROGRAMS as PROGRAM_DIR, PYTHON, Terminal, child_env, launcher_argv, program, start, stop_all
+from support.supervision import PROGRAMS as PROGRAM_DIR
+from support.supervision import PYTHON, Terminal, child_env, launcher_argv, program, start, stop_all
 
 # What a user would send a service; TSTP/TTIN/TTOU are trapped by the child, so it does not stop.
-SENT = ["HUP", "INT", "QUIT", "USR1", "USR2", "WINCH", "CONT", "ALRM", "PIPE", "URG",
-        "TSTP", "TTIN", "TTOU", "PWR", "SIGRTMIN+1", "TERM"]
+SENT = [
+    "HUP",
+    "INT",
+    "QUIT",
+    "USR1",
+    "USR2",
+    "WINCH",
+    "CONT",
+    "ALRM",
+    "PIPE",
+    "URG",
+    "TSTP",
+    "TTIN",
+    "TTOU",
+    "PWR",
+    "SIGRTMIN+1",
+    "TERM",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -33,24 +48,40 @@ def _no_strays():
 
 # --- parsing and options ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("TERM", signal.SIGTERM), ("SIGTERM", signal.SIGTERM), ("15", signal.SIGTERM),
-    ("sigquit", signal.SIGQUIT), (" HUP ", signal.SIGHUP), ("SIGRTMIN", signal.SIGRTMIN),
-    ("RTMIN+2", signal.SIGRTMIN + 2), ("SIGRTMAX-1", signal.SIGRTMAX - 1),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("TERM", signal.SIGTERM),
+        ("SIGTERM", signal.SIGTERM),
+        ("15", signal.SIGTERM),
+        ("sigquit", signal.SIGQUIT),
+        (" HUP ", signal.SIGHUP),
+        ("SIGRTMIN", signal.SIGRTMIN),
+        ("RTMIN+2", signal.SIGRTMIN + 2),
+        ("SIGRTMAX-1", signal.SIGRTMAX - 1),
+    ],
+)
 def test_parse_signal(text, expected):
     assert parse_signal(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "TERMINATE", "0", "9", "KILL", "SIGSTOP", "65", "-1", "15x", "RTMIN+99", "RTMIN-1"])
+@pytest.mark.parametrize(
+    "text", ["", "TERMINATE", "0", "9", "KILL", "SIGSTOP", "65", "-1", "15x", "RTMIN+99", "RTMIN-1"]
+)
 def test_parse_signal_refuses_what_cannot_be_forwarded(text):
     with pytest.raises(UsageError, match="invalid signal"):
         parse_signal(text)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("SIGTERM:SIGQUIT", (signal.SIGTERM, signal.SIGQUIT)), ("15:3", (15, 3)), ("INT:TERM", (2, 15)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("SIGTERM:SIGQUIT", (signal.SIGTERM, signal.SIGQUIT)),
+        ("15:3", (15, 3)),
+        ("INT:TERM", (2, 15)),
+    ],
+)
 def test_parse_rewrite(text, expected):
     assert parse_rewrite(text) == expected
 
@@ -66,8 +97,9 @@ def test_runtime_noise_and_faults_are_not_forwarded():
     assert {signal.SIGTERM, signal.SIGWINCH, signal.SIGCONT, signal.SIGRTMAX} <= FORWARDED
 
 
-@pytest.mark.parametrize("kwargs", [{"grace_period": -1}, {"stop_signal": signal.SIGCHLD},
-                                    {"rewrites": {signal.SIGKILL: signal.SIGTERM}}])
+@pytest.mark.parametrize(
+    "kwargs", [{"grace_period": -1}, {"stop_signal": signal.SIGCHLD}, {"rewrites": {signal.SIGKILL: signal.SIGTERM}}]
+)
 def test_options_refuse_nonsense(kwargs):
     with pytest.raises(UsageError):
         SuperviseOptions(**kwargs)
@@ -82,9 +114,14 @@ def test_options_are_frozen_and_hold_no_environment():
     assert "env" not in repr(options).lower()
 
 
-@pytest.mark.parametrize("environ, expected", [
-    ({}, "exec"), ({"CHOREO_RUN_MODE": "supervise"}, "supervise"), ({"CHOREO_RUN_MODE": "EXEC"}, "exec"),
-])
+@pytest.mark.parametrize(
+    "environ, expected",
+    [
+        ({}, "exec"),
+        ({"CHOREO_RUN_MODE": "supervise"}, "supervise"),
+        ({"CHOREO_RUN_MODE": "EXEC"}, "exec"),
+    ],
+)
 def test_default_mode_outside_pid1(environ, expected):
     assert default_mode(environ) == expected
 
@@ -95,6 +132,7 @@ def test_default_mode_refuses_unknown_values():
 
 
 # --- starting: environment, clean signal state, errors ----------------------------------------
+
 
 def test_child_gets_the_environment_and_the_launcher_stays_its_parent(tmp_path):
     command = [PYTHON, "-c", "import os; print(os.environ['GREETING'], os.getppid())"]
@@ -118,19 +156,28 @@ def test_supervised_child_starts_with_default_dispositions_and_empty_mask(tmp_pa
 
 
 def test_exec_path_resets_what_python_and_the_parent_left_behind():
-    script = ("import os, signal, sys; from launcher.launch.sigstate import reset_signals_for_exec; "
-              "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT}); "
-              "reset_signals_for_exec(); os.execv(sys.argv[1], sys.argv[1:])")
-    result = subprocess.run([PYTHON, "-c", script, str(PROGRAM_DIR / "sigstate.sh")], env=child_env(),
-                            capture_output=True, text=True, preexec_fn=_dirty_signal_state, check=True)
+    script = (
+        "import os, signal, sys; from launcher.launch.sigstate import reset_signals_for_exec; "
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT}); "
+        "reset_signals_for_exec(); os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    result = subprocess.run(
+        [PYTHON, "-c", script, str(PROGRAM_DIR / "sigstate.sh")],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        preexec_fn=_dirty_signal_state,
+        check=True,
+    )
     assert result.stdout.splitlines() == ["SigBlk:\t0000000000000000", "SigIgn:\t0000000000000000"]
 
 
 @pytest.mark.parametrize("mode", ["--supervise", "--exec"])
 def test_cli_starts_the_service_clean_in_both_modes(tmp_path, mode):
     argv = launcher_argv(tmp_path, command=[str(PROGRAM_DIR / "sigstate.sh")], mode=mode)
-    result = subprocess.run(argv, cwd=tmp_path, env=child_env(), capture_output=True, text=True,
-                            preexec_fn=_dirty_signal_state)
+    result = subprocess.run(
+        argv, cwd=tmp_path, env=child_env(), capture_output=True, text=True, preexec_fn=_dirty_signal_state
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["SigBlk:\t0000000000000000", "SigIgn:\t0000000000000000"]
 
@@ -146,11 +193,14 @@ def test_death_by_signal_gives_128_plus_n(tmp_path, signo):
     assert run.finish()[0] == 128 + signo
 
 
-@pytest.mark.parametrize("command, error, code, message", [
-    (["no-such-command-xyz"], CommandNotFound, 127, "cannot run 'no-such-command-xyz': command not found"),
-    (["{tmp}/plain.txt"], CommandNotExecutable, 126, "cannot run '{tmp}/plain.txt': permission denied"),
-    (["{tmp}"], CommandNotExecutable, 126, "cannot run '{tmp}': permission denied"),
-])
+@pytest.mark.parametrize(
+    "command, error, code, message",
+    [
+        (["no-such-command-xyz"], CommandNotFound, 127, "cannot run 'no-such-command-xyz': command not found"),
+        (["{tmp}/plain.txt"], CommandNotExecutable, 126, "cannot run '{tmp}/plain.txt': permission denied"),
+        (["{tmp}"], CommandNotExecutable, 126, "cannot run '{tmp}': permission denied"),
+    ],
+)
 def test_commands_that_cannot_start(tmp_path, command, error, code, message):
     (tmp_path / "plain.txt").write_text("not a program\n")
     command = [part.format(tmp=tmp_path) for part in command]
@@ -164,8 +214,13 @@ def test_commands_that_cannot_start(tmp_path, command, error, code, message):
 
 
 def test_command_not_found_through_the_launcher(tmp_path):
-    result = subprocess.run(launcher_argv(tmp_path, command=["no-such-command-xyz"]), cwd=tmp_path,
-                            env=child_env(API_TOKEN="s3cr3t-value"), capture_output=True, text=True)
+    result = subprocess.run(
+        launcher_argv(tmp_path, command=["no-such-command-xyz"]),
+        cwd=tmp_path,
+        env=child_env(API_TOKEN="s3cr3t-value"),
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 127
     assert "cannot run 'no-such-command-xyz': command not found" in result.stderr
     assert "s3cr3t-value" not in result.stderr + result.stdout
@@ -174,15 +229,18 @@ def test_command_not_found_through_the_launcher(tmp_path):
 def test_signal_arriving_while_the_child_starts_is_delivered_once_it_runs():
     # Another process signals the launcher before supervise() has even started the child; the signal
     # waits, pending, and reaches the child once it runs.
-    script = ("import os, signal, subprocess, sys; from launcher.launch.supervise import supervise, SuperviseOptions; "
-              "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1}); "
-              "subprocess.run(['kill', '-USR1', str(os.getpid())], check=True); "
-              "sys.exit(supervise(sys.argv[1:], dict(os.environ), SuperviseOptions()))")
+    script = (
+        "import os, signal, subprocess, sys; from launcher.launch.supervise import supervise, SuperviseOptions; "
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1}); "
+        "subprocess.run(['kill', '-USR1', str(os.getpid())], check=True); "
+        "sys.exit(supervise(sys.argv[1:], dict(os.environ), SuperviseOptions()))"
+    )
     result = subprocess.run([PYTHON, "-c", script, "sleep", "20"], env=child_env(), timeout=60)
     assert result.returncode == 128 + signal.SIGUSR1
 
 
 # --- forwarding -------------------------------------------------------------------------------
+
 
 def test_signals_are_forwarded_to_the_child(tmp_path):
     run = start(tmp_path, command=program("trap.py", *SENT, "--exit-after", str(len(SENT)), "--code", "9"))
@@ -221,8 +279,12 @@ def test_forward_to_child_or_its_whole_group(tmp_path, group, grandchild_sees):
     if group:
         grandchild = grandchild.replace("--exit-after 1", "--exit-after 2")
     options = ["--signal-group"] if group else []
-    run = start(tmp_path, *options, command=program("trap.py", "USR1", "--until-input", "--code", "4",
-                                                    "--spawn", grandchild), stdin=subprocess.PIPE)
+    run = start(
+        tmp_path,
+        *options,
+        command=program("trap.py", "USR1", "--until-input", "--code", "4", "--spawn", grandchild),
+        stdin=subprocess.PIPE,
+    )
     ready = sorted(run.lines.next().split()[0] for _ in range(2))
     assert ready == ["child", "grandchild"]
     run.kill(signal.SIGUSR1)
@@ -236,17 +298,23 @@ def test_forward_to_child_or_its_whole_group(tmp_path, group, grandchild_sees):
 
 # --- stopping ----------------------------------------------------------------------------------
 
+
 def test_stop_signal_is_rewritten(tmp_path):
-    run = start(tmp_path, "--rewrite-signal", "SIGTERM:SIGQUIT",
-                command=program("trap.py", "TERM", "QUIT", "--exit-after", "1", "--code", "3"))
+    run = start(
+        tmp_path,
+        "--rewrite-signal",
+        "SIGTERM:SIGQUIT",
+        command=program("trap.py", "TERM", "QUIT", "--exit-after", "1", "--code", "3"),
+    )
     run.expect(r"child ready .*")
     run.kill(signal.SIGTERM)
     assert run.finish() == (3, ["child got SIGQUIT"])
 
 
 def test_stopping_twice_is_harmless(tmp_path):
-    run = start(tmp_path, "--grace-period", "30",
-                command=program("trap.py", "TERM", "--exit-after", "2", "--code", "7"))
+    run = start(
+        tmp_path, "--grace-period", "30", command=program("trap.py", "TERM", "--exit-after", "2", "--code", "7")
+    )
     run.expect(r"child ready .*")
     run.kill(signal.SIGTERM)
     run.expect("child got SIGTERM")
@@ -256,9 +324,16 @@ def test_stopping_twice_is_harmless(tmp_path):
 
 def test_whole_tree_is_killed_after_the_grace_period(tmp_path):
     stubborn = "--name orphan --ignore TERM"
-    run = start(tmp_path, "--grace-period", "0.5", "--stop-signal", "SIGTERM",
-                command=program("trap.py", "--ignore", "TERM", "--spawn", "--name grandchild --ignore TERM",
-                                "--orphan", stubborn))
+    run = start(
+        tmp_path,
+        "--grace-period",
+        "0.5",
+        "--stop-signal",
+        "SIGTERM",
+        command=program(
+            "trap.py", "--ignore", "TERM", "--spawn", "--name grandchild --ignore TERM", "--orphan", stubborn
+        ),
+    )
     pids = {line.split()[0]: int(line.split()[2].split("=")[1]) for line in (run.lines.next() for _ in range(3))}
     run.kill(signal.SIGTERM)
     run.kill(signal.SIGTERM)  # a second stop changes nothing
@@ -268,10 +343,22 @@ def test_whole_tree_is_killed_after_the_grace_period(tmp_path):
 
 
 def test_leftovers_are_stopped_when_the_child_exits_on_its_own(tmp_path):
-    run = start(tmp_path, "--grace-period", "0.5", stdin=subprocess.PIPE,
-                command=program("trap.py", "--until-input", "--code", "5",
-                                "--orphan", "TERM --name polite --exit-after 1 --code 0",
-                                "--spawn", "--name stubborn --ignore TERM"))
+    run = start(
+        tmp_path,
+        "--grace-period",
+        "0.5",
+        stdin=subprocess.PIPE,
+        command=program(
+            "trap.py",
+            "--until-input",
+            "--code",
+            "5",
+            "--orphan",
+            "TERM --name polite --exit-after 1 --code 0",
+            "--spawn",
+            "--name stubborn --ignore TERM",
+        ),
+    )
     pids = {line.split()[0]: int(line.split()[2].split("=")[1]) for line in (run.lines.next() for _ in range(3))}
     run.process.stdin.close()
     code, rest = run.finish()
@@ -288,8 +375,7 @@ def test_orphans_are_adopted_and_reaped(tmp_path):
 
 def test_a_stopped_child_stops_the_launcher_with_the_same_signal(tmp_path):
     # Without a terminal: kill -TSTP reaches the child, and the launcher's parent sees the job stop.
-    run = start(tmp_path, command=program("trap.py", "TERM", "--exit-after", "1", "--code", "3"),
-                process_group=0)
+    run = start(tmp_path, command=program("trap.py", "TERM", "--exit-after", "1", "--code", "3"), process_group=0)
     run.expect(r"child ready .*")
     run.kill(signal.SIGTSTP)
     pid, status = os.waitpid(run.process.pid, os.WUNTRACED)

@@ -16,31 +16,58 @@ from pathlib import Path
 
 import pytest
 
-from support.process import EXAMPLE, clean_environment, run_launcher
 from support.etcd_cluster import Cluster, unique_prefix
 from support.http_fixtures import TOKEN, contract
+from support.process import EXAMPLE, clean_environment, run_launcher
 
-SERVICE = ('echo "start $CHOREO_ORDERS_DB_HOSTNAME $$" >> "$LOG"; '
-           'trap \'echo "term $$" >> "$LOG"; exit 0\' TERM; '
-           'trap \'. "$CHOREO_RELOAD_ENV_FILE"; echo "reload $CHOREO_ORDERS_DB_HOSTNAME $$" >> "$LOG"\' HUP; '
-           'while true; do sleep 0.05; done')
+SERVICE = (
+    'echo "start $CHOREO_ORDERS_DB_HOSTNAME $$" >> "$LOG"; '
+    'trap \'echo "term $$" >> "$LOG"; exit 0\' TERM; '
+    'trap \'. "$CHOREO_RELOAD_ENV_FILE"; echo "reload $CHOREO_ORDERS_DB_HOSTNAME $$" >> "$LOG"\' HUP; '
+    "while true; do sleep 0.05; done"
+)
 
 
 class Watched:
     """choreo-run --watch over a copy of the example, and the log its service writes."""
 
-    def __init__(self, tmp_path: Path, *extra: str, backend: str | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tmp_path: Path, *extra: str, backend: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.dir = tmp_path / "orders-service"
         shutil.copytree(EXAMPLE, self.dir)
         self.log = tmp_path / "service.log"
         self.log.touch()
         backend_args = ["--backend", backend] if backend else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "launcher", "-C", str(self.dir), "-p", "bookstore", "-c", "orders-service",
-             *backend_args, "--mount-root", str(tmp_path / "m"), "--watch", "--watch-interval", "0.1",
-             "--grace-period", "5", *extra, "--", "sh", "-c", SERVICE],
-            env=clean_environment({"LOG": str(self.log), **(env or {})}), stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "launcher",
+                "-C",
+                str(self.dir),
+                "-p",
+                "bookstore",
+                "-c",
+                "orders-service",
+                *backend_args,
+                "--mount-root",
+                str(tmp_path / "m"),
+                "--watch",
+                "--watch-interval",
+                "0.1",
+                "--grace-period",
+                "5",
+                *extra,
+                "--",
+                "sh",
+                "-c",
+                SERVICE,
+            ],
+            env=clean_environment({"LOG": str(self.log), **(env or {})}),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def lines(self) -> list[str]:
         return self.log.read_text().splitlines()
@@ -160,8 +187,14 @@ def test_a_rotated_kubernetes_binding_restarts_the_service(tmp_path: Path) -> No
     for version, host in (("v1", "db-binding-1"), ("v2", "db-binding-2")):
         data = binding / f"..{version}"
         data.mkdir(parents=True)
-        for name, value in (("type", "postgresql"), ("host", host), ("port", "5432"), ("username", "u"),
-                            ("password", "p-secret"), ("database", "orders")):
+        for name, value in (
+            ("type", "postgresql"),
+            ("host", host),
+            ("port", "5432"),
+            ("username", "u"),
+            ("password", "p-secret"),
+            ("database", "orders"),
+        ):
             (data / name).write_text(value + "\n")
     (binding / "..data").symlink_to("..v1")
     for name in ("type", "host", "port", "username", "password", "database"):
@@ -202,15 +235,38 @@ def test_every_restart_keeps_the_first_starts_guarantees(tmp_path: Path) -> None
     shutil.copytree(EXAMPLE, component)
     log = tmp_path / "service.log"
     log.touch()
-    service = ('echo "start $$"  >> "$LOG"; echo "password=$DATABASE_PASSWORD"; '
-               'env | grep -c "^CHOREO_RUN_" >> "$LOG"; '
-               'trap "exit 0" TERM; while true; do sleep 0.05; done')
+    service = (
+        'echo "start $$"  >> "$LOG"; echo "password=$DATABASE_PASSWORD"; '
+        'env | grep -c "^CHOREO_RUN_" >> "$LOG"; '
+        'trap "exit 0" TERM; while true; do sleep 0.05; done'
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "launcher", "-C", str(component), "-p", "bookstore", "-c", "orders-service",
-         "--mount-root", str(tmp_path / "m"), "--watch", "--watch-interval", "0.1", "--mask-output",
-         "--", "sh", "-c", service],
+        [
+            sys.executable,
+            "-m",
+            "launcher",
+            "-C",
+            str(component),
+            "-p",
+            "bookstore",
+            "-c",
+            "orders-service",
+            "--mount-root",
+            str(tmp_path / "m"),
+            "--watch",
+            "--watch-interval",
+            "0.1",
+            "--mask-output",
+            "--",
+            "sh",
+            "-c",
+            service,
+        ],
         env=clean_environment({"LOG": str(log), "CHOREO_RUN_TOKEN": "launcher-own-token"}),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     store = component / "connections.yaml"
     passwords = ["dev-db-password-3b8f"]
     try:

@@ -84,12 +84,29 @@ def start_cluster(size: int) -> Cluster:
     initial = ",".join(f"{m.name}=http://127.0.0.1:{m.peer_port}" for m in members)
     for member in members:
         member.process = subprocess.Popen(
-            [ETCD, "--name", member.name, "--data-dir", str(directory / member.name),
-             "--listen-client-urls", f"http://{member.address}", "--advertise-client-urls", f"http://{member.address}",
-             "--listen-peer-urls", f"http://127.0.0.1:{member.peer_port}",
-             "--initial-advertise-peer-urls", f"http://127.0.0.1:{member.peer_port}",
-             "--initial-cluster", initial, "--initial-cluster-state", "new", *FAST],
-            stdout=subprocess.DEVNULL, stderr=open(directory / f"{member.name}.log", "wb"))
+            [
+                ETCD,
+                "--name",
+                member.name,
+                "--data-dir",
+                str(directory / member.name),
+                "--listen-client-urls",
+                f"http://{member.address}",
+                "--advertise-client-urls",
+                f"http://{member.address}",
+                "--listen-peer-urls",
+                f"http://127.0.0.1:{member.peer_port}",
+                "--initial-advertise-peer-urls",
+                f"http://127.0.0.1:{member.peer_port}",
+                "--initial-cluster",
+                initial,
+                "--initial-cluster-state",
+                "new",
+                *FAST,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(directory / f"{member.name}.log", "wb"),
+        )
     cluster = Cluster(members, directory)
     try:
         wait_healthy(members)
@@ -151,10 +168,12 @@ def etcd_auth() -> Iterator[Cluster]:
     """One member with auth enabled: `root` / ROOT_PASSWORD; roles are up to each test."""
     cluster = started(1)
     member = cluster.members[0]
-    for path, body in (("/v3/auth/user/add", {"name": "root", "password": ROOT_PASSWORD}),
-                       ("/v3/auth/role/add", {"name": "root"}),
-                       ("/v3/auth/user/grant", {"user": "root", "role": "root"}),
-                       ("/v3/auth/enable", {})):
+    for path, body in (
+        ("/v3/auth/user/add", {"name": "root", "password": ROOT_PASSWORD}),
+        ("/v3/auth/role/add", {"name": "root"}),
+        ("/v3/auth/user/grant", {"user": "root", "role": "root"}),
+        ("/v3/auth/enable", {}),
+    ):
         gateway(member, path, body).raise_for_status()
     yield cluster
     cluster.stop()

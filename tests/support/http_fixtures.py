@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from support.process import EXAMPLE
 from launcher.backends.http.server import ContractHandler, ContractServer, hash_token, make_server
 from launcher.model import Identity
+from support.process import EXAMPLE
 
 EXAMPLE_STORE = str(EXAMPLE / "connections.yaml")
 ORDERS = Identity("bookstore", "orders-service", "development")
@@ -49,7 +49,7 @@ class Seen:
 class RecordingHandler(ContractHandler):
     """The real contract, counting requests and statuses, optionally failing the first N with 503."""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         seen: Seen = self.server.seen  # type: ignore[attr-defined]
         seen.headers.append(dict(self.headers))
         if len(seen.headers) <= seen.fail_first:
@@ -80,11 +80,19 @@ def tokens_file(directory: Path) -> str:
 
 
 @contextmanager
-def contract(directory: Path, store: str = EXAMPLE_STORE, *, fail_first: int = 0,
-             tls: tuple[str, str] | None = None) -> Iterator[ContractServer]:
+def contract(
+    directory: Path, store: str = EXAMPLE_STORE, *, fail_first: int = 0, tls: tuple[str, str] | None = None
+) -> Iterator[ContractServer]:
     """The contract server over `store`, recording into `server.seen`."""
-    server = make_server(store, tokens_file(directory), "127.0.0.1", 0, handler=RecordingHandler,
-                         tls_cert=tls[0] if tls else None, tls_key=tls[1] if tls else None)
+    server = make_server(
+        store,
+        tokens_file(directory),
+        "127.0.0.1",
+        0,
+        handler=RecordingHandler,
+        tls_cert=tls[0] if tls else None,
+        tls_key=tls[1] if tls else None,
+    )
     server.seen = Seen(fail_first=fail_first)  # type: ignore[attr-defined]
     with serving(server):
         yield server
@@ -106,7 +114,7 @@ class ScriptedHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.server.paths.append(self.path)  # type: ignore[attr-defined]
         script = self.server.script  # type: ignore[attr-defined]
         answer = script[min(len(self.server.paths), len(script)) - 1]  # type: ignore[attr-defined]
@@ -117,7 +125,7 @@ class ScriptedHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(answer.body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -161,10 +169,31 @@ def self_signed_certificate(directory: Path) -> tuple[str, str]:
     except ImportError:
         if not shutil.which("openssl"):
             pytest.skip("TLS test needs the cryptography package or the openssl command; neither is available")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                        "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                       check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
     return str(cert), str(key)
 
 
@@ -176,16 +205,22 @@ def _with_cryptography() -> tuple[bytes, bytes]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")])
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(minutes=5))
-                   .not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(san, critical=False)
-                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-                   .sign(key, hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(san, critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return certificate.public_bytes(serialization.Encoding.PEM), key_pem

@@ -43,11 +43,24 @@ def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return base
 
 
-def run_launcher(args: list[str], *, cwd: str | Path | None = None, env: dict[str, str] | None = None,
-                 timeout: float = 60, stdin: str | None = None) -> Result:
+def run_launcher(
+    args: list[str],
+    *,
+    cwd: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    stdin: str | None = None,
+) -> Result:
     """`choreo-run ARGS` as a real process (`python -m launcher`, the same entry point)."""
-    completed = subprocess.run([sys.executable, "-m", "launcher", *args], cwd=cwd, env=clean_environment(env),
-                               capture_output=True, text=True, timeout=timeout, input=stdin)
+    completed = subprocess.run(
+        [sys.executable, "-m", "launcher", *args],
+        cwd=cwd,
+        env=clean_environment(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+    )
     return Result(completed.returncode, completed.stdout, completed.stderr)
 
 

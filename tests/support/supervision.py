@@ -13,8 +13,8 @@ import select
 import signal
 import struct
 import subprocess
-import tempfile
 import sys
+import tempfile
 import termios
 import time
 from dataclasses import dataclass
@@ -58,8 +58,12 @@ _CACHE_HOME = tempfile.mkdtemp(prefix="choreo-run-tests-cache-")
 
 def unshare_works() -> bool:
     try:
-        return subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"],
-                              capture_output=True, timeout=DEADLINE).returncode == 0
+        return (
+            subprocess.run(
+                ["unshare", "--pid", "--fork", "--mount-proc", "true"], capture_output=True, timeout=DEADLINE
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.SubprocessError):
         return False
 
@@ -137,13 +141,19 @@ def stop_all() -> None:
             process.wait()
 
 
-def start(workdir: Path, *options: str, command: list[str], pid1: bool = False,
-          env: dict[str, str] | None = None, stdin: int | None = subprocess.DEVNULL, **popen) -> Run:
+def start(
+    workdir: Path,
+    *options: str,
+    command: list[str],
+    pid1: bool = False,
+    env: dict[str, str] | None = None,
+    stdin: int | None = subprocess.DEVNULL,
+    **popen,
+) -> Run:
     argv = launcher_argv(workdir, *options, command=command)
     if pid1:
         argv = ["unshare", "--pid", "--fork", "--mount-proc", *argv]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=stdin,
-                               env=env or child_env(), cwd=workdir, **popen)
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=stdin, env=env or child_env(), cwd=workdir, **popen)
     _started.append(process)
     return Run(process, Lines(process.stdout.fileno()), pid1)
 
@@ -174,7 +184,7 @@ class Terminal:
                 self.seen += os.read(self.fd, 4096).decode(errors="replace")
             except OSError as error:
                 raise EOFError(f"terminal closed; output: {self.seen!r}") from error
-        self.seen = self.seen[match.end():]
+        self.seen = self.seen[match.end() :]
         return match
 
     def resize(self, rows: int, columns: int) -> None:

@@ -30,9 +30,17 @@ EXCEPTIONS: dict[str, set[str]] = {
     "launcher.entry": {"launch", "cli"},  # the command's entry point: the fast path, else the CLI
 }
 # The modules a fast-path launch passes through, and the only modules they may import at the top.
-FAST_PATH = ["launcher.entry", "launcher.launch.fastpath", "launcher.launch.decision", "launcher.launch.start", "launcher.stamps",
-             "launcher.launch.service", "launcher.launch.environment", "launcher.launch.cleanexec",
-             "launcher.atomic"]
+FAST_PATH = [
+    "launcher.entry",
+    "launcher.launch.fastpath",
+    "launcher.launch.decision",
+    "launcher.launch.start",
+    "launcher.stamps",
+    "launcher.launch.service",
+    "launcher.launch.environment",
+    "launcher.launch.cleanexec",
+    "launcher.atomic",
+]
 FAST_PATH_STDLIB = {"os", "sys", "marshal", "_signal", "errno", "__future__"}
 
 
@@ -64,11 +72,16 @@ def imports(tree: ast.AST, top_level_only: bool = False) -> list[str]:
                 found.extend(alias.name for alias in child.names)
             elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
                 found.append(child.module)
-                found.extend(f"{child.module}.{alias.name}" for alias in child.names
-                             if (PACKAGE / child.module.replace("launcher", "", 1).strip(".").replace(".", "/")
-                                 / alias.name).with_suffix(".py").exists()
-                             or (PACKAGE / child.module.replace("launcher", "", 1).strip(".").replace(".", "/")
-                                 / alias.name).is_dir())
+                found.extend(
+                    f"{child.module}.{alias.name}"
+                    for alias in child.names
+                    if (PACKAGE / child.module.replace("launcher", "", 1).strip(".").replace(".", "/") / alias.name)
+                    .with_suffix(".py")
+                    .exists()
+                    or (
+                        PACKAGE / child.module.replace("launcher", "", 1).strip(".").replace(".", "/") / alias.name
+                    ).is_dir()
+                )
             visit(child, depth + 1)
 
     visit(tree, 0)
@@ -88,8 +101,13 @@ def test_layers_import_only_what_they_may(path: Path) -> None:
     module = module_name(path)
     own = layer_of(module)
     allowed = ALLOWED[own] | {own} | EXCEPTIONS.get(module, set())
-    wrong = sorted({name for name in imports(ast.parse(path.read_text()))
-                    if name.startswith("launcher.") and layer_of(name) not in allowed})
+    wrong = sorted(
+        {
+            name
+            for name in imports(ast.parse(path.read_text()))
+            if name.startswith("launcher.") and layer_of(name) not in allowed
+        }
+    )
     assert not wrong, f"{module} ({own}) imports {wrong}: see docs/architecture.md"
 
 
@@ -104,11 +122,17 @@ def test_only_the_cli_imports_click(path: Path) -> None:
 def test_the_fast_path_imports_nothing_heavy_at_the_top(module: str) -> None:
     path = REPO / (module.replace(".", "/") + ".py")
     top = imports(ast.parse(path.read_text()), top_level_only=True)
-    heavy = sorted({name for name in top if not name.startswith("launcher")
-                    and name.split(".")[0] not in FAST_PATH_STDLIB})
+    heavy = sorted(
+        {name for name in top if not name.startswith("launcher") and name.split(".")[0] not in FAST_PATH_STDLIB}
+    )
     assert not heavy, f"{module} imports {heavy} at the top; the fast path pays for it (docs/performance.md)"
-    outside = sorted({name for name in top if name.startswith("launcher.") and name not in FAST_PATH
-                      and not name.startswith("launcher.launch")})
+    outside = sorted(
+        {
+            name
+            for name in top
+            if name.startswith("launcher.") and name not in FAST_PATH and not name.startswith("launcher.launch")
+        }
+    )
     assert not outside, f"{module} pulls {outside} into the fast path"
 
 

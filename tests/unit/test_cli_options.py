@@ -34,18 +34,39 @@ NO_VARIABLE = {
     ("store roles", "--enable-auth"): "destructive",
     ("connection delete", "--force"): "destructive",
     ("connection delete", "--prune"): "destructive",
-    **{("connection create", flag): PER_CHANGE for flag in (
-        "--type", "--visibility", "--resource-ref", "--oauth", "--oauth-app", "--dedicated-oauth-app", "--token-url",
-        "--env", "--param", "--secret", "--param-file")},
-    **{("connection update", flag): PER_CHANGE for flag in (
-        "--remove", "--resource-ref", "--env", "--param", "--secret", "--param-file")},
+    **{
+        ("connection create", flag): PER_CHANGE
+        for flag in (
+            "--type",
+            "--visibility",
+            "--resource-ref",
+            "--oauth",
+            "--oauth-app",
+            "--dedicated-oauth-app",
+            "--token-url",
+            "--env",
+            "--param",
+            "--secret",
+            "--param-file",
+        )
+    },
+    **{
+        ("connection update", flag): PER_CHANGE
+        for flag in ("--remove", "--resource-ref", "--env", "--param", "--secret", "--param-file")
+    },
     **{("connection rotate", flag): PER_CHANGE for flag in ("--oauth-app", "--env", "--generate", "--param-file")},
 }
 # Options whose variable the launcher reads itself rather than through click.
 READ_ELSEWHERE = {("run", "--supervise"): "CHOREO_RUN_MODE"}
 # Variables that belong to no option (secrets, and the fast-path switch).
-WITHOUT_OPTION = {"CHOREO_RUN_TOKEN", "CHOREO_RUN_ETCD_USER", "CHOREO_RUN_ETCD_PASSWORD",
-                  "CHOREO_RUN_ETCD_PASSWORD_FILE", "CHOREO_RUN_CACHE_KEY", "CHOREO_RUN_FAST"}
+WITHOUT_OPTION = {
+    "CHOREO_RUN_TOKEN",
+    "CHOREO_RUN_ETCD_USER",
+    "CHOREO_RUN_ETCD_PASSWORD",
+    "CHOREO_RUN_ETCD_PASSWORD_FILE",
+    "CHOREO_RUN_CACHE_KEY",
+    "CHOREO_RUN_FAST",
+}
 
 
 def walk(command: click.Command, path: str = ROOT) -> Iterator[tuple[str, click.Command]]:
@@ -82,9 +103,23 @@ def expected_variable(key: tuple[str, str], option: click.Option) -> str | None:
 
 
 def test_the_walk_sees_every_command_including_the_lazily_registered_ones(tree: dict[str, click.Command]) -> None:
-    for name in ("run", "check", "plan", "export", "store push", "store pull", "store roles", "serve-http",
-                 "connection create", "connection list", "connection show", "connection update", "connection delete",
-                 "connection rotate", "connection add-component"):
+    for name in (
+        "run",
+        "check",
+        "plan",
+        "export",
+        "store push",
+        "store pull",
+        "store roles",
+        "serve-http",
+        "connection create",
+        "connection list",
+        "connection show",
+        "connection update",
+        "connection delete",
+        "connection rotate",
+        "connection add-component",
+    ):
         assert name in tree
     assert set(cli_main.OPTIONAL_COMMANDS) <= set(tree)
 
@@ -99,7 +134,8 @@ def test_every_option_has_a_variable_or_is_a_listed_exception(options: dict[tupl
 
 
 def test_variables_are_named_after_the_flag_or_the_command_and_the_flag(
-        options: dict[tuple[str, str], click.Option]) -> None:
+    options: dict[tuple[str, str], click.Option],
+) -> None:
     def name(*words: str) -> str:
         return "CHOREO_RUN_" + "_".join(words).upper().replace("-", "_").replace(" ", "_")
 
@@ -163,8 +199,9 @@ def commands_in(heading: str, tree: dict[str, click.Command]) -> set[str]:
     for word in quoted(heading):
         if word in tree:
             group = tree[word]
-            named |= ({path for path in tree if path.startswith(word + " ")} if isinstance(group, click.Group)
-                      else {word})
+            named |= (
+                {path for path in tree if path.startswith(word + " ")} if isinstance(group, click.Group) else {word}
+            )
     return named
 
 
@@ -180,8 +217,9 @@ def option_rows(tree: dict[str, click.Command]) -> list[tuple[set[str], set[str]
     return rows
 
 
-def test_the_document_gives_every_option_its_variable(tree: dict[str, click.Command],
-                                                      options: dict[tuple[str, str], click.Option]) -> None:
+def test_the_document_gives_every_option_its_variable(
+    tree: dict[str, click.Command], options: dict[tuple[str, str], click.Option]
+) -> None:
     rows = option_rows(tree)
     for (path, flag), option in options.items():
         variable = expected_variable((path, flag), option)
@@ -192,14 +230,16 @@ def test_the_document_gives_every_option_its_variable(tree: dict[str, click.Comm
         assert matching[0][2] == [variable], f"{path} {flag}: the document says {matching[0][2]}, not {variable}"
 
 
-def test_every_row_of_the_document_is_a_real_option(tree: dict[str, click.Command],
-                                                    options: dict[tuple[str, str], click.Option]) -> None:
+def test_every_row_of_the_document_is_a_real_option(
+    tree: dict[str, click.Command], options: dict[tuple[str, str], click.Option]
+) -> None:
     for commands, flags, variables in option_rows(tree):
         assert len(variables) == 1, (commands, flags)
         for path in commands:
             for flag in flags:
                 option = options.get((path, flag)) or next(
-                    (o for (p, _), o in options.items() if p == path and flag in o.opts + o.secondary_opts), None)
+                    (o for (p, _), o in options.items() if p == path and flag in o.opts + o.secondary_opts), None
+                )
                 assert option is not None, f"{DOC.name} documents {flag} for {path}, which has no such option"
                 key = (path, long_flag(option))
                 assert expected_variable(key, option) == variables[0], (path, flag, variables[0])

@@ -34,5 +34,8 @@ def test_param_file_scalars_are_text_by_the_one_rule(tmp_path: Path) -> None:
     params = tmp_path / "params.yaml"
     params.write_text("Enabled: true\nPort: 5432\nRatio: 0.5\n")
     updates = {update.key: update.values for update in parameter_updates((), (), str(params), ())}
-    assert updates == {"Enabled": {ALL_ENVIRONMENTS: "true"}, "Port": {ALL_ENVIRONMENTS: "5432"},
-                       "Ratio": {ALL_ENVIRONMENTS: "0.5"}}
+    assert updates == {
+        "Enabled": {ALL_ENVIRONMENTS: "true"},
+        "Port": {ALL_ENVIRONMENTS: "5432"},
+        "Ratio": {ALL_ENVIRONMENTS: "0.5"},
+    }

@@ -54,8 +54,9 @@ def test_every_copied_path_exists_in_the_build_context() -> None:
 
 
 def test_the_example_is_built_from_the_base_image() -> None:
-    base_tag = next(line.split("-t", 1)[1].split()[0] for line in BASE.read_text().splitlines()
-                    if "docker build" in line)
+    base_tag = next(
+        line.split("-t", 1)[1].split()[0] for line in BASE.read_text().splitlines() if "docker build" in line
+    )
     assert ("FROM", base_tag) in instructions(EXAMPLE)
 
 
@@ -69,8 +70,12 @@ def test_the_copied_files_are_enough_to_build_the_package(tmp_path: Path) -> Non
                 copy = shutil.copytree if (REPO / source).is_dir() else shutil.copy
                 copy(REPO / source, context / Path(source).name)
     target = tmp_path / "installed"
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
-                             str(context)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(context)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if result.returncode != 0 and "Could not find a version that satisfies" in result.stderr:
         pytest.skip("pip cannot fetch the build backend (setuptools) from a package index here")
     assert result.returncode == 0, result.stderr

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-
 import json
-from pathlib import Path
 
 import pytest
-import yaml
 
 from launcher.backends.etcd.backend import parse_etcd_url, prefix_end
 from launcher.backends.etcd.layout import component_prefixes, kvs_to_document, role_name, store_to_kvs
-from launcher.errors import ConfigurationError
 from launcher.backends.local.store_file import Store, parse_store
-
-from support.stores import EXAMPLE, RICH, SECRETS, example_store, rich_store
+from launcher.errors import ConfigurationError
+from support.stores import SECRETS, example_store, rich_store
 
 
 @pytest.mark.parametrize("store", [example_store(), rich_store()], ids=["example", "rich"])
@@ -39,8 +35,11 @@ def test_every_key_lives_under_a_prefix_only_its_readers_hold() -> None:
 
 def test_a_component_reads_exactly_three_prefixes() -> None:
     prefixes = component_prefixes("/choreo", "shop", "b/with slash")
-    assert prefixes.all() == ("/choreo/projects/shop/shared/", "/choreo/projects/shop/components/b%2Fwith%20slash/",
-                              "/choreo/org/")
+    assert prefixes.all() == (
+        "/choreo/projects/shop/shared/",
+        "/choreo/projects/shop/components/b%2Fwith%20slash/",
+        "/choreo/org/",
+    )
 
 
 def test_role_names_carry_the_prefix_so_two_stores_can_share_a_cluster() -> None:
@@ -52,12 +51,15 @@ def _moved(kvs: dict[str, str], old: str, new: str) -> dict[str, str]:
     return {key.replace(old, new): value for key, value in kvs.items()}
 
 
-@pytest.mark.parametrize("old, new, expected", [
-    ("components/a/connections/c-2", "shared/connections/c-2", "stored under the project's shared prefix"),
-    ("shared/connections/c-1", "components/a/connections/c-1", "stored under component 'a'"),
-    ("components/a/oauth-apps/a-app", "shared/oauth-apps/a-app", "stored under the project's shared prefix"),
-    ("components/a/connections/c-2", "components/a/surprise/c-2", "unexpected key"),
-])
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        ("components/a/connections/c-2", "shared/connections/c-2", "stored under the project's shared prefix"),
+        ("shared/connections/c-1", "components/a/connections/c-1", "stored under component 'a'"),
+        ("components/a/oauth-apps/a-app", "shared/oauth-apps/a-app", "stored under the project's shared prefix"),
+        ("components/a/connections/c-2", "components/a/surprise/c-2", "unexpected key"),
+    ],
+)
 def test_a_value_in_the_wrong_scope_is_refused_not_served(old: str, new: str, expected: str) -> None:
     kvs = _moved(store_to_kvs(rich_store(), "/choreo"), old, new)
     with pytest.raises(ConfigurationError) as raised:
@@ -83,12 +85,15 @@ def test_prefix_end_is_etcds_rule(prefix: bytes, end: bytes) -> None:
     assert prefix_end(prefix) == end
 
 
-@pytest.mark.parametrize("url, members, prefix, scheme", [
-    ("etcd://h1:2379,h2:2380/choreo", ("h1:2379", "h2:2380"), "/choreo", "http"),
-    ("etcd://h1/", ("h1:2379",), "/choreo", "http"),
-    ("etcds://h1:1/a/b/", ("h1:1",), "/a/b", "https"),
-    ("etcd://[::1]:2379/x", ("[::1]:2379",), "/x", "http"),
-])
+@pytest.mark.parametrize(
+    "url, members, prefix, scheme",
+    [
+        ("etcd://h1:2379,h2:2380/choreo", ("h1:2379", "h2:2380"), "/choreo", "http"),
+        ("etcd://h1/", ("h1:2379",), "/choreo", "http"),
+        ("etcds://h1:1/a/b/", ("h1:1",), "/a/b", "https"),
+        ("etcd://[::1]:2379/x", ("[::1]:2379",), "/x", "http"),
+    ],
+)
 def test_etcd_urls(url: str, members: tuple, prefix: str, scheme: str) -> None:
     target = parse_etcd_url(url)
     assert (target.members, target.prefix, target.scheme) == (members, prefix, scheme)

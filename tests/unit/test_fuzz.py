@@ -13,29 +13,95 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from launcher.errors import ConfigurationError, LauncherError, ManifestError
-from launcher.manifest.reader import manifest_from_data
 from launcher.backends.http.codec import decode_snapshot
 from launcher.backends.local.store_file import parse_store
+from launcher.errors import ConfigurationError, LauncherError, ManifestError
+from launcher.manifest.reader import manifest_from_data
 from launcher.model import Identity
 from launcher.yamlfile import parse_yaml_bytes
 
 # Keys the readers know, so generated documents reach deep into them rather than failing at the top.
 VOCABULARY = [
-    "schemaVersion", "dependencies", "connectionReferences", "serviceReferences", "name", "resourceRef",
-    "connectionConfig", "env", "from", "to", "configurations", "configuration", "value", "valueFrom",
-    "connectionRef", "configGroupRef", "configForm", "key", "file", "mountPath", "type", "values", "required",
-    "default", "apiVersion", "kind", "spec", "outbound", "endpoints", "version", "projects", "components",
-    "connections", "id", "visibility", "component", "parameters", "secret", "optional", "oauthApps",
-    "environments", "clientId", "clientSecret", "tokenUrl", "auth", "oauthApp", "configGroups", "files",
-    "development", "production", "project", "service", "database",
+    "schemaVersion",
+    "dependencies",
+    "connectionReferences",
+    "serviceReferences",
+    "name",
+    "resourceRef",
+    "connectionConfig",
+    "env",
+    "from",
+    "to",
+    "configurations",
+    "configuration",
+    "value",
+    "valueFrom",
+    "connectionRef",
+    "configGroupRef",
+    "configForm",
+    "key",
+    "file",
+    "mountPath",
+    "type",
+    "values",
+    "required",
+    "default",
+    "apiVersion",
+    "kind",
+    "spec",
+    "outbound",
+    "endpoints",
+    "version",
+    "projects",
+    "components",
+    "connections",
+    "id",
+    "visibility",
+    "component",
+    "parameters",
+    "secret",
+    "optional",
+    "oauthApps",
+    "environments",
+    "clientId",
+    "clientSecret",
+    "tokenUrl",
+    "auth",
+    "oauthApp",
+    "configGroups",
+    "files",
+    "development",
+    "production",
+    "project",
+    "service",
+    "database",
 ]
 # What YAML's own tags build (`2024-01-02`, !!timestamp, !!set, !!binary): values that are not text.
 YAML_TYPED = st.one_of(st.dates(), st.datetimes(), st.sets(st.integers(), max_size=3), st.binary(max_size=5))
 SCALARS = st.one_of(
-    st.none(), YAML_TYPED, st.booleans(), st.integers(), st.floats(allow_nan=True), st.sampled_from(VOCABULARY),
-    st.sampled_from(["1.2", "1.1", "1.0", 1.2, 1, "service:/a/b/v1/c/PUBLIC", "core.choreo.dev/v1beta1",
-                     "ComponentConfig", "project", "component", "oauth", "hr-connection", "BAD NAME!"]),
+    st.none(),
+    YAML_TYPED,
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.sampled_from(VOCABULARY),
+    st.sampled_from(
+        [
+            "1.2",
+            "1.1",
+            "1.0",
+            1.2,
+            1,
+            "service:/a/b/v1/c/PUBLIC",
+            "core.choreo.dev/v1beta1",
+            "ComponentConfig",
+            "project",
+            "component",
+            "oauth",
+            "hr-connection",
+            "BAD NAME!",
+        ]
+    ),
     st.text(max_size=30),
 )
 KEYS = st.one_of(st.sampled_from(VOCABULARY), st.text(max_size=10), st.integers())
@@ -77,8 +143,15 @@ def test_store_shaped_documents(document: dict) -> None:
 
 
 @FUZZ
-@given(st.one_of(DOCUMENTS, st.dictionaries(st.sampled_from(["version", "identity", "connections", "oauthApps",
-                                                             "configGroups", "configForm", "files"]), DOCUMENTS)))
+@given(
+    st.one_of(
+        DOCUMENTS,
+        st.dictionaries(
+            st.sampled_from(["version", "identity", "connections", "oauthApps", "configGroups", "configForm", "files"]),
+            DOCUMENTS,
+        ),
+    )
+)
 def test_snapshot_decoder_gives_a_snapshot_or_a_configuration_error(document: object) -> None:
     try:
         decode_snapshot(document, "http://fuzz", Identity("p", "c", "development"))

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from support.process import write
 from launcher.errors import ManifestError, ManifestNotFound
 from launcher.manifest.reader import discover, load_manifest
+from support.process import write
 
 GOOD_12 = """
 schemaVersion: 1.2
@@ -61,7 +61,11 @@ def test_reads_every_section_of_a_12_manifest(tmp_path: Path) -> None:
     assert manifest.service_references[0].connection_id == "01ef-1"
     assert [(m.key, m.variable) for m in manifest.service_references[0].env] == [("ServiceURL", "SERVICE_URL")]
     assert [(e.variable, e.source.kind) for e in manifest.env] == [
-        ("LITERAL", "value"), ("HR_URL", "connectionRef"), ("FLAG", "configGroupRef"), ("PORT", "configForm")]
+        ("LITERAL", "value"),
+        ("HR_URL", "connectionRef"),
+        ("FLAG", "configGroupRef"),
+        ("PORT", "configForm"),
+    ]
     assert manifest.files[0].mount_path == "/app/conf" and manifest.files[0].file_type == "yaml"
     assert manifest.warnings == ()
 
@@ -77,39 +81,66 @@ def test_integer_schema_version_is_read_with_a_warning(tmp_path: Path) -> None:
     assert any("read 1 as 1.0" in warning for warning in manifest.warnings)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("schemaVersion: 2.0\n", "schemaVersion: expected one of 1.0, 1.1, 1.2, got '2.0'"),
-    ("endpoints: []\n", "schemaVersion: expected one of 1.0, 1.1, 1.2, got nothing"),
-    ("schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n    - name: ab\n      resourceRef: service:/a\n",
-     "dependencies.connectionReferences[0].name: invalid connection name 'ab': expected 3 to 50 characters"),
-    ("schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n    - name: good-name\n",
-     "dependencies.connectionReferences[0].resourceRef: expected a resourceRef"),
-    ("schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n    - name: good-name\n      resourceRef: ftp:/x\n",
-     "expected a resourceRef starting with service:, thirdparty:, database:, storage:, got 'ftp:/x'"),
-    ("schemaVersion: 1.2\ndependencies:\n  connectionReferences: {name: x}\n",
-     "dependencies.connectionReferences: expected a list, got a mapping"),
-    ("schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: BAD-NAME\n      value: x\n",
-     "configurations.env[0].name: invalid variable name 'BAD-NAME'"),
-    ("schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: X\n",
-     "configurations.env[0]: expected `value` or `valueFrom`, got neither"),
-    ("schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: X\n      value: 1\n      valueFrom: {configForm: {}}\n",
-     "configurations.env[0]: expected exactly one of `value` or `valueFrom`, got both"),
-    ("schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: X\n      valueFrom: {secretRef: {}}\n",
-     "configurations.env[0].valueFrom: expected exactly one of connectionRef, configGroupRef, configForm"),
-    ("schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: X\n      valueFrom: {connectionRef: {name: abc}}\n",
-     "configurations.env[0].valueFrom.connectionRef.key: expected a key, got nothing"),
-    ("schemaVersion: 1.2\nconfigurations:\n  file:\n    - name: ../x\n      mountPath: /a\n",
-     "configurations.file[0].name: expected a plain file name"),
-    ("- a\n- b\n", "expected a mapping at the top level, got a list"),
-    ("schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: X\n      valueFrom: {configGroupRef: {name: g, key: on}}\n",
-     "valueFrom.configGroupRef.key: expected a key, got a boolean (YAML reads yes/no/on/off"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("schemaVersion: 2.0\n", "schemaVersion: expected one of 1.0, 1.1, 1.2, got '2.0'"),
+        ("endpoints: []\n", "schemaVersion: expected one of 1.0, 1.1, 1.2, got nothing"),
+        (
+            "schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n    - name: ab\n      resourceRef: service:/a\n",
+            "dependencies.connectionReferences[0].name: invalid connection name 'ab': expected 3 to 50 characters",
+        ),
+        (
+            "schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n    - name: good-name\n",
+            "dependencies.connectionReferences[0].resourceRef: expected a resourceRef",
+        ),
+        (
+            "schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n    - name: good-name\n      resourceRef: ftp:/x\n",
+            "expected a resourceRef starting with service:, thirdparty:, database:, storage:, got 'ftp:/x'",
+        ),
+        (
+            "schemaVersion: 1.2\ndependencies:\n  connectionReferences: {name: x}\n",
+            "dependencies.connectionReferences: expected a list, got a mapping",
+        ),
+        (
+            "schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: BAD-NAME\n      value: x\n",
+            "configurations.env[0].name: invalid variable name 'BAD-NAME'",
+        ),
+        (
+            "schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: X\n",
+            "configurations.env[0]: expected `value` or `valueFrom`, got neither",
+        ),
+        (
+            "schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: X\n      value: 1\n      valueFrom: {configForm: {}}\n",
+            "configurations.env[0]: expected exactly one of `value` or `valueFrom`, got both",
+        ),
+        (
+            "schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: X\n      valueFrom: {secretRef: {}}\n",
+            "configurations.env[0].valueFrom: expected exactly one of connectionRef, configGroupRef, configForm",
+        ),
+        (
+            "schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: X\n      valueFrom: {connectionRef: {name: abc}}\n",
+            "configurations.env[0].valueFrom.connectionRef.key: expected a key, got nothing",
+        ),
+        (
+            "schemaVersion: 1.2\nconfigurations:\n  file:\n    - name: ../x\n      mountPath: /a\n",
+            "configurations.file[0].name: expected a plain file name",
+        ),
+        ("- a\n- b\n", "expected a mapping at the top level, got a list"),
+        (
+            "schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: X\n      valueFrom: {configGroupRef: {name: g, key: on}}\n",
+            "valueFrom.configGroupRef.key: expected a key, got a boolean (YAML reads yes/no/on/off",
+        ),
+    ],
+)
 def test_problems_name_the_path_and_what_was_expected(tmp_path: Path, text: str, expected: str) -> None:
     assert any(expected in problem for problem in problems_of(tmp_path, text)), problems_of(tmp_path, text)
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
-    problems = problems_of(tmp_path, """
+    problems = problems_of(
+        tmp_path,
+        """
         schemaVersion: 1.2
         dependencies:
           connectionReferences:
@@ -119,19 +150,25 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
             - name: fine-one
               resourceRef: service:/z
             - name: b
-        """)
+        """,
+    )
     assert len(problems) == 4
-    assert problems[0].startswith(".choreo/component.yaml: dependencies.connectionReferences[0].name") or \
-        "dependencies.connectionReferences[0].name" in problems[0]
+    assert (
+        problems[0].startswith(".choreo/component.yaml: dependencies.connectionReferences[0].name")
+        or "dependencies.connectionReferences[0].name" in problems[0]
+    )
     assert any("connectionReferences[3].resourceRef" in p for p in problems)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("schemaVersion: 1.2\nschemaVersion: 1.1\n", "line 2, column 1: invalid YAML: duplicate key 'schemaVersion'"),
-    ("schemaVersion: [1.2\n", "invalid YAML"),
-    ("schemaVersion: !!python/object:os.system x\n", "YAML tags that construct objects are not allowed"),
-    ("a: " + "[" * 100 + "]" * 100 + "\n", "nesting deeper than 64 levels"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("schemaVersion: 1.2\nschemaVersion: 1.1\n", "line 2, column 1: invalid YAML: duplicate key 'schemaVersion'"),
+        ("schemaVersion: [1.2\n", "invalid YAML"),
+        ("schemaVersion: !!python/object:os.system x\n", "YAML tags that construct objects are not allowed"),
+        ("a: " + "[" * 100 + "]" * 100 + "\n", "nesting deeper than 64 levels"),
+    ],
+)
 def test_malformed_yaml_is_one_clear_problem(tmp_path: Path, text: str, expected: str) -> None:
     problems = problems_of(tmp_path, text)
     assert len(problems) == 1 and expected in problems[0]
@@ -147,7 +184,9 @@ def test_binary_and_non_utf8_files_are_refused(tmp_path: Path) -> None:
 
 
 def test_dependencies_indented_under_an_endpoint_are_read_with_a_warning(tmp_path: Path) -> None:
-    manifest = load(tmp_path, """
+    manifest = load(
+        tmp_path,
+        """
         schemaVersion: 1.1
         endpoints:
           - name: ep
@@ -156,26 +195,32 @@ def test_dependencies_indented_under_an_endpoint_are_read_with_a_warning(tmp_pat
               connectionReferences:
                 - name: hr-connection
                   resourceRef: service:/a/b/v1/x/PUBLIC
-        """)
+        """,
+    )
     assert [r.name for r in manifest.connection_references] == ["hr-connection"]
     assert any("indented under an endpoint" in w for w in manifest.warnings)
 
 
 def test_legacy_singular_configuration_is_read_with_a_warning(tmp_path: Path) -> None:
-    manifest = load(tmp_path, """
+    manifest = load(
+        tmp_path,
+        """
         schemaVersion: 1.1
         configurations:
           env: [{name: A, value: x}]
         configuration:
           env: [{name: B, value: y}]
-        """)
+        """,
+    )
     assert [e.variable for e in manifest.env] == ["A", "B"]
     assert any("legacy singular key" in w for w in manifest.warnings)
 
 
 @pytest.mark.parametrize("api_version", ["core.choreo.dev/v1beta1", "core.choreo.dev/v1alpha1"])
 def test_component_config_versions(tmp_path: Path, api_version: str) -> None:
-    manifest = load(tmp_path, f"""
+    manifest = load(
+        tmp_path,
+        f"""
         apiVersion: {api_version}
         kind: ComponentConfig
         spec:
@@ -184,14 +229,15 @@ def test_component_config_versions(tmp_path: Path, api_version: str) -> None:
               - name: choreo:///a/b/c/d/v1/PUBLIC
                 connectionConfig: 01ef-2
                 env: [{{from: ConsumerKey, to: CLIENT_ID}}]
-        """, "component-config.yaml")
+        """,
+        "component-config.yaml",
+    )
     assert manifest.kind == "component-config.yaml"
     assert manifest.service_references[0].env[0].variable == "CLIENT_ID"
 
 
 def test_component_config_with_wrong_kind_and_version(tmp_path: Path) -> None:
-    problems = problems_of(tmp_path, "apiVersion: core.choreo.dev/v2\nkind: Other\nspec: {}\n",
-                           "component-config.yaml")
+    problems = problems_of(tmp_path, "apiVersion: core.choreo.dev/v2\nkind: Other\nspec: {}\n", "component-config.yaml")
     assert any("apiVersion: expected one of core.choreo.dev/v1beta1" in p for p in problems)
     assert any("kind: expected 'ComponentConfig', got 'Other'" in p for p in problems)
 
@@ -227,7 +273,9 @@ def test_secret_literal_never_in_repr(tmp_path: Path) -> None:
 
 
 def test_a_misspelt_key_is_warned_about_with_a_suggestion(tmp_path: Path) -> None:
-    manifest = load(tmp_path, """
+    manifest = load(
+        tmp_path,
+        """
         schemaVersion: 1.2
         dependencies:
           connectionRefrences:
@@ -238,10 +286,13 @@ def test_a_misspelt_key_is_warned_about_with_a_suggestion(tmp_path: Path) -> Non
             - name: A
               valueFrom:
                 connectionRef: {name: hr-connection, key: ServiceURL, kee: x}
-        """)
+        """,
+    )
     assert manifest.connection_references == ()
-    assert any("dependencies.connectionRefrences: unknown key, ignored; did you mean 'connectionReferences'?" in w
-               for w in manifest.warnings)
+    assert any(
+        "dependencies.connectionRefrences: unknown key, ignored; did you mean 'connectionReferences'?" in w
+        for w in manifest.warnings
+    )
     assert any("connectionRef.kee: unknown key, ignored; did you mean 'key'?" in w for w in manifest.warnings)
 
 
@@ -264,16 +315,28 @@ TAGGED = {
 }
 TAGGED_PLACES = [
     ("name: hr-connection", "name: {}", "dependencies.connectionReferences[0].name", "expected a connection name"),
-    ("resourceRef: service:/HRProject/UserComponent/v1/ad088/PUBLIC", "resourceRef: {}",
-     "dependencies.connectionReferences[0].resourceRef", "expected a resourceRef such as service:/"),
-    ("connectionConfig: 01ef-1", "connectionConfig: {}", "dependencies.serviceReferences[0].connectionConfig",
-     "expected a Connection ID"),
+    (
+        "resourceRef: service:/HRProject/UserComponent/v1/ad088/PUBLIC",
+        "resourceRef: {}",
+        "dependencies.connectionReferences[0].resourceRef",
+        "expected a resourceRef such as service:/",
+    ),
+    (
+        "connectionConfig: 01ef-1",
+        "connectionConfig: {}",
+        "dependencies.serviceReferences[0].connectionConfig",
+        "expected a Connection ID",
+    ),
     ("from: ServiceURL", "from: {}", "dependencies.serviceReferences[0].env[0].from", "expected a connection key"),
     ("to: SERVICE_URL", "to: {}", "dependencies.serviceReferences[0].env[0].to", "expected a variable name"),
     ("name: LITERAL", "name: {}", "configurations.env[0].name", "expected a variable name"),
     ("value: 42", "value: {}", "configurations.env[0].value", "expected a string, number or boolean"),
-    ("connectionRef: {name: hr-connection, key: ServiceURL}", "connectionRef:\n          name: hr-connection\n"
-     "          key: {}", "configurations.env[1].valueFrom.connectionRef.key", "expected a key"),
+    (
+        "connectionRef: {name: hr-connection, key: ServiceURL}",
+        "connectionRef:\n          name: hr-connection\n          key: {}",
+        "configurations.env[1].valueFrom.connectionRef.key",
+        "expected a key",
+    ),
     ("mountPath: /app/conf", "mountPath: {}", "configurations.file[0].mountPath", "expected a directory"),
     ("value: b", "value: {}", "configurations.file[0].values[0].value", "expected a string, number or boolean"),
 ]
@@ -281,8 +344,9 @@ TAGGED_PLACES = [
 
 @pytest.mark.parametrize("tagged, got", TAGGED.items())
 @pytest.mark.parametrize("old, new, path, expected", TAGGED_PLACES)
-def test_yaml_types_where_text_belongs_are_problems(tmp_path: Path, old: str, new: str, path: str, expected: str,
-                                                     tagged: str, got: str) -> None:
+def test_yaml_types_where_text_belongs_are_problems(
+    tmp_path: Path, old: str, new: str, path: str, expected: str, tagged: str, got: str
+) -> None:
     assert old in GOOD_12
     found = problems_of(tmp_path, GOOD_12.replace(old, new.format(tagged), 1))
     assert any(f"component.yaml: {path}: {expected}" in problem and problem.endswith(got) for problem in found), found
@@ -290,18 +354,24 @@ def test_yaml_types_where_text_belongs_are_problems(tmp_path: Path, old: str, ne
 
 @pytest.mark.parametrize("tagged, got", TAGGED.items())
 def test_a_config_form_default_holds_only_what_a_file_can(tmp_path: Path, tagged: str, got: str) -> None:
-    text = GOOD_12.replace("configForm: {type: number, required: false}",
-                           f"configForm:\n          type: number\n          default: [1, {tagged}]")
+    text = GOOD_12.replace(
+        "configForm: {type: number, required: false}",
+        f"configForm:\n          type: number\n          default: [1, {tagged}]",
+    )
     if tagged.startswith("{"):  # rendered as JSON text, or into a mounted file
         assert load(tmp_path, text).env[3].source.form["default"] == [1, {"nested": "mapping"}]
         return
-    expected = (f"component.yaml: configurations.env[3].valueFrom.configForm.default[1]: expected a string, number, "
-                f"boolean, list or mapping, {got}")
+    expected = (
+        f"component.yaml: configurations.env[3].valueFrom.configForm.default[1]: expected a string, number, "
+        f"boolean, list or mapping, {got}"
+    )
     assert any(problem.endswith(expected) for problem in problems_of(tmp_path, text))
 
 
-@pytest.mark.parametrize("raw, literal", [("!!bool yes", True), ("on", True), ("!!int 42", 42),
-                                          ("!!float 1e3", 1000.0), ("!!str 42", "42"), ("", None)])
+@pytest.mark.parametrize(
+    "raw, literal",
+    [("!!bool yes", True), ("on", True), ("!!int 42", 42), ("!!float 1e3", 1000.0), ("!!str 42", "42"), ("", None)],
+)
 def test_booleans_numbers_and_nothing_are_literal_values_as_before(tmp_path: Path, raw: str, literal: object) -> None:
     manifest = load(tmp_path, GOOD_12.replace("value: 42", f"value: {raw}"))
     assert manifest.env[0].source.literal == literal
@@ -311,15 +381,25 @@ def test_a_boolean_name_gets_the_quoting_hint(tmp_path: Path) -> None:
     found = problems_of(tmp_path, GOOD_12.replace("name: hr-connection", "name: !!bool yes", 1))
     assert [problem.split("component.yaml: ", 1)[1] for problem in found] == [
         "dependencies.connectionReferences[0].name: expected a connection name, got a boolean (YAML reads "
-        "yes/no/on/off/true/false as booleans; quote the text)"]
+        "yes/no/on/off/true/false as booleans; quote the text)"
+    ]
 
 
-@pytest.mark.parametrize("raw, shown", [("!!bool yes", "'True'"), ("2024-01-02", "a date"), ("!!set {a}", "a set"),
-                                        ("!!binary aGVsbG8=", "binary data"), ("[1.2]", "a list")])
+@pytest.mark.parametrize(
+    "raw, shown",
+    [
+        ("!!bool yes", "'True'"),
+        ("2024-01-02", "a date"),
+        ("!!set {a}", "a set"),
+        ("!!binary aGVsbG8=", "binary data"),
+        ("[1.2]", "a list"),
+    ],
+)
 def test_schema_version_of_another_yaml_type(tmp_path: Path, raw: str, shown: str) -> None:
     found = problems_of(tmp_path, f"schemaVersion: {raw}\n")
     assert [problem.split("component.yaml: ", 1)[1] for problem in found] == [
-        f"schemaVersion: expected one of 1.0, 1.1, 1.2, got {shown}"]
+        f"schemaVersion: expected one of 1.0, 1.1, 1.2, got {shown}"
+    ]
 
 
 def test_component_config_kind_of_another_yaml_type(tmp_path: Path) -> None:
@@ -327,4 +407,5 @@ def test_component_config_kind_of_another_yaml_type(tmp_path: Path) -> None:
     found = problems_of(tmp_path, text, "component-config.yaml")
     assert [problem.split("component-config.yaml: ", 1)[1] for problem in found] == [
         "apiVersion: expected one of core.choreo.dev/v1beta1, core.choreo.dev/v1alpha1, got a date",
-        "kind: expected 'ComponentConfig', got binary data"]
+        "kind: expected 'ComponentConfig', got binary data",
+    ]

@@ -63,10 +63,15 @@ def test_a_parent_others_can_write_without_the_sticky_bit_is_refused(tmp_path: P
     private_directory(str(shared / "mine"))
 
 
-@pytest.mark.parametrize("relative, expected", [
-    ("a/b/c", ["a", "b", "c"]), ("/app/config/x.json", ["app", "config", "x.json"]),
-    ("a/../b/./c", ["b", "c"]), ("/app/../etc/x", ["etc", "x"]),
-])
+@pytest.mark.parametrize(
+    "relative, expected",
+    [
+        ("a/b/c", ["a", "b", "c"]),
+        ("/app/config/x.json", ["app", "config", "x.json"]),
+        ("a/../b/./c", ["b", "c"]),
+        ("/app/../etc/x", ["etc", "x"]),
+    ],
+)
 def test_contained_parts_normalises(relative: str, expected: list[str]) -> None:
     assert contained_parts(relative) == expected
 
@@ -106,8 +111,12 @@ def test_launcher_settings_are_reserved_and_never_applied() -> None:
 
 
 def test_secret_settings() -> None:
-    assert all(map(is_secret_setting, ["CHOREO_RUN_TOKEN", "CHOREO_RUN_ETCD_PASSWORD", "CHOREO_RUN_CACHE_KEY",
-                                        "CHOREO_RUN_TOKEN_FILE"]))
+    assert all(
+        map(
+            is_secret_setting,
+            ["CHOREO_RUN_TOKEN", "CHOREO_RUN_ETCD_PASSWORD", "CHOREO_RUN_CACHE_KEY", "CHOREO_RUN_TOKEN_FILE"],
+        )
+    )
     assert not any(map(is_secret_setting, ["CHOREO_RUN_BACKEND", "CHOREO_RUN_HANDOVER_FD", "TOKEN"]))
 
 

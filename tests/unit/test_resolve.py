@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from support.process import write
 from launcher.backends.local.backend import LocalStore
-from launcher.launch.environment import child_environment
 from launcher.errors import AccessDenied, ResolutionError
+from launcher.launch.environment import child_environment
 from launcher.manifest.reader import load_manifest
 from launcher.model import Identity, Plan
 from launcher.resolve.resolver import resolve
+from support.process import write
 
 STORE = """
 version: 1
@@ -87,8 +87,9 @@ projects:
 """
 
 
-def plan_for(tmp_path: Path, manifest: str, component: str = "orders", environment: str = "development",
-             overlays: tuple = ()) -> Plan:
+def plan_for(
+    tmp_path: Path, manifest: str, component: str = "orders", environment: str = "development", overlays: tuple = ()
+) -> Plan:
     store = LocalStore(str(write(tmp_path / "store.yaml", STORE)))
     snapshot = store.fetch(Identity("shop", component, environment))
     return resolve(load_manifest(str(write(tmp_path / ".choreo" / "component.yaml", manifest))), snapshot, overlays)
@@ -120,8 +121,12 @@ def test_component_connection_wins_over_project_connection_of_the_same_name(tmp_
 def test_project_oauth_application_is_shared_by_every_component(tmp_path: Path) -> None:
     orders = plan_for(tmp_path, refs("inventory")).variables()
     billing = plan_for(tmp_path, refs("inventory", "catalog"), component="billing").variables()
-    assert orders["CHOREO_INVENTORY_CONSUMERKEY"] == billing["CHOREO_INVENTORY_CONSUMERKEY"] == \
-        billing["CHOREO_CATALOG_CONSUMERKEY"] == "shared-client"
+    assert (
+        orders["CHOREO_INVENTORY_CONSUMERKEY"]
+        == billing["CHOREO_INVENTORY_CONSUMERKEY"]
+        == billing["CHOREO_CATALOG_CONSUMERKEY"]
+        == "shared-client"
+    )
     assert orders["CHOREO_INVENTORY_CONSUMERSECRET"] == billing["CHOREO_CATALOG_CONSUMERSECRET"]
 
 
@@ -133,7 +138,9 @@ def test_secret_flags_follow_the_store(tmp_path: Path) -> None:
 
 
 def test_service_reference_injects_only_the_listed_keys(tmp_path: Path) -> None:
-    plan = plan_for(tmp_path, """
+    plan = plan_for(
+        tmp_path,
+        """
         schemaVersion: 1.0
         dependencies:
           serviceReferences:
@@ -142,22 +149,36 @@ def test_service_reference_injects_only_the_listed_keys(tmp_path: Path) -> None:
               env:
                 - {from: ServiceURL, to: SVC_URL}
                 - {from: ConsumerSecret, to: CLIENT_SECRET}
-        """)
+        """,
+    )
     assert plan.variables() == {"SVC_URL": "http://inventory.dev", "CLIENT_SECRET": "shared-secret-9"}
 
 
-@pytest.mark.parametrize("manifest, component, expected", [
-    (refs("billing-db"), "orders",
-     "connection 'billing-db' is a component connection of 'billing'; it is visible only to that component "
-     "(this is 'orders')"),
-    (refs("foreign-api"), "orders",
-     "connection 'foreign-api' belongs to project 'other'; connections are visible only inside their project"),
-    ("schemaVersion: 1.2\ndependencies:\n  serviceReferences:\n    - name: n\n      connectionConfig: id-orders-db\n"
-     "      env: [{from: HostName, to: H}]\n", "billing",
-     "connection 'orders-db' (ID 'id-orders-db') is a component connection of 'orders'"),
-])
-def test_references_across_visibility_lines_are_refused(tmp_path: Path, manifest: str, component: str,
-                                                        expected: str) -> None:
+@pytest.mark.parametrize(
+    "manifest, component, expected",
+    [
+        (
+            refs("billing-db"),
+            "orders",
+            "connection 'billing-db' is a component connection of 'billing'; it is visible only to that component "
+            "(this is 'orders')",
+        ),
+        (
+            refs("foreign-api"),
+            "orders",
+            "connection 'foreign-api' belongs to project 'other'; connections are visible only inside their project",
+        ),
+        (
+            "schemaVersion: 1.2\ndependencies:\n  serviceReferences:\n    - name: n\n      connectionConfig: id-orders-db\n"
+            "      env: [{from: HostName, to: H}]\n",
+            "billing",
+            "connection 'orders-db' (ID 'id-orders-db') is a component connection of 'orders'",
+        ),
+    ],
+)
+def test_references_across_visibility_lines_are_refused(
+    tmp_path: Path, manifest: str, component: str, expected: str
+) -> None:
     with pytest.raises(AccessDenied) as caught:
         plan_for(tmp_path, manifest, component=component)
     assert expected in str(caught.value)
@@ -165,7 +186,9 @@ def test_references_across_visibility_lines_are_refused(tmp_path: Path, manifest
 
 
 def test_every_resolution_problem_is_reported_at_once(tmp_path: Path) -> None:
-    manifest = refs("no-such-connection", "orders-db") + """
+    manifest = (
+        refs("no-such-connection", "orders-db")
+        + """
   serviceReferences:
     - name: n
       connectionConfig: id-nowhere
@@ -180,12 +203,18 @@ configurations:
     - name: D
       valueFrom: {configGroupRef: {name: nogroup, key: k}}
 """
+    )
     with pytest.raises(ResolutionError) as caught:
         plan_for(tmp_path, manifest)
     messages = [str(p) for p in caught.value.problems]
-    expected = ["no connection named 'no-such-connection'", "no connection with ID 'id-nowhere'",
-                "has no key 'NoSuchKey'", "no config form value for 'C'", "no config group named 'nogroup'",
-                "variable CHOREO_ORDERS_DB_HOSTNAME is set twice"]
+    expected = [
+        "no connection named 'no-such-connection'",
+        "no connection with ID 'id-nowhere'",
+        "has no key 'NoSuchKey'",
+        "no config form value for 'C'",
+        "no config group named 'nogroup'",
+        "variable CHOREO_ORDERS_DB_HOSTNAME is set twice",
+    ]
     for fragment in expected:
         assert any(fragment in message for message in messages), (fragment, messages)
     assert len(messages) == len(expected)
@@ -193,12 +222,17 @@ configurations:
 
 def test_missing_environment_value_fails_unless_optional(tmp_path: Path) -> None:
     assert "CHOREO_ORDERS_DB_REPLICA" not in plan_for(tmp_path, refs("orders-db")).variables()
-    with pytest.raises(ResolutionError, match="connection 'catalog' has no value for 'ServiceURL' in environment 'production'"):
+    with pytest.raises(
+        ResolutionError, match="connection 'catalog' has no value for 'ServiceURL' in environment 'production'"
+    ):
         plan_for(tmp_path, refs("catalog"), component="billing", environment="production")
 
 
 def test_configurations_env_sources(tmp_path: Path) -> None:
-    plan = plan_for(tmp_path, refs("orders-db") + """
+    plan = plan_for(
+        tmp_path,
+        refs("orders-db")
+        + """
 configurations:
   env:
     - {name: DB_PASSWORD, valueFrom: {connectionRef: {name: orders-db, key: password}}}
@@ -208,7 +242,8 @@ configurations:
     - {name: OPTIONAL_ONE, valueFrom: {configForm: {required: false}}}
     - {name: FLAGS, valueFrom: {configGroupRef: {name: flags, key: enabled}}}
     - {name: LITERAL, value: true}
-""")
+""",
+    )
     variables = plan.variables()
     assert "CHOREO_ORDERS_DB_PASSWORD" not in variables  # renamed, not duplicated
     assert variables["DB_PASSWORD"] == "db-secret-7"
@@ -220,14 +255,20 @@ configurations:
 
 
 def test_connection_ref_to_an_undeclared_connection_is_refused(tmp_path: Path) -> None:
-    manifest = refs("orders-db") + "configurations:\n  env:\n    - {name: X, valueFrom: {connectionRef: " \
+    manifest = (
+        refs("orders-db") + "configurations:\n  env:\n    - {name: X, valueFrom: {connectionRef: "
         "{name: catalog, key: ServiceURL}}}\n"
-    with pytest.raises(ResolutionError, match="connection 'catalog' is not declared in dependencies.connectionReferences"):
+    )
+    with pytest.raises(
+        ResolutionError, match="connection 'catalog' is not declared in dependencies.connectionReferences"
+    ):
         plan_for(tmp_path, manifest)
 
 
 def test_overlays_win_and_are_treated_as_secret(tmp_path: Path) -> None:
-    plan = plan_for(tmp_path, refs("inventory"), overlays=((".env", {"CHOREO_INVENTORY_SERVICEURL": "http://localhost:1"}),))
+    plan = plan_for(
+        tmp_path, refs("inventory"), overlays=((".env", {"CHOREO_INVENTORY_SERVICEURL": "http://localhost:1"}),)
+    )
     assignment = next(a for a in plan.assignments if a.variable == "CHOREO_INVENTORY_SERVICEURL")
     assert (assignment.value, assignment.secret, assignment.origin.detail) == ("http://localhost:1", True, ".env")
 

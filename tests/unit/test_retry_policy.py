@@ -12,7 +12,11 @@ from launcher.backends.retry import CONFLICT_POLICY, DEFAULT_POLICY, Attempts, R
 
 POLICIES = st.builds(
     lambda low, span, base, attempts: RetryPolicy(low, base, low + span, attempts),
-    st.floats(0.001, 1.0), st.floats(0.0, 10.0), st.floats(0.001, 5.0), st.integers(1, 10_000))
+    st.floats(0.001, 1.0),
+    st.floats(0.0, 10.0),
+    st.floats(0.001, 5.0),
+    st.integers(1, 10_000),
+)
 ADVICE = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.floats(-1e6, 1e6))
 
 
@@ -60,8 +64,9 @@ def test_full_jitter_spreads_pauses_over_the_whole_range() -> None:
     assert policy.delay(1, None, lambda: 1.0) == 1.0
 
 
-@pytest.mark.parametrize("kwargs", [{"min_delay": 0}, {"min_delay": 3, "max_delay": 2}, {"base_delay": 0},
-                                    {"max_attempts": 0}])
+@pytest.mark.parametrize(
+    "kwargs", [{"min_delay": 0}, {"min_delay": 3, "max_delay": 2}, {"base_delay": 0}, {"max_attempts": 0}]
+)
 def test_an_inconsistent_policy_is_refused(kwargs) -> None:
     with pytest.raises(ValueError):
         RetryPolicy(**kwargs)
@@ -113,8 +118,9 @@ def test_max_attempts_ends_a_loop_without_a_deadline() -> None:
 
 
 def test_reset_starts_the_backoff_again() -> None:
-    attempts = Attempts(RetryPolicy(min_delay=0.01, base_delay=0.1, max_delay=5.0), None, draw=lambda: 1.0,
-                        sleep=lambda _: None)
+    attempts = Attempts(
+        RetryPolicy(min_delay=0.01, base_delay=0.1, max_delay=5.0), None, draw=lambda: 1.0, sleep=lambda _: None
+    )
     for _ in range(6):
         attempts.started()
     assert attempts.next_pause() == pytest.approx(3.2)

@@ -31,13 +31,16 @@ ORDERS = Identity("shop", "orders")
 # ---------------------------------------------------------------- visibility
 
 
-@pytest.mark.parametrize("project, owning, crossed", [
-    ("shop", None, None),  # a project connection: every component of the project
-    ("shop", "orders", None),  # its own component connection
-    ("shop", "billing", "component"),  # another component's
-    ("other", None, "project"),  # nothing crosses projects, project connections included
-    ("other", "orders", "project"),  # a same-named component elsewhere is not this one
-])
+@pytest.mark.parametrize(
+    "project, owning, crossed",
+    [
+        ("shop", None, None),  # a project connection: every component of the project
+        ("shop", "orders", None),  # its own component connection
+        ("shop", "billing", "component"),  # another component's
+        ("other", None, "project"),  # nothing crosses projects, project connections included
+        ("other", "orders", "project"),  # a same-named component elsewhere is not this one
+    ],
+)
 def test_who_may_use_a_connection(project: str, owning: str | None, crossed: str | None) -> None:
     assert boundary_crossed(ORDERS, project, owning) == crossed
     assert visible_to(ORDERS, project, owning) is (crossed is None)
@@ -54,22 +57,31 @@ def test_owner_and_visibility_are_two_views_of_one_fact() -> None:
     assert shared_with(None, "orders") and shared_with("orders", "orders") and not shared_with("billing", "orders")
 
 
-@pytest.mark.parametrize("visibility, component, problem", [
-    (PROJECT, None, None), (COMPONENT, "orders", None),
-    ("public", None, ("visibility", "expected project or component")),
-    (COMPONENT, None, ("component", "expected the owning component for a component connection")),
-    (COMPONENT, "", ("component", "expected the owning component for a component connection")),
-    (PROJECT, "orders", ("component", "a project connection has no owning component")),
-])
+@pytest.mark.parametrize(
+    "visibility, component, problem",
+    [
+        (PROJECT, None, None),
+        (COMPONENT, "orders", None),
+        ("public", None, ("visibility", "expected project or component")),
+        (COMPONENT, None, ("component", "expected the owning component for a component connection")),
+        (COMPONENT, "", ("component", "expected the owning component for a component connection")),
+        (PROJECT, "orders", ("component", "a project connection has no owning component")),
+    ],
+)
 def test_scope_problems(visibility: str, component: str | None, problem: tuple[str, str] | None) -> None:
     assert scope_problem(visibility, component) == problem
 
 
-@pytest.mark.parametrize("app_owner, visibility, component, allowed", [
-    (None, PROJECT, None, True), (None, COMPONENT, "orders", True), ("orders", COMPONENT, "orders", True),
-    ("orders", PROJECT, None, False),  # every component may use the connection, not the application
-    ("billing", COMPONENT, "orders", False),
-])
+@pytest.mark.parametrize(
+    "app_owner, visibility, component, allowed",
+    [
+        (None, PROJECT, None, True),
+        (None, COMPONENT, "orders", True),
+        ("orders", COMPONENT, "orders", True),
+        ("orders", PROJECT, None, False),  # every component may use the connection, not the application
+        ("billing", COMPONENT, "orders", False),
+    ],
+)
 def test_which_oauth_application_a_connection_may_use(app_owner, visibility, component, allowed) -> None:
     assert may_use_app(app_owner, visibility, component) is allowed
 
@@ -96,8 +108,20 @@ def test_repeated_ids_point_at_the_first() -> None:
 # ---------------------------------------------------------------- key tables
 
 
-@pytest.mark.parametrize("key", ["Password", "password", "ConsumerSecret", "client_secret", "Client-Secret",
-                                 "API_KEY", "api-key", "ChoreoAPIKey", "token"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "Password",
+        "password",
+        "ConsumerSecret",
+        "client_secret",
+        "Client-Secret",
+        "API_KEY",
+        "api-key",
+        "ChoreoAPIKey",
+        "token",
+    ],
+)
 def test_credential_names_are_secret_however_they_are_spelt(key: str) -> None:
     # Drift fixed: the store and `connection` commands compared key.lower() only, so `client_secret`
     # or `API_KEY` were stored in clear while a Service Binding entry of that name was secret.
@@ -121,10 +145,18 @@ def test_a_credential_spelt_with_underscores_is_stored_secret() -> None:
     assert created.connection.parameters["api_key"].secret and not created.connection.parameters["Port"].secret
 
 
-@pytest.mark.parametrize("written, stored", [
-    ("host", "HostName"), ("serviceUrl", "ServiceURL"), ("uri", "ServiceURL"), ("token_uri", "TokenURL"),
-    ("client-id", "ConsumerKey"), ("apiKey", "ChoreoAPIKey"), ("dbname", "DatabaseName"),
-])
+@pytest.mark.parametrize(
+    "written, stored",
+    [
+        ("host", "HostName"),
+        ("serviceUrl", "ServiceURL"),
+        ("uri", "ServiceURL"),
+        ("token_uri", "TokenURL"),
+        ("client-id", "ConsumerKey"),
+        ("apiKey", "ChoreoAPIKey"),
+        ("dbname", "DatabaseName"),
+    ],
+)
 def test_aliases_come_from_the_one_table(written: str, stored: str) -> None:
     assert keys.lookup_key({stored: 1, "Other": 2}, written) == (stored, True)
     assert keys.ALIASES[keys.plain(written)] == stored
@@ -148,9 +180,11 @@ def test_every_display_masks_with_the_one_string() -> None:
     assert shown_value(Assignment("P", "s3cr3t", True, origin)) == keys.MASK
     store, created = ops.create_connection(
         empty_store("s.yaml"),
-        ops.ConnectionSpec("shop", "orders-db", "database", PROJECT, None,
-                           {"Password": StoredParameter({ALL_ENVIRONMENTS: "s3cr3t"})}),
-        ops.Generators(connection_id=lambda: "id-1"))
+        ops.ConnectionSpec(
+            "shop", "orders-db", "database", PROJECT, None, {"Password": StoredParameter({ALL_ENVIRONMENTS: "s3cr3t"})}
+        ),
+        ops.Generators(connection_id=lambda: "id-1"),
+    )
     shown = details(store, created.connection, reveal=False)
     assert f"Password [all environments]: {keys.MASK}" in shown and "s3cr3t" not in shown
     assert connection_keys(created.connection) == [("Password", True)]

@@ -10,10 +10,23 @@ from launcher.errors import ConfigurationError
 from launcher.shape import Node, scalar_text
 
 
-@pytest.mark.parametrize("value, text", [
-    (True, "true"), (False, "false"), (5432, "5432"), (1.5, "1.5"), ("x", "x"), ("", ""),
-    (None, None), (datetime.date(2024, 1, 2), None), ({1}, None), (b"x", None), ([], None), ({}, None),
-])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (True, "true"),
+        (False, "false"),
+        (5432, "5432"),
+        (1.5, "1.5"),
+        ("x", "x"),
+        ("", ""),
+        (None, None),
+        (datetime.date(2024, 1, 2), None),
+        ({1}, None),
+        (b"x", None),
+        ([], None),
+        ({}, None),
+    ],
+)
 def test_scalar_text(value: object, text: str | None) -> None:
     assert scalar_text(value) == text
 

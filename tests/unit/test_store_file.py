@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.process import EXAMPLE, write
 from launcher.backends.local.backend import LocalStore
+from launcher.backends.local.store_file import parse_store
 from launcher.errors import ConfigurationError
 from launcher.model import Identity
-from launcher.backends.local.store_file import parse_store
 from launcher.yamlfile import parse_yaml_bytes
+from support.process import EXAMPLE, write
 
 BASE = """
 version: 1
@@ -78,20 +78,36 @@ def test_a_credential_spelt_another_way_is_secret_by_default(key: str) -> None:
     assert orders_db.parameters["Port"].secret is False
 
 
-@pytest.mark.parametrize("edit, expected", [
-    (("version: 1", "version: 2"), "store.yaml: version: expected 1, got 2"),
-    (("visibility: project", "visibility: org"), "connections[0].visibility: expected project or component, got 'org'"),
-    (("        component: orders\n        parameters:\n          Password", "        parameters:\n          Password"),
-     "connections[1].component: expected the owning component for a component connection"),
-    (("name: catalog", "name: x"), "connections[0].name: invalid connection name 'x'"),
-    (("name: orders-db", "name: catalog\n        xx: 1"), None),  # different scopes: allowed
-    (("type: database", "type: ftp"), "connections[1].type: expected one of service, database, third-party"),
-    (("id: c2", "id: c1"), "connections[1].id: duplicate Connection ID 'c1'"),
-    (("Port: 5432", "Port: [1, 2]"), "connections[1].parameters.Port: expected a string, number or boolean, got a list"),
-    (("clientSecret: csecret, ", ""), "oauthApps[0].environments.development: expected `clientSecret`"),
-    (("component: orders\n        environments", "component: nobody\n        environments"),
-     "oauthApps[1].component: expected a component of this project, got 'nobody'"),
-])
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (("version: 1", "version: 2"), "store.yaml: version: expected 1, got 2"),
+        (
+            ("visibility: project", "visibility: org"),
+            "connections[0].visibility: expected project or component, got 'org'",
+        ),
+        (
+            (
+                "        component: orders\n        parameters:\n          Password",
+                "        parameters:\n          Password",
+            ),
+            "connections[1].component: expected the owning component for a component connection",
+        ),
+        (("name: catalog", "name: x"), "connections[0].name: invalid connection name 'x'"),
+        (("name: orders-db", "name: catalog\n        xx: 1"), None),  # different scopes: allowed
+        (("type: database", "type: ftp"), "connections[1].type: expected one of service, database, third-party"),
+        (("id: c2", "id: c1"), "connections[1].id: duplicate Connection ID 'c1'"),
+        (
+            ("Port: 5432", "Port: [1, 2]"),
+            "connections[1].parameters.Port: expected a string, number or boolean, got a list",
+        ),
+        (("clientSecret: csecret, ", ""), "oauthApps[0].environments.development: expected `clientSecret`"),
+        (
+            ("component: orders\n        environments", "component: nobody\n        environments"),
+            "oauthApps[1].component: expected a component of this project, got 'nobody'",
+        ),
+    ],
+)
 def test_invalid_stores_name_the_path(edit: tuple[str, str], expected: str | None) -> None:
     text = textwrap.dedent(BASE).replace(*edit)
     if expected is None:
@@ -128,7 +144,9 @@ def test_unknown_project_and_component_are_configuration_errors(tmp_path: Path) 
     store = LocalStore(str(write(tmp_path / "s.yaml", BASE)))
     with pytest.raises(ConfigurationError, match=r"project 'nope' not found \(projects: shop\)"):
         store.fetch(Identity("nope", "orders"))
-    with pytest.raises(ConfigurationError, match=r"component 'nope' not found in project 'shop' \(components: billing, orders\)"):
+    with pytest.raises(
+        ConfigurationError, match=r"component 'nope' not found in project 'shop' \(components: billing, orders\)"
+    ):
         store.fetch(Identity("shop", "nope"))
 
 
@@ -152,7 +170,10 @@ def test_a_store_with_secrets_readable_by_others_gets_a_warning(tmp_path: Path) 
 
 
 def test_a_misspelt_store_key_is_warned_about(tmp_path: Path) -> None:
-    path = write(tmp_path / "s.yaml", BASE.replace("        parameters:\n          ServiceURL", "        paramters:\n          ServiceURL"))
+    path = write(
+        tmp_path / "s.yaml",
+        BASE.replace("        parameters:\n          ServiceURL", "        paramters:\n          ServiceURL"),
+    )
     path.chmod(0o600)
     warnings = LocalStore(str(path)).fetch(Identity("shop", "orders")).warnings
     assert any("connections[0].paramters: unknown key, ignored; did you mean 'parameters'?" in w for w in warnings)
@@ -178,26 +199,48 @@ def problems_of_yaml(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("tagged, got", TAGGED.items())
-@pytest.mark.parametrize("old, new, path, expected", [
-    ("Port: 5432", "Port:\n            value: {}", "connections[1].parameters.Port.value",
-     "expected a string, number or boolean"),
-    ("ServiceURL: {values: {development: http://dev, production: http://prod}}",
-     "ServiceURL:\n            values:\n              development: {}",
-     "connections[0].parameters.ServiceURL.values.development", "expected a string, number or boolean"),
-    ("name: orders-db", "name: {}", "connections[1].name", "expected a connection name"),
-    ("id: c2", "id: {}", "connections[1].id", "expected a Connection ID"),
-    ("type: database", "type: {}", "connections[1].type", "expected a connection type"),
-    ("visibility: component", "visibility: {}", "connections[1].visibility",
-     "expected a visibility (project or component)"),
-    ("component: orders\n        parameters", "component: {}\n        parameters", "connections[1].component",
-     "expected a component name"),
-    ("development: {clientId: cid, clientSecret: csecret, tokenUrl: http://idp/token}",
-     "development:\n            clientId: {}\n            clientSecret: csecret\n"
-     "            tokenUrl: http://idp/token",
-     "oauthApps[0].environments.development.clientId", "expected a string"),
-])
-def test_yaml_types_where_text_belongs_are_problems(old: str, new: str, path: str, expected: str, tagged: str,
-                                                     got: str) -> None:
+@pytest.mark.parametrize(
+    "old, new, path, expected",
+    [
+        (
+            "Port: 5432",
+            "Port:\n            value: {}",
+            "connections[1].parameters.Port.value",
+            "expected a string, number or boolean",
+        ),
+        (
+            "ServiceURL: {values: {development: http://dev, production: http://prod}}",
+            "ServiceURL:\n            values:\n              development: {}",
+            "connections[0].parameters.ServiceURL.values.development",
+            "expected a string, number or boolean",
+        ),
+        ("name: orders-db", "name: {}", "connections[1].name", "expected a connection name"),
+        ("id: c2", "id: {}", "connections[1].id", "expected a Connection ID"),
+        ("type: database", "type: {}", "connections[1].type", "expected a connection type"),
+        (
+            "visibility: component",
+            "visibility: {}",
+            "connections[1].visibility",
+            "expected a visibility (project or component)",
+        ),
+        (
+            "component: orders\n        parameters",
+            "component: {}\n        parameters",
+            "connections[1].component",
+            "expected a component name",
+        ),
+        (
+            "development: {clientId: cid, clientSecret: csecret, tokenUrl: http://idp/token}",
+            "development:\n            clientId: {}\n            clientSecret: csecret\n"
+            "            tokenUrl: http://idp/token",
+            "oauthApps[0].environments.development.clientId",
+            "expected a string",
+        ),
+    ],
+)
+def test_yaml_types_where_text_belongs_are_problems(
+    old: str, new: str, path: str, expected: str, tagged: str, got: str
+) -> None:
     text = textwrap.dedent(BASE)
     assert old in text
     found = problems_of_yaml(text.replace(old, new.format(tagged), 1))
@@ -217,8 +260,12 @@ def test_booleans_and_numbers_are_text_as_before(tagged: str) -> None:
     text = textwrap.dedent(BASE).replace("Port: 5432", f"Port: {tagged}")
     store = parse_store(parse_yaml_bytes(text.encode(), "store.yaml", ConfigurationError), "store.yaml")
     port = store.projects["shop"].connections[1].parameters["Port"].value_for("development")
-    assert port == {"!!bool yes": "true", "true": "true", "!!int 5432": "5432", "!!float 1e3": "1000.0",
-                    "!!str 5432": "5432"}[tagged]
+    assert (
+        port
+        == {"!!bool yes": "true", "true": "true", "!!int 5432": "5432", "!!float 1e3": "1000.0", "!!str 5432": "5432"}[
+            tagged
+        ]
+    )
 
 
 def test_a_boolean_version_is_not_version_1() -> None:
@@ -230,16 +277,20 @@ def test_a_boolean_version_is_not_version_1() -> None:
 @pytest.mark.parametrize("tagged, got", TAGGED.items())
 def test_file_values_hold_only_what_a_rendered_file_can(tagged: str, got: str) -> None:
     """Mounted file values may be any JSON-like tree; dates, sets and binary would be guessed at."""
-    files = ("      - name: orders\n        files:\n          development:\n            settings.json:\n"
-             f"              payment:\n                provider: sandbox\n                list: [1, {tagged}]\n")
+    files = (
+        "      - name: orders\n        files:\n          development:\n            settings.json:\n"
+        f"              payment:\n                provider: sandbox\n                list: [1, {tagged}]\n"
+    )
     text = textwrap.dedent(BASE).replace("      - name: orders\n", files, 1)
     if tagged.startswith("{"):  # a mapping is fine inside a file
         store = parse_store(parse_yaml_bytes(text.encode(), "store.yaml", ConfigurationError), "store.yaml")
         files = store.projects["shop"].components["orders"].files
         assert files["development"]["settings.json"]["payment"]["list"] == [1, {"nested": "mapping"}]
         return
-    assert (f"store.yaml: projects[0].components[0].files.development.settings.json.payment.list[1]: "
-            f"expected a string, number, boolean, list or mapping, {got}") in problems_of_yaml(text)
+    assert (
+        f"store.yaml: projects[0].components[0].files.development.settings.json.payment.list[1]: "
+        f"expected a string, number, boolean, list or mapping, {got}"
+    ) in problems_of_yaml(text)
 
 
 def test_tagged_values_never_show_the_value() -> None:

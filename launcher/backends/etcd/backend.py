@@ -65,8 +65,9 @@ def parse_etcd_url(url: str | BackendURL) -> EtcdTarget:
         raise ConfigurationError(f"backend URL {parsed.shown!r}: expected {URL_FORM}")
     authority, slash, path = parsed.rest.partition("/")
     if "@" in authority:
-        raise ConfigurationError("etcd URL: credentials do not belong in the URL; "
-                                 "set CHOREO_RUN_ETCD_USER and CHOREO_RUN_ETCD_PASSWORD")
+        raise ConfigurationError(
+            "etcd URL: credentials do not belong in the URL; set CHOREO_RUN_ETCD_USER and CHOREO_RUN_ETCD_PASSWORD"
+        )
     parsed.require_slashes(URL_FORM)
     if "?" in path or "#" in path:
         raise ConfigurationError(f"etcd URL {parsed.shown!r}: expected {URL_FORM}")
@@ -109,8 +110,9 @@ class _Retry(Exception):
 class EtcdSession:
     """One operation's conversation with the cluster: member rotation, tokens and the deadline."""
 
-    def __init__(self, target: EtcdTarget, settings: BackendSettings, counter: Counter[str],
-                 policy: RetryPolicy = DEFAULT_POLICY) -> None:
+    def __init__(
+        self, target: EtcdTarget, settings: BackendSettings, counter: Counter[str], policy: RetryPolicy = DEFAULT_POLICY
+    ) -> None:
         self.target = target
         self._settings = settings
         self._counter = counter
@@ -141,8 +143,9 @@ class EtcdSession:
                 return answer
             if not self._rounds.pause():  # every member failed this round: back off, or give up
                 detail = "; ".join(f"{member}: {reason}" for member, reason in failures.items())
-                raise BackendUnavailable(f"{self.target.description}: no etcd member answered within "
-                                         f"{self._settings.deadline:g}s ({detail})")
+                raise BackendUnavailable(
+                    f"{self.target.description}: no etcd member answered within {self._settings.deadline:g}s ({detail})"
+                )
 
     def _call_member(self, member: str, path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
         return self._post(member, path, body, what, self.auth_headers(member))
@@ -170,8 +173,12 @@ class EtcdSession:
             raise _Retry("deadline reached")
         self._counter[path] += 1
         try:
-            response = self._http.post(f"{self.target.scheme}://{member}{path}", json=body, headers=headers,
-                                       timeout=min(self._settings.timeout, remaining))
+            response = self._http.post(
+                f"{self.target.scheme}://{member}{path}",
+                json=body,
+                headers=headers,
+                timeout=min(self._settings.timeout, remaining),
+            )
         except httpx.TimeoutException:
             raise _Retry("timed out") from None
         except httpx.TransportError as error:
@@ -203,7 +210,9 @@ def _answer(response: httpx.Response, member: str, what: str, user: str | None) 
     if response.status_code == 200 and isinstance(body, dict) and "error" not in body:
         return body
     code = body.get("code") if isinstance(body, dict) else None
-    message = str(body.get("message") or body.get("error")) if isinstance(body, dict) else f"HTTP {response.status_code}"
+    message = (
+        str(body.get("message") or body.get("error")) if isinstance(body, dict) else f"HTTP {response.status_code}"
+    )
     who = f"etcd user {user!r}" if user else "anonymous etcd access"
     if code == PERMISSION_DENIED or response.status_code == 403:
         raise AccessDenied(f"etcd {member}: permission denied {what} ({who})")
@@ -306,53 +315,74 @@ class EtcdBackend(Backend):
             if not ops:  # nothing to write, and no revision to bump under other writers' feet
                 return PushResult(0, 0, 0, len(wanted))
             meta = {"key": _b64(f"{self.target.prefix}/{layout.META}"), "value": _b64(json.dumps({"format": 1}))}
-            answer = session.call("/v3/kv/txn", self._guarded_txn([*ops, {"request_put": meta}], base),
-                                  "writing the store")
+            answer = session.call(
+                "/v3/kv/txn", self._guarded_txn([*ops, {"request_put": meta}], base), "writing the store"
+            )
         if not answer.get("succeeded"):
-            raise ConflictError(f"{self.description}: the store changed after revision {base}; "
-                                "pull it again, merge, and push (nothing was written)")
+            raise ConflictError(
+                f"{self.description}: the store changed after revision {base}; "
+                "pull it again, merge, and push (nothing was written)"
+            )
         deleted = sum(1 for op in ops if "request_delete_range" in op)
-        return PushResult(int(answer["header"]["revision"]), len(ops) - deleted, deleted,
-                          len(wanted) - (len(ops) - deleted))
+        return PushResult(
+            int(answer["header"]["revision"]), len(ops) - deleted, deleted, len(wanted) - (len(ops) - deleted)
+        )
 
     def _guarded_txn(self, ops: list[dict[str, Any]], base: int) -> dict[str, Any]:
         # etcd caps operations per transaction level (--max-txn-ops, 128 by default), not per request:
         # nesting chunks keeps a large store one atomic write.
-        chunks = [ops[start:start + TXN_CHUNK] for start in range(0, len(ops), TXN_CHUNK)]
+        chunks = [ops[start : start + TXN_CHUNK] for start in range(0, len(ops), TXN_CHUNK)]
         if len(chunks) > MAX_CHUNKS:
-            raise ConfigurationError(f"{self.description}: {len(ops)} changes exceed one transaction "
-                                     f"({TXN_CHUNK * MAX_CHUNKS} at most)")
-        guard = {"target": "MOD", "result": "LESS", "mod_revision": str(base + 1),
-                 **prefix_range(f"{self.target.prefix}/")}
+            raise ConfigurationError(
+                f"{self.description}: {len(ops)} changes exceed one transaction ({TXN_CHUNK * MAX_CHUNKS} at most)"
+            )
+        guard = {
+            "target": "MOD",
+            "result": "LESS",
+            "mod_revision": str(base + 1),
+            **prefix_range(f"{self.target.prefix}/"),
+        }
         return {"compare": [guard], "success": [{"request_txn": {"success": chunk}} for chunk in chunks]}
 
 
 def _changes(current: dict[str, str], wanted: dict[str, str]) -> list[dict[str, Any]]:
     """Deletes for keys the store no longer has, puts for new or changed values (unchanged keys keep
     their mod_revision, which is what a watcher would key on)."""
-    ops: list[dict[str, Any]] = [{"request_delete_range": {"key": _b64(key)}}
-                                 for key in sorted(current) if key not in wanted]
-    ops += [{"request_put": {"key": _b64(key), "value": _b64(value)}}
-            for key, value in wanted.items() if current.get(key) != value]
+    ops: list[dict[str, Any]] = [
+        {"request_delete_range": {"key": _b64(key)}} for key in sorted(current) if key not in wanted
+    ]
+    ops += [
+        {"request_put": {"key": _b64(key), "value": _b64(value)}}
+        for key, value in wanted.items()
+        if current.get(key) != value
+    ]
     return ops
 
 
 def _require_project(shared: dict[str, str], prefix: str, identity: Identity, description: str) -> None:
     if f"{prefix}{layout.PROJECT_DOC}" not in shared:
-        raise ConfigurationError(f"{description}: project {identity.project!r} not found (no key {prefix}"
-                                 f"{layout.PROJECT_DOC})")
+        raise ConfigurationError(
+            f"{description}: project {identity.project!r} not found (no key {prefix}{layout.PROJECT_DOC})"
+        )
 
 
-def _require_component(component: dict[str, str], shared: dict[str, str], prefixes: layout.ComponentPrefixes,
-                       identity: Identity, description: str) -> None:
+def _require_component(
+    component: dict[str, str],
+    shared: dict[str, str],
+    prefixes: layout.ComponentPrefixes,
+    identity: Identity,
+    description: str,
+) -> None:
     if f"{prefixes.component}{layout.COMPONENT_DOC}" in component:
         return
     try:
         known = json.loads(shared[f"{prefixes.shared}{layout.PROJECT_DOC}"]).get("components", [])
     except (ValueError, AttributeError):
         known = []
-    raise ConfigurationError(f"{description}: component {identity.component!r} not found in project "
-                             f"{identity.project!r} (components: {', '.join(map(str, known)) or 'none'})")
+    raise ConfigurationError(
+        f"{description}: component {identity.component!r} not found in project "
+        f"{identity.project!r} (components: {', '.join(map(str, known)) or 'none'})"
+    )
 
 
 def open_etcd(url: str, settings: BackendSettings) -> EtcdBackend:

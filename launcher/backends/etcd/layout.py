@@ -1,8 +1,8 @@
 """Where the local store's data lives in etcd (docs/backends/etcd.md): pure functions, no I/O.
 
-The layout follows the visibility rules of docs/architecture.md ("The domain, in brief") so that etcd's prefix-based RBAC can
-enforce them: everything any component of a project may read sits under the project's `shared/`
-prefix, everything only one component may read sits under that component's prefix, and
+The layout follows the visibility rules of docs/architecture.md ("The domain, in brief") so that
+etcd's prefix-based RBAC can enforce them: everything any component of a project may read sits
+under the project's `shared/` prefix, everything only one component may read sits under that component's prefix, and
 organization-wide config groups sit under `org/`. A component therefore needs exactly three range
 reads, whatever the number of connections, and its role needs exactly those three prefixes.
 
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
+from launcher.backends.local.store_file import ALL_ENVIRONMENTS, STORE_VERSION, Store, StoredConnection, StoredParameter
 from launcher.errors import ConfigurationError, ProblemCollector
 from launcher.visibility import visibility_for
-from launcher.backends.local.store_file import ALL_ENVIRONMENTS, STORE_VERSION, Store, StoredConnection, StoredParameter
 
 META = "meta"  # <prefix>/meta: rewritten by every push, so concurrent pushes always conflict
 PROJECT_DOC = "project"
@@ -85,19 +85,27 @@ def store_to_kvs(store: Store, prefix: str) -> dict[str, str]:
         kvs[f"{prefix}/org/config-groups/{_segment(name)}"] = _group_doc(name, parameters, order)
     for order, project in enumerate(store.projects.values()):
         base = _project_key(prefix, project.name)
-        kvs[f"{base}/shared/{PROJECT_DOC}"] = _dump({"name": project.name, "order": order,
-                                                     "components": list(project.components)})
+        kvs[f"{base}/shared/{PROJECT_DOC}"] = _dump(
+            {"name": project.name, "order": order, "components": list(project.components)}
+        )
         for index, (name, parameters) in enumerate(project.config_groups.items()):
             kvs[f"{base}/shared/config-groups/{_segment(name)}"] = _group_doc(name, parameters, index)
         for index, component in enumerate(project.components.values()):
-            kvs[f"{_component_key(prefix, project.name, component.name)}/{COMPONENT_DOC}"] = _dump({
-                "name": component.name, "order": index,
-                "configForm": {env: _parameters_doc(values) for env, values in component.config_form.items()},
-                "files": component.files})
+            kvs[f"{_component_key(prefix, project.name, component.name)}/{COMPONENT_DOC}"] = _dump(
+                {
+                    "name": component.name,
+                    "order": index,
+                    "configForm": {env: _parameters_doc(values) for env, values in component.config_form.items()},
+                    "files": component.files,
+                }
+            )
         for index, app in enumerate(project.oauth_apps.values()):
             scope = _scope_key(prefix, project.name, app.component)
-            kvs[f"{scope}/oauth-apps/{_segment(app.app_id)}"] = _dump(_without_none({
-                "id": app.app_id, "component": app.component, "order": index, "environments": app.environments}))
+            kvs[f"{scope}/oauth-apps/{_segment(app.app_id)}"] = _dump(
+                _without_none(
+                    {"id": app.app_id, "component": app.component, "order": index, "environments": app.environments}
+                )
+            )
         for index, connection in enumerate(project.connections):
             scope = _scope_key(prefix, project.name, connection.component)
             kvs[f"{scope}/connections/{_segment(connection.connection_id)}"] = _connection_doc(connection, index)
@@ -105,15 +113,27 @@ def store_to_kvs(store: Store, prefix: str) -> dict[str, str]:
 
 
 def _scope_key(prefix: str, project: str, component: str | None) -> str:
-    return f"{_project_key(prefix, project)}/shared" if component is None else _component_key(prefix, project, component)
+    return (
+        f"{_project_key(prefix, project)}/shared" if component is None else _component_key(prefix, project, component)
+    )
 
 
 def _connection_doc(connection: StoredConnection, order: int) -> str:
-    return _dump(_without_none({
-        "id": connection.connection_id, "name": connection.name, "type": connection.type,
-        "visibility": connection.visibility, "component": connection.component,
-        "oauthApp": connection.oauth_app, "resourceRef": connection.resource_ref,
-        "parameters": _parameters_doc(connection.parameters), "order": order}))
+    return _dump(
+        _without_none(
+            {
+                "id": connection.connection_id,
+                "name": connection.name,
+                "type": connection.type,
+                "visibility": connection.visibility,
+                "component": connection.component,
+                "oauthApp": connection.oauth_app,
+                "resourceRef": connection.resource_ref,
+                "parameters": _parameters_doc(connection.parameters),
+                "order": order,
+            }
+        )
+    )
 
 
 def _group_doc(name: str, parameters: dict[str, StoredParameter], order: int) -> str:
@@ -147,8 +167,10 @@ def _dump(doc: dict[str, Any]) -> str:
         return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError):
         # Only file values can hold YAML-only types (dates, ...); never echo the value itself.
-        raise ConfigurationError(f"{doc.get('name', doc.get('id'))!r}: a value is not representable as JSON "
-                                 "(dates and other YAML-only types must be quoted strings)") from None
+        raise ConfigurationError(
+            f"{doc.get('name', doc.get('id'))!r}: a value is not representable as JSON "
+            "(dates and other YAML-only types must be quoted strings)"
+        ) from None
 
 
 # ---------------------------------------------------------------- key/value pairs -> store document
@@ -166,7 +188,7 @@ def kvs_to_document(kvs: dict[str, str], prefix: str, source: str) -> dict[str, 
     org_groups: list[dict[str, Any]] = []
     projects: dict[str, dict[str, Any]] = {}
     for key, raw in sorted(kvs.items()):
-        relative = key[len(prefix) + 1:] if key.startswith(prefix + "/") else None
+        relative = key[len(prefix) + 1 :] if key.startswith(prefix + "/") else None
         doc = _load(raw, key, problems) if relative is not None else None
         if relative is not None and doc is not None:
             _place(relative.split("/"), doc, key, org_groups, projects, problems)
@@ -187,8 +209,9 @@ def _load(raw: str, key: str, problems: ProblemCollector) -> dict[str, Any] | No
     return doc
 
 
-def _place(parts: list[str], doc: dict[str, Any], key: str, org_groups: list, projects: dict,
-           problems: ProblemCollector) -> None:
+def _place(
+    parts: list[str], doc: dict[str, Any], key: str, org_groups: list, projects: dict, problems: ProblemCollector
+) -> None:
     """File one document under the part of the store document its key says it belongs to."""
     match parts:
         case [name] if name == META:
@@ -233,8 +256,11 @@ def _project_document(name: str, parts: dict[str, Any], problems: ProblemCollect
         problems.add(f"projects/{name}/shared/{PROJECT_DOC}", f"missing: keys exist for project {name!r}")
     else:
         _check_name(doc, name, f"projects/{name}/shared/{PROJECT_DOC}", problems)
-    return {"name": name, "order": doc.get("order", 0),
-            **{field: _ordered(parts[field]) for field in ("components", *_LISTS.values())}}
+    return {
+        "name": name,
+        "order": doc.get("order", 0),
+        **{field: _ordered(parts[field]) for field in ("components", *_LISTS.values())},
+    }
 
 
 def _ordered(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -47,8 +47,10 @@ def pull_text(url: str, settings: BackendSettings) -> tuple[str, PulledStore]:
     """The store YAML etcd holds, headed with where and at which revision it was read."""
     backend = open_store(url, settings)
     pulled = backend.pull()
-    header = (f"# Pulled from {backend.description} at revision {pulled.revision}.\n"
-              f"# To push changes only if nobody else did meanwhile: --expect-revision {pulled.revision}\n")
+    header = (
+        f"# Pulled from {backend.description} at revision {pulled.revision}.\n"
+        f"# To push changes only if nobody else did meanwhile: --expect-revision {pulled.revision}\n"
+    )
     return header + yaml.safe_dump(pulled.document, sort_keys=False, allow_unicode=True), pulled
 
 
@@ -68,8 +70,15 @@ class ComponentAccess:
         return f"ComponentAccess({self.component!r}, role={self.role!r})"
 
 
-def create_roles(url: str, settings: BackendSettings, project: str, *, users: bool = False,
-                 reset_passwords: bool = False, enable_auth: bool = False) -> list[ComponentAccess]:
+def create_roles(
+    url: str,
+    settings: BackendSettings,
+    project: str,
+    *,
+    users: bool = False,
+    reset_passwords: bool = False,
+    enable_auth: bool = False,
+) -> list[ComponentAccess]:
     """One read-only role per component of `project` (created or corrected), optionally its user."""
     backend = open_store(url, settings)
     prefix = backend.target.prefix
@@ -100,8 +109,9 @@ def _components(session: EtcdSession, prefix: str, project: str, description: st
     return [str(name) for name in document.get("components", [])]
 
 
-def _ensure_role(session: EtcdSession, prefix: str, project: str, component: str,
-                 existing: set[str]) -> ComponentAccess:
+def _ensure_role(
+    session: EtcdSession, prefix: str, project: str, component: str, existing: set[str]
+) -> ComponentAccess:
     role = layout.role_name(prefix, project, component)
     wanted = layout.component_prefixes(prefix, project, component).all()
     if role not in existing:
@@ -111,24 +121,33 @@ def _ensure_role(session: EtcdSession, prefix: str, project: str, component: str
         held = session.call("/v3/auth/role/get", {"role": role}, f"reading role {role}").get("perm", [])
     wanted_ranges = [prefix_range(item) for item in wanted]
     for perm in held:  # whatever else the role holds would widen what the component can read
-        if {"key": perm.get("key"), "range_end": perm.get("range_end")} not in wanted_ranges \
-                or perm.get("permType", "READ") != "READ":
-            session.call("/v3/auth/role/revoke", {"role": role, "key": perm.get("key"),
-                                                   "range_end": perm.get("range_end")}, f"revoking from {role}")
+        if {"key": perm.get("key"), "range_end": perm.get("range_end")} not in wanted_ranges or perm.get(
+            "permType", "READ"
+        ) != "READ":
+            session.call(
+                "/v3/auth/role/revoke",
+                {"role": role, "key": perm.get("key"), "range_end": perm.get("range_end")},
+                f"revoking from {role}",
+            )
     for wanted_range in wanted_ranges:
-        session.call("/v3/auth/role/grant", {"name": role, "perm": {"permType": "READ", **wanted_range}},
-                     f"granting to {role}")
+        session.call(
+            "/v3/auth/role/grant", {"name": role, "perm": {"permType": "READ", **wanted_range}}, f"granting to {role}"
+        )
     return ComponentAccess(component, role, wanted)
 
 
-def _ensure_user(session: EtcdSession, access: ComponentAccess, existing: set[str],
-                 reset_password: bool) -> ComponentAccess:
+def _ensure_user(
+    session: EtcdSession, access: ComponentAccess, existing: set[str], reset_password: bool
+) -> ComponentAccess:
     password: str | None = secrets.token_urlsafe(24)
     if access.role not in existing:
         session.call("/v3/auth/user/add", {"name": access.role, "password": password}, f"creating user {access.role}")
     elif reset_password:
-        session.call("/v3/auth/user/changepw", {"name": access.role, "password": password},
-                     f"resetting the password of {access.role}")
+        session.call(
+            "/v3/auth/user/changepw",
+            {"name": access.role, "password": password},
+            f"resetting the password of {access.role}",
+        )
     else:
         password = None
     session.call("/v3/auth/user/grant", {"user": access.role, "role": access.role}, f"granting {access.role}")
@@ -149,6 +168,10 @@ def _enable_auth(session: EtcdSession, settings: BackendSettings, users: set[str
 
 def credentials_text(granted: list[ComponentAccess]) -> str:
     """The new credentials, as the environment each component's launcher needs."""
-    blocks = [f"# component {access.component}\nCHOREO_RUN_ETCD_USER={access.role}\n"
-              f"CHOREO_RUN_ETCD_PASSWORD={access.password}\n" for access in granted if access.password]
+    blocks = [
+        f"# component {access.component}\nCHOREO_RUN_ETCD_USER={access.role}\n"
+        f"CHOREO_RUN_ETCD_PASSWORD={access.password}\n"
+        for access in granted
+        if access.password
+    ]
     return "\n".join(blocks)

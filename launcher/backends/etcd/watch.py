@@ -58,8 +58,7 @@ class EtcdWatch:
         while not self.stopped.is_set():
             failures.started()
             try:
-                next_revision = self._stream(self.backend.target.members[member], prefix, next_revision,
-                                             failures.reset)
+                next_revision = self._stream(self.backend.target.members[member], prefix, next_revision, failures.reset)
             except (httpx.HTTPError, ValueError, KeyError):
                 member = (member + 1) % len(self.backend.target.members)
             if failures.count >= DEFAULT_POLICY.max_attempts:
@@ -76,8 +75,10 @@ class EtcdWatch:
         timeout = httpx.Timeout(self.backend.settings.timeout, read=IDLE_SECONDS)
         verify = verification(self.backend.target.scheme == "https", self.backend.settings.ca_file)
         url = f"{self.backend.target.scheme}://{member}/v3/watch"
-        with httpx.Client(verify=verify, trust_env=False, timeout=timeout) as client, \
-                client.stream("POST", url, json={"create_request": request}, headers=headers) as response:
+        with (
+            httpx.Client(verify=verify, trust_env=False, timeout=timeout) as client,
+            client.stream("POST", url, json={"create_request": request}, headers=headers) as response,
+        ):
             response.raise_for_status()
             for line in response.iter_lines():
                 result = json.loads(line).get("result", {})

@@ -21,12 +21,12 @@ import httpx
 
 from launcher import __version__
 from launcher.backends.base import Backend, BackendSettings
+from launcher.backends.http.codec import decode_snapshot
 from launcher.backends.retry import DEFAULT_POLICY, Attempts, RetryPolicy
 from launcher.backends.tls import verification
 from launcher.backends.url import BackendURL, parse_backend_url, redact
 from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError
 from launcher.model import Identity, Snapshot
-from launcher.backends.http.codec import decode_snapshot
 
 API_PREFIX = "/v1"
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -96,8 +96,9 @@ class HttpBackend(Backend):
         self._token = _checked_token(settings.token)
         # Redirects are not followed, so plain http:// never negotiates TLS and needs no context.
         verify = verification(url.startswith("https://"), settings.ca_file)
-        self._client = httpx.Client(verify=verify, follow_redirects=False,
-                                    headers={"User-Agent": f"choreo-run/{__version__}"})
+        self._client = httpx.Client(
+            verify=verify, follow_redirects=False, headers={"User-Agent": f"choreo-run/{__version__}"}
+        )
         self._cached: _Cached | None = None
 
     @classmethod
@@ -113,8 +114,9 @@ class HttpBackend(Backend):
 
     def snapshot_url(self, identity: Identity) -> str:
         names = [quote(name, safe="") for name in (identity.project, identity.component, identity.environment)]
-        return (f"{self.description}{API_PREFIX}/projects/{names[0]}/components/{names[1]}"
-                f"/environments/{names[2]}/snapshot")
+        return (
+            f"{self.description}{API_PREFIX}/projects/{names[0]}/components/{names[1]}/environments/{names[2]}/snapshot"
+        )
 
     def fetch(self, identity: Identity) -> Snapshot:
         """Everything `identity` may use. A 304 answer returns the very same Snapshot object as before,
@@ -132,16 +134,19 @@ class HttpBackend(Backend):
 
     def _gave_up(self, url: str, attempts: int, last: _Retry) -> BackendUnavailable:
         advice = f" (the server asked to wait {last.retry_after:g}s)" if last.retry_after is not None else ""
-        return BackendUnavailable(f"GET {url}: no answer within the {self._settings.deadline:g}s deadline after "
-                                  f"{attempts} attempt{'s' if attempts != 1 else ''}; last error: {last.reason}{advice}")
+        return BackendUnavailable(
+            f"GET {url}: no answer within the {self._settings.deadline:g}s deadline after "
+            f"{attempts} attempt{'s' if attempts != 1 else ''}; last error: {last.reason}{advice}"
+        )
 
     def _attempt(self, url: str, identity: Identity, deadline: float) -> Snapshot:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _Retry("the deadline passed before the request")
         try:
-            with self._client.stream("GET", url, headers=self._headers(identity),
-                                     timeout=min(self._settings.timeout, remaining)) as response:
+            with self._client.stream(
+                "GET", url, headers=self._headers(identity), timeout=min(self._settings.timeout, remaining)
+            ) as response:
                 body = _read_body(response, deadline, url)
         except httpx.TransportError as error:
             raise _transport_failure(error, url) from None
@@ -180,8 +185,9 @@ def _checked_token(token: str | None) -> str | None:
     if not token:
         raise ConfigurationError("the backend token is empty (CHOREO_RUN_TOKEN or the token file)")
     if not all("\x21" <= char <= "\x7e" for char in token):
-        raise ConfigurationError("the backend token contains spaces, control or non-ASCII characters, "
-                                 "which cannot go in an HTTP header")
+        raise ConfigurationError(
+            "the backend token contains spaces, control or non-ASCII characters, which cannot go in an HTTP header"
+        )
     return token
 
 
@@ -202,8 +208,10 @@ def _transport_failure(error: httpx.TransportError, url: str) -> Exception:
     """TLS problems will not pass by retrying; everything else on the wire might."""
     tls = _ssl_cause(error)
     if isinstance(tls, ssl.SSLCertVerificationError):
-        return BackendUnavailable(f"GET {url}: TLS certificate verification failed: {tls.verify_message}; "
-                                  "if the server uses a private CA, give its certificate as the CA file (--ca-file)")
+        return BackendUnavailable(
+            f"GET {url}: TLS certificate verification failed: {tls.verify_message}; "
+            "if the server uses a private CA, give its certificate as the CA file (--ca-file)"
+        )
     if tls is not None:
         return BackendUnavailable(f"GET {url}: TLS failed: {tls.reason or type(tls).__name__}")
     return _Retry(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
@@ -218,8 +226,9 @@ def _ssl_cause(error: BaseException) -> ssl.SSLError | None:
     return None
 
 
-def _status_failure(response: httpx.Response, body: bytes, identity: Identity, url: str,
-                    token_given: bool) -> Exception:
+def _status_failure(
+    response: httpx.Response, body: bytes, identity: Identity, url: str, token_given: bool
+) -> Exception:
     status = f"{response.status_code} {response.reason_phrase}".strip()
     said = _server_message(body)
     who = f"project {identity.project!r}, component {identity.component!r}, environment {identity.environment!r}"
@@ -235,8 +244,10 @@ def _status_failure(response: httpx.Response, body: bytes, identity: Identity, u
     if code == 304:
         return ConfigurationError(f"GET {url}: {status} to a request that was not conditional")
     if 300 <= code < 400:
-        return ConfigurationError(f"GET {url}: unexpected {status}{_location(response)}; redirects are not "
-                                  "followed so that the token goes only where it was configured to go")
+        return ConfigurationError(
+            f"GET {url}: unexpected {status}{_location(response)}; redirects are not "
+            "followed so that the token goes only where it was configured to go"
+        )
     if code >= 500:
         return BackendUnavailable(f"GET {url}: {status}{said}")
     return ConfigurationError(f"GET {url}: unexpected {status}{said}")
@@ -276,5 +287,6 @@ def _parse_json(response: httpx.Response, body: bytes, url: str) -> object:
     except (ValueError, RecursionError) as error:
         kind = response.headers.get("Content-Type", "no Content-Type")
         where = f" (line {error.lineno}, column {error.colno})" if isinstance(error, json.JSONDecodeError) else ""
-        raise ConfigurationError(f"GET {url}: expected a JSON snapshot, got {kind} that does not parse{where}") \
-            from None
+        raise ConfigurationError(
+            f"GET {url}: expected a JSON snapshot, got {kind} that does not parse{where}"
+        ) from None

@@ -39,11 +39,12 @@ def encode_snapshot(snapshot: Snapshot) -> dict[str, Any]:
     identity = snapshot.identity
     return {
         "version": SNAPSHOT_VERSION,
-        "identity": {"project": identity.project, "component": identity.component,
-                     "environment": identity.environment},
+        "identity": {"project": identity.project, "component": identity.component, "environment": identity.environment},
         "connections": [_encode_connection(connection) for connection in snapshot.connections],
-        "oauthApps": {app_id: {name: getattr(app, attribute) for name, attribute in _OAUTH_FIELDS}
-                      for app_id, app in snapshot.oauth_apps.items()},
+        "oauthApps": {
+            app_id: {name: getattr(app, attribute) for name, attribute in _OAUTH_FIELDS}
+            for app_id, app in snapshot.oauth_apps.items()
+        },
         "configGroups": {name: _encode_parameters(group) for name, group in snapshot.config_groups.items()},
         "configForm": _encode_parameters(snapshot.config_form),
         # YAML can hold dates and other non-JSON scalars; the contract carries them as strings.
@@ -83,8 +84,9 @@ def decode_snapshot(data: Any, source: str, expected: Identity) -> Snapshot:
     if root.mapping() and root.value:
         _check_version(root.key("version"))
         _check_identity(root.key("identity"), expected)
-    connections = [(connection, item) for item in root.key("connections").list()
-                   if (connection := _connection(item, expected))]
+    connections = [
+        (connection, item) for item in root.key("connections").list() if (connection := _connection(item, expected))
+    ]
     _check_unique_ids(connections)
     snapshot = Snapshot(
         identity=expected,
@@ -115,8 +117,9 @@ def _check_identity(node: Node, expected: Identity) -> None:
     for field in ("project", "component", "environment"):
         got = _string(node.key(field))
         if got is not None and got != getattr(expected, field):
-            node.key(field).problem(f"the answer is for {field} {got!r}, the launcher asked for "
-                                    f"{getattr(expected, field)!r}")
+            node.key(field).problem(
+                f"the answer is for {field} {got!r}, the launcher asked for {getattr(expected, field)!r}"
+            )
 
 
 def _connection(node: Node, identity: Identity) -> Connection | None:
@@ -131,13 +134,24 @@ def _connection(node: Node, identity: Identity) -> Connection | None:
     if not visible or None in strings.values():
         return None
     present = cast("dict[str, str]", strings)  # every value checked just above
-    return Connection(present["id"], present["name"], present["type"], present["visibility"], present["project"],
-                      optional["component"], parameters, optional["oauthApp"], optional["resourceRef"],
-                      optional_keys, unset_keys)
+    return Connection(
+        present["id"],
+        present["name"],
+        present["type"],
+        present["visibility"],
+        present["project"],
+        optional["component"],
+        parameters,
+        optional["oauthApp"],
+        optional["resourceRef"],
+        optional_keys,
+        unset_keys,
+    )
 
 
-def _check_visibility(node: Node, visibility: str | None, project: str | None, component: str | None,
-                      identity: Identity) -> bool:
+def _check_visibility(
+    node: Node, visibility: str | None, project: str | None, component: str | None, identity: Identity
+) -> bool:
     """A server that sends what the component may not use is broken; the launcher does not use it."""
     before = len(node.sink.problems)
     scope = scope_problem(visibility, component) if visibility is not None else None

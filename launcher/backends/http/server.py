@@ -19,10 +19,10 @@ from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from launcher import shape
+from launcher.backends.http.codec import encode_snapshot
 from launcher.backends.local.backend import LocalStore
 from launcher.errors import ConfigurationError, LauncherError, ProblemCollector
 from launcher.model import Identity
-from launcher.backends.http.codec import encode_snapshot
 from launcher.yamlfile import describe_file, load_yaml_file
 
 TOKENS_VERSION = 1
@@ -61,9 +61,14 @@ def _token_entry(raw: Any, path: str, problems: ProblemCollector) -> tuple[str, 
     body = shape.mapping(raw, path, problems)
     if body is None:
         return None
-    names = {key: shape.text(body.get(key), shape.child(path, key), problems, what=what)
-             for key, what in (("name", "a label for logs"), ("project", "a project name"),
-                               ("component", "a component name"))}
+    names = {
+        key: shape.text(body.get(key), shape.child(path, key), problems, what=what)
+        for key, what in (
+            ("name", "a label for logs"),
+            ("project", "a project name"),
+            ("component", "a component name"),
+        )
+    }
     digest = _digest(body, path, problems)
     if digest is None or None in names.values():
         return None
@@ -95,8 +100,9 @@ class ContractServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], store_path: str,
-                 grants: dict[str, Grant]) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], store_path: str, grants: dict[str, Grant]
+    ) -> None:
         super().__init__(address, handler)
         self.store_path = store_path
         self.grants = grants
@@ -122,7 +128,7 @@ class ContractHandler(BaseHTTPRequestHandler):
     timeout = 30  # a silent client must not hold a thread forever
     grant_name = "-"
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server naming convention
+    def do_GET(self) -> None:
         identity = _identity_in(self.path)
         token = self._bearer()
         grant = self.server.grants.get(hash_token(token)) if token else None
@@ -132,18 +138,19 @@ class ContractHandler(BaseHTTPRequestHandler):
         elif grant is None:
             self._error(401, "unauthenticated", "a valid bearer token is required")
         elif (grant.project, grant.component) != (identity.project, identity.component):
-            self._error(403, "forbidden", f"this token may read component {grant.component!r} of "
-                                          f"project {grant.project!r} only")
+            self._error(
+                403, "forbidden", f"this token may read component {grant.component!r} of project {grant.project!r} only"
+            )
         else:
             self._snapshot(identity)
 
     def version_string(self) -> str:
         return self.server_version  # without the Python version the base class would announce
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._error(405, "method_not_allowed", "only GET is supported", {"Allow": "GET"})
 
-    do_PUT = do_PATCH = do_DELETE = do_POST  # noqa: N815
+    do_PUT = do_PATCH = do_DELETE = do_POST
 
     def _bearer(self) -> str:
         scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
@@ -159,8 +166,7 @@ class ContractHandler(BaseHTTPRequestHandler):
         try:
             snapshot = store.fetch(identity)
         except ConfigurationError:
-            return self._error(404, "not_found", f"no component {identity.component!r} in project "
-                                                 f"{identity.project!r}")
+            return self._error(404, "not_found", f"no component {identity.component!r} in project {identity.project!r}")
         body = json.dumps(encode_snapshot(snapshot), sort_keys=True, separators=(",", ":")).encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         if _matches(self.headers.get("If-None-Match"), etag):
@@ -187,14 +193,19 @@ class ContractHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         log.info("%s %s %s %s %s", self.client_address[0], self.grant_name, self.command, path, code)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         log.warning("%s: %s", self.client_address[0], format % args)
 
 
 def _identity_in(raw_path: str) -> Identity | None:
     parts = urlsplit(raw_path).path.split("/")
-    if len(parts) != 9 or parts[:3] != ["", "v1", "projects"] or parts[4] != "components" \
-            or parts[6] != "environments" or parts[8] != "snapshot":
+    if (
+        len(parts) != 9
+        or parts[:3] != ["", "v1", "projects"]
+        or parts[4] != "components"
+        or parts[6] != "environments"
+        or parts[8] != "snapshot"
+    ):
         return None
     names = [unquote(parts[index]) for index in (3, 5, 7)]
     return Identity(*names) if all(names) else None
@@ -206,9 +217,16 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def make_server(store_path: str, tokens_path: str, host: str = "127.0.0.1", port: int = 8421, *,
-                tls_cert: str | None = None, tls_key: str | None = None,
-                handler: type[BaseHTTPRequestHandler] = ContractHandler) -> ContractServer:
+def make_server(
+    store_path: str,
+    tokens_path: str,
+    host: str = "127.0.0.1",
+    port: int = 8421,
+    *,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    handler: type[BaseHTTPRequestHandler] = ContractHandler,
+) -> ContractServer:
     """A bound, not yet serving, server; port 0 picks a free one (see `.url`)."""
     grants = load_tokens(tokens_path)
     LocalStore(store_path).load()  # refuse to start on a broken store rather than answer 500s
@@ -218,8 +236,9 @@ def make_server(store_path: str, tokens_path: str, host: str = "127.0.0.1", port
         raise ConfigurationError(f"cannot listen on {host}:{port}: {error.strerror}") from None
     if tls_cert:
         # The handshake happens in the request's thread, so a slow client cannot stall the accept loop.
-        server.socket = _tls_context(tls_cert, tls_key).wrap_socket(server.socket, server_side=True,
-                                                                     do_handshake_on_connect=False)
+        server.socket = _tls_context(tls_cert, tls_key).wrap_socket(
+            server.socket, server_side=True, do_handshake_on_connect=False
+        )
     return server
 
 
@@ -233,8 +252,9 @@ def _tls_context(cert: str, key: str | None) -> ssl.SSLContext:
     return context
 
 
-def serve(store_path: str, tokens_path: str, host: str, port: int, *,
-          tls_cert: str | None = None, tls_key: str | None = None) -> None:
+def serve(
+    store_path: str, tokens_path: str, host: str, port: int, *, tls_cert: str | None = None, tls_key: str | None = None
+) -> None:
     """Serve until interrupted."""
     server = make_server(store_path, tokens_path, host, port, tls_cert=tls_cert, tls_key=tls_key)
     log.info("serving %s for %d token(s) at %s", describe_file(store_path), len(server.grants), server.url)

@@ -15,9 +15,9 @@ from launcher.backends.base import Backend, BackendSettings
 from launcher.backends.local.store_file import Store, parse_store
 from launcher.backends.local.view import store_snapshot
 from launcher.backends.url import FILE, BackendURL, parse_backend_url
-from launcher.stamps import stamp
 from launcher.errors import ConfigurationError
 from launcher.model import Identity, Snapshot
+from launcher.stamps import stamp
 from launcher.yamlfile import describe_file, load_yaml_file
 
 if TYPE_CHECKING:
@@ -90,6 +90,8 @@ def _permission_warnings(path: str, store: Store) -> tuple[str, ...]:
         return ()
     holds_secrets = any(p.secret for c in store.all_connections() for p in c.parameters.values())
     if mode & 0o077 and holds_secrets and not store.example_values:
-        return (f"{store.file}: holds secret values and is readable by other users (mode {mode & 0o777:o}); "
-                f"run chmod 600 {store.file}",)
+        return (
+            f"{store.file}: holds secret values and is readable by other users (mode {mode & 0o777:o}); "
+            f"run chmod 600 {store.file}",
+        )
     return ()

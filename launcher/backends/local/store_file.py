@@ -24,8 +24,9 @@ TOP_KEYS = frozenset({"version", "projects", "configGroups", "exampleValues"})
 PROJECT_KEYS = frozenset({"name", "components", "oauthApps", "connections", "configGroups"})
 COMPONENT_KEYS = frozenset({"name", "configForm", "files"})
 OAUTH_APP_KEYS = frozenset({"id", "component", "environments"})
-CONNECTION_KEYS = frozenset({"id", "name", "type", "visibility", "component", "auth", "oauthApp", "resourceRef",
-                             "parameters"})
+CONNECTION_KEYS = frozenset(
+    {"id", "name", "type", "visibility", "component", "auth", "oauthApp", "resourceRef", "parameters"}
+)
 PARAMETER_KEYS = frozenset({"value", "values", "secret", "optional"})
 GROUP_KEYS = frozenset({"name", "parameters"})
 
@@ -122,8 +123,11 @@ def _project(node: Node) -> StoredProject | None:
     name = node.key("name").text("a project name")
     components = _components(node.key("components"))
     apps = _oauth_apps(node.key("oauthApps"), name or "", components)
-    connections = [connection for item in node.key("connections").list()
-                   if (connection := _connection(item, name or "", components, apps))]
+    connections = [
+        connection
+        for item in node.key("connections").list()
+        if (connection := _connection(item, name or "", components, apps))
+    ]
     _check_unique_names(connections, node)
     groups = _config_groups(node.key("configGroups"))
     return StoredProject(name, components, tuple(connections), apps, groups) if name else None
@@ -144,8 +148,10 @@ def _components(node: Node) -> dict[str, StoredComponent]:
 
 def _per_environment(node: Node, read_value: Callable[[Node], Any]) -> dict[str, dict[str, Any]]:
     """`{environment: {name: value}}` with each value read by `read_value`."""
-    return {environment: {name: read_value(value) for name, value in entries.entries()}
-            for environment, entries in node.entries()}
+    return {
+        environment: {name: read_value(value) for name, value in entries.entries()}
+        for environment, entries in node.entries()
+    }
 
 
 def _file_values(node: Node) -> dict[str, Any]:
@@ -183,8 +189,9 @@ def _owner(node: Node, components: dict[str, StoredComponent]) -> str | None:
     return owner
 
 
-def _connection(node: Node, project: str, components: dict[str, StoredComponent],
-                apps: dict[str, StoredOAuthApp]) -> StoredConnection | None:
+def _connection(
+    node: Node, project: str, components: dict[str, StoredComponent], apps: dict[str, StoredOAuthApp]
+) -> StoredConnection | None:
     if not node.mapping(keys=CONNECTION_KEYS):
         return None
     connection_id = node.key("id").text("a Connection ID")
@@ -200,8 +207,9 @@ def _connection(node: Node, project: str, components: dict[str, StoredComponent]
     resource_ref = node.key("resourceRef").optional_text()
     if not (connection_id and name and kind and visibility):
         return None
-    return StoredConnection(connection_id, name, kind, visibility, project, component, parameters, oauth_app,
-                            resource_ref, node.path)
+    return StoredConnection(
+        connection_id, name, kind, visibility, project, component, parameters, oauth_app, resource_ref, node.path
+    )
 
 
 def _visibility(node: Node, components: dict[str, StoredComponent]) -> tuple[str | None, str | None]:
@@ -217,8 +225,13 @@ def _visibility(node: Node, components: dict[str, StoredComponent]) -> tuple[str
     return visibility, component
 
 
-def _oauth_link(node: Node, visibility: str | None, component: str | None, apps: dict[str, StoredOAuthApp],
-                parameters: dict[str, StoredParameter]) -> str | None:
+def _oauth_link(
+    node: Node,
+    visibility: str | None,
+    component: str | None,
+    apps: dict[str, StoredOAuthApp],
+    parameters: dict[str, StoredParameter],
+) -> str | None:
     """`oauthApp: ID`, or `auth: oauth` for the scope's default application (docs/store.md)."""
     link = node.key("oauthApp")
     app_id = link.optional_text()
@@ -227,8 +240,9 @@ def _oauth_link(node: Node, visibility: str | None, component: str | None, apps:
         candidates = [app.app_id for app in apps.values() if app.component == scope]
         if len(candidates) != 1:
             shown_scope = f"component {scope!r}" if scope else "the project"
-            node.key("auth").problem(f"expected exactly one OAuth application for {shown_scope}, "
-                                     f"found {len(candidates)}")
+            node.key("auth").problem(
+                f"expected exactly one OAuth application for {shown_scope}, found {len(candidates)}"
+            )
             return None
         app_id = candidates[0]
     if app_id is None:
@@ -237,8 +251,11 @@ def _oauth_link(node: Node, visibility: str | None, component: str | None, apps:
     if app is None:
         link.problem(f"expected an OAuth application of this project, got {app_id!r}")
     elif visibility and not may_use_app(app.component, visibility, component):
-        link.problem("a project connection must use the project's shared application" if visibility == PROJECT
-                     else f"application {app_id!r} belongs to component {app.component!r}")
+        link.problem(
+            "a project connection must use the project's shared application"
+            if visibility == PROJECT
+            else f"application {app_id!r} belongs to component {app.component!r}"
+        )
     for key in OAUTH_KEYS:
         if key in parameters:
             node.key("parameters").key(key).problem("comes from the OAuth application; remove it from the connection")
@@ -280,13 +297,15 @@ def _check_unique_names(connections: list[StoredConnection], project: Node) -> N
     for connection in connections:
         scope = (connection.component, connection.name.lower())
         if scope in seen:
-            project.sink.add(child(connection.path, "name"),
-                             f"duplicate connection name {connection.name!r} (also at {seen[scope]})")
+            project.sink.add(
+                child(connection.path, "name"), f"duplicate connection name {connection.name!r} (also at {seen[scope]})"
+            )
         seen.setdefault(scope, connection.path)
 
 
 def _check_unique_ids(connections: list[StoredConnection], root: Node) -> None:
     for index, earlier in duplicate_ids(c.connection_id for c in connections):
         repeated = connections[index]
-        root.sink.add(child(repeated.path, "id"),
-                      duplicate_id_message(f"at {connections[earlier].path}", repeated.connection_id))
+        root.sink.add(
+            child(repeated.path, "id"), duplicate_id_message(f"at {connections[earlier].path}", repeated.connection_id)
+        )

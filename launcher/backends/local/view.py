@@ -32,8 +32,9 @@ def store_snapshot(store: Store, identity: Identity, description: str) -> Snapsh
         connections=tuple(_connection_view(c, identity.environment) for c in visible),
         oauth_apps=_oauth_views(project, identity),
         config_groups=groups,
-        config_form=_env_parameters(component.config_form.get(identity.environment, {}) if component else {},
-                                    identity.environment),
+        config_form=_env_parameters(
+            component.config_form.get(identity.environment, {}) if component else {}, identity.environment
+        ),
         file_values=dict(component.files.get(identity.environment, {})) if component else {},
         foreign=tuple(ForeignConnection(c.connection_id, c.name, c.project, c.component) for c in foreign),
         warnings=store.warnings,
@@ -47,8 +48,10 @@ def _find_project(store: Store, identity: Identity) -> StoredProject:
         raise ConfigurationError(f"{store.file}: project {identity.project!r} not found (projects: {known})")
     if identity.component not in project.components:
         known = ", ".join(sorted(project.components)) or "none"
-        raise ConfigurationError(f"{store.file}: component {identity.component!r} not found in project "
-                                 f"{identity.project!r} (components: {known})")
+        raise ConfigurationError(
+            f"{store.file}: component {identity.component!r} not found in project "
+            f"{identity.project!r} (components: {known})"
+        )
     return project
 
 
@@ -70,9 +73,11 @@ def _connection_view(connection: StoredConnection, environment: str) -> Connecti
 
 def _env_parameters(parameters: dict[str, StoredParameter], environment: str) -> dict[str, Parameter]:
     """The values for one environment; parameters without one are left out."""
-    return {key: Parameter(value, parameter.secret)
-            for key, parameter in parameters.items()
-            if (value := parameter.value_for(environment)) is not None}
+    return {
+        key: Parameter(value, parameter.secret)
+        for key, parameter in parameters.items()
+        if (value := parameter.value_for(environment)) is not None
+    }
 
 
 def _env_group(groups: dict[str, dict[str, StoredParameter]], identity: Identity) -> dict[str, dict[str, Parameter]]:
@@ -87,6 +92,7 @@ def _oauth_views(project: StoredProject, identity: Identity) -> dict[str, OAuthA
             continue
         values = app.environments.get(identity.environment)
         if values:
-            views[app.app_id] = OAuthApplication(app.app_id, values["clientId"], values["clientSecret"],
-                                                 values["tokenUrl"])
+            views[app.app_id] = OAuthApplication(
+                app.app_id, values["clientId"], values["clientSecret"], values["tokenUrl"]
+            )
     return views
