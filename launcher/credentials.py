@@ -12,14 +12,18 @@ from collections.abc import Mapping
 
 from launcher.atomic import atomic_write
 from launcher.errors import ConfigurationError, OutputError
+from launcher.reading import FileRefused, read_small_text
+
+MAX_SECRET_FILE_BYTES = 64 * 1024  # a token or a password; far more than any real one
+MAX_ENV_FILE_BYTES = 4 * 1024 * 1024  # as a manifest or a store file (launcher.yamlfile)
 
 
 def read_secret_file(path: str, what: str) -> str | None:
+    """The stripped text of a small regular file (never a FIFO or a device), None when empty."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read().strip() or None
-    except OSError as error:
-        raise ConfigurationError(f"{path}: cannot read {what}: {error.strerror}") from None
+        return read_small_text(path, MAX_SECRET_FILE_BYTES).strip() or None
+    except FileRefused as refused:
+        raise ConfigurationError(f"{path}: {what}: {refused.reason}") from None
 
 
 def secret_from_env(name: str, environ: Mapping[str, str] = os.environ) -> str | None:
@@ -99,10 +103,13 @@ def hold_secrets_privately(argv: list[str]) -> None:
     environment = {name: value for name, value in os.environ.items() if not is_secret_setting(name)}
     environment[HANDOVER_VARIABLE] = str(read_end)
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    command = [sys.executable, "-c", _BOOT, package_parent, *argv]
+    if getattr(sys, "frozen", False):  # a bundle (bundle/build): its binary is the command itself
+        command = [sys.executable, *argv]
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     try:
-        os.execve(sys.executable, [sys.executable, "-c", _BOOT, package_parent, *argv], environment)
+        os.execve(sys.executable, command, environment)
     except OSError:
         os.close(read_end)  # cannot re-exec: go on as we are (the secrets stay in the block)
 
@@ -133,12 +140,24 @@ def read_dotenv(path: str, environ: Mapping[str, str] = os.environ) -> dict[str,
     service. Here interpolation sees the environment without CHOREO_RUN_* (such a reference expands
     to "", as an unset variable does), then the file's own earlier values, as python-dotenv does.
     """
+    import io
+
     from dotenv import dotenv_values
+    from dotenv.parser import parse_stream
     from dotenv.variables import parse_variables
 
+    try:  # a regular UTF-8 file without NUL bytes (no variable can hold one), read once, bounded
+        text = read_small_text(path, MAX_ENV_FILE_BYTES)
+    except FileRefused as refused:
+        raise ConfigurationError(f"{path}: env file: {refused.reason}") from None
+    # python-dotenv skips a line it cannot parse (logging a warning): a value would silently go missing.
+    bad = [binding.original.line for binding in parse_stream(io.StringIO(text)) if binding.error]
+    if bad:
+        lines = ", ".join(str(line) for line in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        raise ConfigurationError(f"{path}: env file: cannot parse line {lines} (expected NAME=value)")
     visible = {name: value for name, value in environ.items() if not name.startswith("CHOREO_RUN_")}
     resolved: dict[str, str | None] = {}
-    for name, raw in dotenv_values(path, interpolate=False).items():
+    for name, raw in dotenv_values(stream=io.StringIO(text), interpolate=False).items():
         if raw is None:
             resolved[name] = None
             continue

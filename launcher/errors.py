@@ -66,6 +66,13 @@ class ConfigurationError(LauncherError):
     exit_code = 78
 
 
+class NotFound(ConfigurationError):
+    """The backend answered that the project or component does not exist (exit 78, as configuration).
+
+    A definitive answer, like a denial: the last-known-good cache of that component is forgotten.
+    """
+
+
 class AccessDenied(LauncherError):
     """A reference crosses a visibility boundary, or the backend refused our credentials."""
 

@@ -9,6 +9,7 @@ alias is accepted, and the caller warns about the guess. Service Binding entries
 
 from __future__ import annotations
 
+import re
 from typing import TypeVar
 
 V = TypeVar("V")
@@ -57,9 +58,37 @@ def plain(name: str) -> str:
     return name.lower().replace("-", "").replace("_", "")
 
 
+# The words of a name (see `words`) that make it a credential when they are its last word: the head
+# of an English compound is its last word, so `AccessToken` is a token but `TokenURL` is a URL and
+# `PASSWORD_FILE` a path. Whole words only: `Passport` is not a password.
+_SECRET_WORDS = frozenset(
+    {"password", "passwd", "passphrase", "secret", "secrets", "token", "tokens", "credential", "credentials"}
+    | {"creds", "apikey", "privatekey"}
+)
+# `key` is a credential only after one of these (`SecretKey`, `api_key`, `privateKey`); a bare
+# `Key`, `ConsumerKey` (an OAuth client ID) or `PublicKey` is not.
+_KEY_QUALIFIERS = frozenset({"api", "secret", "private", "signing", "encryption", "master", "access", "ssh", "hmac"})
+# camelCase and acronym boundaries (`ChoreoAPIKey` -> Choreo API Key), and runs of digits.
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def words(name: str) -> list[str]:
+    """`DB_PASSWORD`, `db-password` and `dbPassword` are the words db, password (lower case);
+    `ChoreoAPIKey` is choreo, api, key; `TokenURL` is token, url."""
+    return [word.lower() for word in _WORD.findall(name)]
+
+
 def is_secret_by_default(key: str) -> bool:
-    """Keys that name credentials (Password, ConsumerSecret, client_secret, API-Key...) are secret."""
-    return plain(key) in SECRET_BY_DEFAULT
+    """Keys that name credentials are secret: Password, ConsumerSecret, client_secret, API-Key,
+    AccessToken, SecretKey, privateKey, passphrase, credentials... (see _SECRET_WORDS). Not
+    `TokenURL`, `Passport`, `PASSWORD_FILE` or `ConsumerKey`. Surrounding blanks do not matter."""
+    if plain(key.strip()) in SECRET_BY_DEFAULT:
+        return True
+    found = [word for word in words(key) if not word.isdigit()]  # `Password2` is a password
+    if not found:
+        return False
+    last = found[-1]
+    return last in _SECRET_WORDS or (last == "key" and len(found) > 1 and found[-2] in _KEY_QUALIFIERS)
 
 
 def oauth_keys() -> list[tuple[str, bool]]:

@@ -46,3 +46,48 @@ def reserved_variable_problem(name: str) -> str | None:
             "settings and cannot be set by a manifest, a store or an env file"
         )
     return None
+
+
+# Variables that change how the service's runtime finds or loads code, so whoever writes one runs
+# code as the user: the dynamic loader (glibc's and macOS's), shells (sourced files, traced
+# prompts, the command search path and word splitting), and the interpreters' own "load this too"
+# settings. Compiled from ld.so(8), bash(1), dash(1), python(1), node(1), perl(1), ruby(1), java(1),
+# the .NET and PHP documentation; the same idea as Doppler's warning on reserved names and as the
+# lists of dangerous variables CI runners refuse. Exact names: variable names are case-sensitive,
+# and a prefix such as `LD_` would refuse unrelated settings (LaunchDarkly's `LD_SDK_KEY`).
+DANGEROUS_VARIABLES = frozenset(
+    {
+        # dynamic loader
+        "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_ORIGIN_PATH", "LD_PROFILE", "GCONV_PATH",
+        "DYLD_INSERT_LIBRARIES", "DYLD_LIBRARY_PATH", "DYLD_FRAMEWORK_PATH", "DYLD_FALLBACK_LIBRARY_PATH",
+        # shells and the command search path
+        "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "IFS", "CDPATH", "PROMPT_COMMAND", "PATH",
+        # Python
+        "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "PYTHONUSERBASE", "PYTHONBREAKPOINT", "PYTHONINSPECT",
+        # Node.js
+        "NODE_OPTIONS", "NODE_PATH",
+        # Perl
+        "PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB",
+        # Ruby
+        "RUBYOPT", "RUBYLIB",
+        # the JVM
+        "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH",
+        # .NET, PHP
+        "DOTNET_STARTUP_HOOKS", "CORECLR_PROFILER_PATH", "PHPRC", "PHP_INI_SCAN_DIR",
+    }
+)  # fmt: skip
+ALLOW_VARIABLE_OPTION = "--allow-variable"
+
+
+def dangerous_variable_problem(name: str, allowed: frozenset[str] | tuple[str, ...] = ()) -> str | None:
+    """Why a manifest, a store or an env file may not set `name` unless the user allowed it, or None.
+
+    These change which code the service runs (LD_PRELOAD, PYTHONPATH, NODE_OPTIONS, PATH, ...): a
+    store writer or a cloned repository could otherwise run code of their choosing as the user.
+    """
+    if name in DANGEROUS_VARIABLES and name not in allowed:
+        return (
+            f"variable {name} changes how the service's runtime loads code and is refused "
+            f"(allow it with {ALLOW_VARIABLE_OPTION} {name})"
+        )
+    return None

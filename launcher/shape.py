@@ -6,6 +6,8 @@ for what they need with `.text()`, `.scalar()`, `.flag()`, ...; a value of the w
 shape becomes one problem, `file: path.inside[2].it: expected ..., got ...`, and the reader carries
 on so the user sees every problem at once. Messages describe types, never values (values may be
 secrets); a reader that echoes a value does so itself, for values that are not secret by nature.
+Keys are shown only when they look like names (a YAML typo can make a value a key): see key_segment
+and describe_unknown_key.
 
     root = Node.root(data, "store.yaml")
     for item in root.key("projects").mappings(PROJECT_KEYS):
@@ -16,6 +18,7 @@ secrets); a reader that echoes a value does so itself, for values that are not s
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,11 +42,82 @@ def scalar_text(value: Any) -> str | None:
     return None
 
 
+# A key is shown in a message (and in a path) only when it looks like a name: a typo such as
+# `{secret: true, value:s3cr3t}` (no space after the colon) makes YAML read `value:s3cr3t` as a key.
+_NAME_LIKE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,63}")
+# An unknown key is quoted only when it is also an identifier and a near miss of a known key.
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+NEAR_MISS = 2  # edits (insertions, deletions, substitutions, transpositions) that make a typo
+
+
+def key_segment(key: str) -> str:
+    """A key as a path shows it: itself when it looks like a name, else described, never quoted
+    (`<a key of 12 characters>`), since a key that is not a name may be a value YAML misread."""
+    return key if _NAME_LIKE.fullmatch(key) else f"<a key of {len(key)} characters>"
+
+
 def child(path: str, key: str | int) -> str:
-    """`dependencies` + `connectionReferences` -> `dependencies.connectionReferences`; ints index."""
+    """`dependencies` + `connectionReferences` -> `dependencies.connectionReferences`; ints index.
+    A key that does not look like a name is described, not quoted (see key_segment)."""
     if isinstance(key, int):
         return f"{path}[{key}]"
+    key = key_segment(key)
     return f"{path}.{key}" if path else key
+
+
+def edit_distance(a: str, b: str, limit: int = NEAR_MISS) -> int:
+    """Optimal string alignment distance of `a` and `b` (case-insensitive), or `limit + 1` once it
+    is known to exceed `limit`."""
+    a, b = a.lower(), b.lower()
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    before: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], before[j - 2] + 1)
+        before, previous = previous, current
+        if min(previous) > limit:
+            return limit + 1
+    return previous[-1]
+
+
+def near_miss(name: str, allowed: frozenset[str]) -> str | None:
+    """The known key `name` is a typo of (the closest, then the first in order), or None."""
+    # One edit per three letters of the known key, at most NEAR_MISS: `ab` is no typo of `id`.
+    scored = sorted(
+        (distance, known)
+        for known in allowed
+        if (distance := edit_distance(name, known)) <= min(NEAR_MISS, max(1, len(known) // 3))
+    )
+    return scored[0][1] if scored else None
+
+
+def describe_unknown_key(name: Any, allowed: frozenset[str], *, secret_bearing: bool = False) -> tuple[bool, str]:
+    """(whether the key itself may be shown, the message) for a key outside `allowed`.
+
+    Shown only when it is provably not a value: an identifier of bounded length that is a near miss
+    of a known key, outside a mapping that holds secrets. Otherwise described by what it is.
+    """
+    text = str(name)
+    close = near_miss(text, allowed) if isinstance(name, str) and _IDENTIFIER.fullmatch(text) else None
+    expected = f"expected {', '.join(sorted(allowed))}"
+    if close is not None and not secret_bearing:
+        return True, f"unknown key, ignored; did you mean {close!r}?"
+    what = "an unknown key" if secret_bearing else f"an unknown key of {len(text)} characters"
+    if close is not None:
+        return False, f"{what}, ignored (not shown: this mapping holds secrets); did you mean {close!r}?"
+    head, colon, _ = text.partition(":")
+    if colon and head.strip() in allowed:  # `{value:s3cr3t}`: YAML needs a space after the colon
+        return False, (
+            f"{what}, ignored (not shown, it may hold a value): it starts with {head.strip() + ':'!r}; "
+            f"in a {{...}} mapping YAML needs a space after the colon (`{head.strip()}: ...`)"
+        )
+    return False, f"{what}, ignored (not shown, it may hold a value; {expected})"
 
 
 def type_name(value: Any) -> str:
@@ -150,14 +224,16 @@ class Node:
 
     # ------------------------------------------------------------ containers
 
-    def mapping(self, *, required: bool = True, keys: frozenset[str] | None = None) -> bool:
+    def mapping(
+        self, *, required: bool = True, keys: frozenset[str] | None = None, secret_bearing: bool = False
+    ) -> bool:
         """Whether this is a mapping; a problem when it is something else (or absent and required).
 
         With `keys`, keys outside them are warned about (see known_keys).
         """
         if isinstance(self.value, dict):
             if keys is not None:
-                self.known_keys(keys)
+                self.known_keys(keys, secret_bearing=secret_bearing)
             return True
         if self.value is not None or required:
             self.problem(f"expected a mapping, got {type_name(self.value)}")
@@ -183,17 +259,19 @@ class Node:
             for name in self.value:
                 yield str(name), self.key(name)
 
-    def known_keys(self, allowed: frozenset[str]) -> None:
+    def known_keys(self, allowed: frozenset[str], *, secret_bearing: bool = False) -> None:
         """Warn about keys outside `allowed`: ignored (newer platforms add keys), but a typo such as
-        `connectionRefrences` would otherwise silently inject nothing."""
+        `connectionRefrences` would otherwise silently inject nothing.
+
+        The key is named only when it is provably not a value (describe_unknown_key): a YAML typo such
+        as `{secret: true, value:s3cr3t}` makes a value a key. `secret_bearing` (a parameter, an OAuth
+        application's credentials) never names one.
+        """
         for name in self.value if isinstance(self.value, dict) else ():
             if name in allowed:
                 continue
-            from difflib import get_close_matches  # only when there is something to suggest
-
-            close = get_close_matches(str(name), sorted(allowed), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (expected {', '.join(sorted(allowed))})"
-            self.key(name).warn(f"unknown key, ignored{hint}")
+            shown_key, message = describe_unknown_key(name, allowed, secret_bearing=secret_bearing)
+            (self.key(name) if shown_key else self).warn(message)
 
     def plain_data(self) -> None:
         """Problems for whatever JSON could not carry (dates, sets, binary) anywhere inside: such

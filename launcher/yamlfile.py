@@ -1,7 +1,17 @@
-"""Reading YAML files defensively: safe types only, no duplicate keys, bounded size and depth.
+"""Reading YAML files defensively: safe types only, no duplicate keys, bounded size, depth and aliases.
 
 Every failure becomes one `Problem` naming the file and the line, raised as the error class the
 caller chooses (a manifest and a store file fail with different exit codes).
+
+The bounds are measured on the composed node tree, while it is composed, by an iterative composer
+(no recursion, whatever the input):
+
+* depth: at most MAX_DEPTH nested collections, block and flow alike, counted through aliases;
+* aliases: an alias stands for a whole copy of its anchor's subtree wherever the document is walked
+  (validated, printed, written as a configuration file), so the copies aliases add are counted
+  (nodes plus scalar characters) and refused past MAX_ALIAS_EXPANSION; a document without aliases
+  is never refused by this bound, and an alias to its own enclosing anchor is refused at once;
+* size: the file is read through `launcher.reading` (regular files only, at most MAX_FILE_BYTES).
 """
 
 from __future__ import annotations
@@ -10,11 +20,25 @@ import os
 from typing import Any
 
 import yaml
+from yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    DocumentEndEvent,
+    MappingEndEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from launcher.errors import LauncherError, Problem
+from launcher.reading import MISSING, NOT_TEXT, TOO_LARGE, FileRefused, decode_text, describe_size, read_small_file
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
+#: What aliases may add to a document: nodes plus scalar characters of every copy they stand for.
+MAX_ALIAS_EXPANSION = 1 << 20
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -42,82 +66,160 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 
 
 def load_yaml_file(path: str, error_class: type[LauncherError], missing_class: type[LauncherError]) -> Any:
-    """Parse `path`; raise `missing_class` if absent, `error_class` for anything malformed."""
+    """Parse `path`; raise `missing_class` if absent or not a readable regular file, `error_class` for
+    anything malformed or too large."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise missing_class([Problem("file not found", path)]) from None
-    except IsADirectoryError:
-        raise missing_class([Problem("expected a file, found a directory", path)]) from None
-    except OSError as error:
-        raise missing_class([Problem(f"cannot read: {error.strerror}", path)]) from None
+        raw = read_small_file(path, MAX_FILE_BYTES)
+    except FileRefused as refused:
+        if refused.kind in (TOO_LARGE, NOT_TEXT):
+            raise error_class([Problem(refused.reason, path)]) from None
+        # Not there, a directory, a FIFO or a device, or unreadable: the file asked for is not available.
+        reason = refused.reason if refused.kind != MISSING else "file not found"
+        raise missing_class([Problem(reason, path)]) from None
     return parse_yaml_bytes(raw, path, error_class)
 
 
 def parse_yaml_bytes(raw: bytes, path: str, error_class: type[LauncherError]) -> Any:
     if len(raw) > MAX_FILE_BYTES:
-        raise error_class([Problem(f"file is larger than {MAX_FILE_BYTES} bytes", path)])
-    if b"\x00" in raw:
-        raise error_class([Problem("expected a text file, found a NUL byte", path)])
+        raise error_class([Problem(f"file is larger than {describe_size(MAX_FILE_BYTES)}", path)])
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise error_class([Problem(f"expected UTF-8 text, found a bad byte at offset {error.start}", path)]) from None
-    _check_depth(text, path, error_class)
+        text = decode_text(raw)
+    except FileRefused as refused:
+        raise error_class([Problem(refused.reason, path)]) from None
+    loader = _StrictLoader(text)
     try:
-        data = yaml.load(text, Loader=_StrictLoader)
+        node = _compose_document(loader)
+        return None if node is None else loader.construct_document(node)
+    except _Refused as refused:
+        raise error_class([Problem(f"{_where(refused.mark)}{refused.message}", path)]) from None
     except yaml.MarkedYAMLError as error:
         raise error_class([Problem(_describe(error), path)]) from None
     except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError) as error:
         raise error_class([Problem(f"invalid YAML: {type(error).__name__}", path)]) from None
-    if _is_recursive(data):
-        raise error_class([Problem("invalid YAML: an alias refers to its own anchor (a recursive structure)", path)])
-    return data
+    finally:
+        loader.dispose()
 
 
-def _is_recursive(data: Any) -> bool:
-    """Whether a container contains itself. Linear: shared (aliased) containers are visited once."""
-    finished: set[int] = set()
-    on_path: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(data, False)]
-    while stack:
-        node, leaving = stack.pop()
-        if leaving:
-            on_path.discard(id(node))
-            finished.add(id(node))
-            continue
-        if not isinstance(node, (dict, list)) or id(node) in finished:
-            continue
-        if id(node) in on_path:
-            return True
-        on_path.add(id(node))
-        stack.append((node, True))
-        stack.extend((child, False) for child in (node.values() if isinstance(node, dict) else node))
-    return False
+class _Refused(Exception):
+    def __init__(self, message: str, mark: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+class _Open:
+    """A collection being composed: its node, its children so far, and its measures."""
+
+    __slots__ = ("anchor", "children", "height", "node", "size")
+
+    def __init__(self, node: Node, anchor: str | None) -> None:
+        self.node = node
+        self.anchor = anchor
+        self.children: list[Node] = []
+        self.size = 1  # nodes plus scalar characters, aliases counted as the copies they stand for
+        self.height = 1  # nested collections, this one included
+
+
+def _compose_document(loader: Any) -> Node | None:
+    """The single document's node tree, as PyYAML's Composer builds it, but iteratively and measured."""
+    loader.get_event()  # StreamStartEvent
+    if loader.check_event(StreamEndEvent):
+        loader.get_event()
+        return None
+    loader.get_event()  # DocumentStartEvent
+    anchors: dict[str, tuple[Node, int, int]] = {}  # anchor -> (node, size, height), once complete
+    open_anchors: set[str] = set()
+    stack: list[_Open] = []
+    aliased = 0  # what aliases added so far
+    root: Node | None = None
+
+    def finish(node: Node, size: int, height: int, anchor: str | None) -> None:
+        nonlocal root
+        if anchor is not None:
+            anchors[anchor] = (node, size, height)
+            open_anchors.discard(anchor)
+        if stack:
+            parent = stack[-1]
+            parent.children.append(node)
+            parent.size += size
+            parent.height = max(parent.height, height + 1)
+        else:
+            root = node
+
+    def claim(anchor: str | None, mark: Any) -> None:
+        if anchor is not None and (anchor in anchors or anchor in open_anchors):
+            raise yaml.composer.ComposerError(None, None, f"found duplicate anchor {anchor!r}", mark)
+
+    while True:
+        event = loader.get_event()
+        start: Any = event.start_mark  # the C parser's marks are not typed as yaml.error.Mark
+        end: Any = event.end_mark
+        if isinstance(event, ScalarEvent):
+            claim(event.anchor, start)
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = loader.resolve(ScalarNode, event.value, event.implicit)
+            node: Node = ScalarNode(tag, event.value, start, end, style=event.style)
+            finish(node, 1 + len(event.value), 0, event.anchor)
+        elif isinstance(event, CollectionStartEvent):
+            claim(event.anchor, start)
+            if len(stack) + 1 > MAX_DEPTH:
+                raise _Refused(f"nesting deeper than {MAX_DEPTH} levels is not allowed", start)
+            kind = SequenceNode if isinstance(event, SequenceStartEvent) else MappingNode
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = loader.resolve(kind, None, event.implicit)
+            node = kind(tag, [], start, None, flow_style=event.flow_style)
+            if event.anchor is not None:
+                open_anchors.add(event.anchor)
+            stack.append(_Open(node, event.anchor))
+        elif isinstance(event, (SequenceEndEvent, MappingEndEvent)):
+            done = stack.pop()
+            done.node.end_mark = end
+            children = done.children
+            done.node.value = (
+                list(zip(children[0::2], children[1::2], strict=True))
+                if isinstance(done.node, MappingNode)
+                else children
+            )
+            finish(done.node, done.size, done.height, done.anchor)
+        elif isinstance(event, AliasEvent):
+            if event.anchor in open_anchors:
+                raise _Refused("invalid YAML: an alias refers to its own anchor (a recursive structure)", start)
+            if event.anchor not in anchors:
+                raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}", start)
+            node, size, height = anchors[event.anchor]
+            aliased += size
+            if aliased > MAX_ALIAS_EXPANSION:
+                raise _Refused(
+                    f"aliases expand the document by more than {MAX_ALIAS_EXPANSION} nodes and characters; "
+                    "write the values out or use fewer aliases",
+                    start,
+                )
+            if len(stack) + height > MAX_DEPTH:
+                raise _Refused(f"nesting deeper than {MAX_DEPTH} levels is not allowed (through an alias)", start)
+            finish(node, size, height, None)  # the anchor's node itself: PyYAML shares it too
+        elif isinstance(event, DocumentEndEvent):
+            break
+        else:  # StreamEnd cannot come before DocumentEnd; anything else is a parser bug
+            raise yaml.composer.ComposerError(None, None, f"unexpected {type(event).__name__}", start)
+    if not loader.check_event(StreamEndEvent):
+        following: Any = loader.get_event().start_mark
+        raise yaml.composer.ComposerError(None, None, "expected a single document, found another one", following)
+    loader.get_event()
+    return root
+
+
+def _where(mark: Any) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
 
 
 def _describe(error: yaml.MarkedYAMLError) -> str:
     mark = error.problem_mark or error.context_mark
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
     problem = (error.problem or error.context or "invalid YAML").strip()
     if "could not determine a constructor" in problem:
         problem = "YAML tags that construct objects are not allowed"
-    return f"{where}invalid YAML: {problem}"
-
-
-def _check_depth(text: str, path: str, error_class: type[LauncherError]) -> None:
-    """Refuse pathological nesting before the parser recurses into it."""
-    depth = max_depth = 0
-    for char in text:
-        if char in "[{":
-            depth += 1
-            max_depth = max(max_depth, depth)
-        elif char in "]}":
-            depth = max(0, depth - 1)
-    indent_depth = max((len(line) - len(line.lstrip(" ")) for line in text.splitlines()), default=0) // 2
-    if max(max_depth, indent_depth) > MAX_DEPTH:
-        raise error_class([Problem(f"nesting deeper than {MAX_DEPTH} levels is not allowed", path)])
+    return f"{_where(mark)}invalid YAML: {problem}"
 
 
 def describe_file(path: str) -> str:

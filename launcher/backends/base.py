@@ -42,12 +42,21 @@ class BackendSettings:
     ca_file: str | None = None  # custom CA bundle; TLS verification stays on
     timeout: float = 5.0  # one request
     deadline: float = 15.0  # the whole fetch, retries included, in seconds
+    # etcd: read from a cluster with authentication disabled, where nothing keeps components apart
+    etcd_allow_no_auth: bool = False
 
 
 class Watching(Protocol):
-    """A live watch started by `Backend.watch`; it sets its `changed` event until stopped."""
+    """A live watch started by `Backend.watch`; it sets its `changed` event until stopped.
+
+    It keeps watching through outages of its backend; `problem()` says what keeps it from watching
+    right now, which --watch reports once per change of state (docs/watch.md)."""
 
     def stop(self) -> None: ...
+
+    def problem(self) -> str | None:
+        """One line on why the watch is not working now (the same text for as long as it lasts), or None."""
+        ...
 
 
 class Backend(abc.ABC):

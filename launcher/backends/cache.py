@@ -24,9 +24,15 @@ from dataclasses import dataclass, field
 from launcher.atomic import atomic_write
 from launcher.errors import ConfigurationError
 from launcher.model import Identity, Snapshot
+from launcher.reading import MISSING, FileRefused, read_small_file
+from launcher.yamlfile import MAX_FILE_BYTES
 
 MAGIC = b"choreo-run-cache 1\n"
 HKDF_INFO = b"choreo-run last-known-good cache v1"
+# Reads are bounded and refuse FIFOs and devices (launcher.reading). A snapshot comes from at most
+# a 4 MiB store or an HTTP answer; Fernet's base64 adds a third.
+MAX_CACHE_BYTES = 64 * 1024 * 1024
+MAX_KEY_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -88,9 +94,10 @@ class SnapshotCache:
         from cryptography.fernet import InvalidToken
 
         try:
-            with open(self.path, "rb") as handle:
-                raw = handle.read()
-        except FileNotFoundError:
+            raw = read_small_file(self.path, MAX_CACHE_BYTES)
+        except FileRefused as refused:
+            if refused.kind != MISSING:  # a FIFO, a device or a huge file in its place: never waited on
+                self.warn(f"{self.path}: cache file not read ({refused.reason}); ignored")
             return None
         try:
             if not raw.startswith(MAGIC):
@@ -118,9 +125,8 @@ def _fernet(key: bytes):  # type: ignore[no-untyped-def]
 
 def _digest_file(path: str) -> str:
     try:
-        with open(path, "rb") as handle:
-            return hashlib.sha256(handle.read()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_small_file(path, MAX_FILE_BYTES)).hexdigest()
+    except FileRefused:
         return "unreadable"
 
 
@@ -129,10 +135,9 @@ def read_key(environ: dict[str, str] | os._Environ, key_file: str | None) -> byt
     key_file = key_file or environ.get("CHOREO_RUN_CACHE_KEY_FILE")
     if key_file:
         try:
-            with open(key_file, "rb") as handle:
-                key = handle.read().strip()
-        except OSError as error:
-            raise ConfigurationError(f"{key_file}: cannot read the cache key: {error.strerror}") from None
+            key = read_small_file(key_file, MAX_KEY_BYTES).strip()
+        except FileRefused as refused:
+            raise ConfigurationError(f"{key_file}: the cache key file: {refused.reason}") from None
     else:
         key = environ.get("CHOREO_RUN_CACHE_KEY", "").encode()
     if len(key) < 16:

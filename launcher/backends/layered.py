@@ -71,6 +71,9 @@ class _AllWatches:
         for watch in self.watches:
             watch.stop()
 
+    def problem(self) -> str | None:
+        return next((problem for watch in self.watches if (problem := watch.problem()) is not None), None)
+
 
 def merge(lower: Snapshot, upper: Snapshot) -> Snapshot:
     """`upper` wins: its connections replace `lower`'s with the same name or Connection ID."""

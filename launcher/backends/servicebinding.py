@@ -9,7 +9,6 @@ for Choreo runs unchanged where the values arrive as files. Nothing here ever wr
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field
 
 from launcher.backends.base import Backend, BackendSettings
@@ -18,6 +17,7 @@ from launcher.errors import ConfigurationError, Problem
 from launcher.keys import NON_SECRET, SECRET_BY_DEFAULT, SPELLINGS, plain
 from launcher.model import COMPONENT, Connection, Identity, Parameter, Snapshot, duplicate_id_message, duplicate_ids
 from launcher.naming import connection_name_problem
+from launcher.reading import DIRECTORY, MISSING, TOO_LARGE, FileRefused, read_small_file
 from launcher.yamlfile import describe_file
 
 ROOT_VARIABLE = "SERVICE_BINDING_ROOT"
@@ -212,15 +212,6 @@ def read_entry(path: str, shown: str, problems: list[Problem], warnings: list[st
     raw = _read_bytes(path, shown, problems, warnings)
     if raw is None:
         return None
-    if len(raw) > MAX_ENTRY_BYTES:
-        problems.append(
-            Problem(
-                f"larger than {MAX_ENTRY_BYTES // 1024} KiB; an environment variable cannot "
-                "hold it (let the service read the file itself)",
-                shown,
-            )
-        )
-        return None
     text = _text(raw, shown, problems)
     if text is None:
         return None
@@ -245,30 +236,26 @@ def _text(raw: bytes, shown: str, problems: list[Problem]) -> str | None:
 
 
 def _read_bytes(path: str, shown: str, problems: list[Problem], warnings: list[str]) -> bytes | None:
-    handle = _open_entry(path, shown, problems)
-    if handle is None:
-        return None
-    mode = os.fstat(handle).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(handle)
-        if stat.S_ISDIR(mode):
-            warnings.append(f"{shown}: a directory, not a value; ignored")
-        else:
-            problems.append(Problem("not a regular file", shown))
-        return None
-    with os.fdopen(handle, "rb") as file:
-        return file.read(MAX_ENTRY_BYTES + 1)
-
-
-def _open_entry(path: str, shown: str, problems: list[Problem]) -> int | None:
-    # O_NONBLOCK: a FIFO placed among the entries must not hang the launch.
+    """The entry's bytes, through launcher.reading: a FIFO or a device among the entries is refused,
+    never waited on, and an entry too large for an environment variable is never read whole."""
     try:
-        return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        problems.append(Problem("cannot read: no such file (a dangling symbolic link?)", shown))
-    except OSError as error:
-        problems.append(Problem(f"cannot read: {error.strerror}", shown))
-    return None
+        return read_small_file(path, MAX_ENTRY_BYTES)
+    except FileRefused as refused:
+        if refused.kind == DIRECTORY:
+            warnings.append(f"{shown}: a directory, not a value; ignored")
+        elif refused.kind == MISSING:
+            problems.append(Problem("cannot read: no such file (a dangling symbolic link?)", shown))
+        elif refused.kind == TOO_LARGE:
+            problems.append(
+                Problem(
+                    f"larger than {MAX_ENTRY_BYTES // 1024} KiB; an environment variable cannot "
+                    "hold it (let the service read the file itself)",
+                    shown,
+                )
+            )
+        else:
+            problems.append(Problem(refused.reason, shown))
+        return None
 
 
 def _check_metadata(binding: Binding, problems: list[Problem]) -> None:

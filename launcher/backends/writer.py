@@ -3,11 +3,17 @@
 * A local file: an exclusive `flock` on `<store>.lock` is held from the read to the rename, so two
   writers on one host are serialized and neither loses the other's change. The store file itself
   cannot carry the lock, because each write replaces it (atomic_write: temporary file, fsync,
-  rename), keeping the file's mode (a new store is created 0600: it holds secrets).
+  rename), keeping the file's mode (a new store is created 0600: it holds secrets). A store that is
+  a symlink is written at its target (`resolve_link`: resolved once, locked there, renamed inside
+  the target's directory), so the link stays a link and every name for the store sees the write.
+  The change is applied to the model, and every key the model does not know is carried from the
+  document read into the one written (`document.with_unknown_keys`): a typo never loses its values.
 * etcd: the store is read with its revision and written back in one transaction guarded by that
   revision (`EtcdBackend.push`); when another writer committed in between, the change is applied
   again to the fresh store, paced by the shared retry policy (`CONFLICT_POLICY`), then ConflictError
-  (exit 75).
+  (exit 75). etcd's layout has no room for keys the model does not know, so a store in etcd that
+  holds any (a hand edit, a newer version) is refused before the change, naming each key's path
+  (ConfigurationError, exit 78), rather than rewritten without them.
 * Anything else is read-only (an HTTP control plane, Service Binding directories): `open_target`
   refuses it before touching anything, UsageError (exit 64). Which backends are writable is their
   own `Backend.writable`; the target is their own `Backend.store_target()`.
@@ -22,12 +28,18 @@ import fcntl
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from launcher.atomic import atomic_write
 from launcher.backends import BackendSettings, open_backend, refuse_read_only
 from launcher.backends.etcd import layout
-from launcher.backends.local.document import empty_store, store_to_document, store_to_yaml
+from launcher.backends.local.document import (
+    document_to_yaml,
+    empty_store,
+    refuse_unknown_keys,
+    store_to_document,
+    with_unknown_keys,
+)
 from launcher.backends.local.store_file import Store, parse_store
 from launcher.backends.retry import CONFLICT_POLICY, Attempts
 from launcher.errors import ConfigurationError, ConflictError, OutputError
@@ -38,6 +50,7 @@ Change = Callable[[Store], tuple[Store, Result]]
 MAX_ATTEMPTS = CONFLICT_POLICY.max_attempts
 LOCK_WAIT = 10.0  # seconds a local writer waits for another one before giving up
 NEW_STORE_MODE = 0o600
+UNKNOWN_IN_ETCD = "writing would drop it, so nothing was written: correct or remove it (store pull, edit, store push)"
 
 
 class StoreTarget(Protocol):
@@ -53,10 +66,42 @@ def validated(store: Store) -> Store:
     return parse_store(store_to_document(store), store.file)
 
 
+def resolve_link(path: str) -> str:
+    """The file a write to `path` goes to: `path` itself, or the target of a symlink, resolved once.
+
+    Writing replaces the file by a rename, which would replace a symlink with a regular file and
+    leave its target (the store everything else reads) unchanged. So a write goes to the target,
+    locked and renamed there. Refused (OutputError, exit 73), nothing written: a link that leads
+    nowhere (a missing target, a loop), and a link owned by another user (it would choose where
+    your secrets are written).
+    """
+    if not os.path.islink(path):
+        return path
+    shown = describe_file(path)
+    if os.lstat(path).st_uid not in (os.geteuid(), 0):
+        raise OutputError(
+            f"{shown}: a symlink owned by another user; not followed (it would choose where this write "
+            "goes), nothing was written"
+        )
+    target = os.path.realpath(path)
+    if not os.path.exists(target):
+        raise OutputError(
+            f"{shown}: a symlink to {target}, which does not exist (or the links loop); nothing was written: "
+            "create the target or remove the link"
+        )
+    return target
+
+
 class FileStoreTarget:
     def __init__(self, path: str) -> None:
         self.path = path
         self.description = f"file:{describe_file(path)}"
+
+    def _document(self, path: str) -> Any:
+        """The parsed YAML document at `path`, None when there is no file yet."""
+        if not os.path.lexists(path):
+            return None
+        return load_yaml_file(path, ConfigurationError, ConfigurationError)
 
     def read(self) -> Store:
         if not os.path.exists(self.path):
@@ -64,43 +109,67 @@ class FileStoreTarget:
         return parse_store(load_yaml_file(self.path, ConfigurationError, ConfigurationError), describe_file(self.path))
 
     def modify(self, change: Change[Result]) -> Result:
-        with _FileLock(self.path + ".lock"):
-            new_store, result = change(self.read())
-            text = store_to_yaml(validated(new_store))
+        target = resolve_link(self.path)  # once: the lock, the read and the rename all use the target
+        shown = describe_file(self.path)
+        with FileLock(target + ".lock"):
+            document = self._document(target)
+            new_store, result = change(empty_store(shown) if document is None else parse_store(document, shown))
+            written = store_to_document(new_store)
+            if document is not None:
+                written = with_unknown_keys(document, written)  # a typo and its values survive the rewrite
+            parse_store(written, shown)  # validated as a reader will see it: a broken store is never written
             try:
-                mode = os.stat(self.path).st_mode & 0o7777 if os.path.exists(self.path) else NEW_STORE_MODE
-                atomic_write(self.path, text.encode("utf-8"), mode=mode)
+                mode = os.stat(target).st_mode & 0o7777 if os.path.exists(target) else NEW_STORE_MODE
+                atomic_write(target, document_to_yaml(written).encode("utf-8"), mode=mode)
             except OSError as error:
-                raise OutputError(f"{describe_file(self.path)}: cannot write: {error.strerror}") from None
+                raise OutputError(f"{shown}: cannot write: {error.strerror}") from None
         return result
 
 
-class _FileLock:
-    """An exclusive flock, waited for up to LOCK_WAIT seconds; released when the process dies."""
+def replace_file(path: str, text: str, mode: int = NEW_STORE_MODE) -> None:
+    """Replace a whole store file (`store pull -o`): at a symlink's target, under the store's lock."""
+    target = resolve_link(path)
+    with FileLock(target + ".lock"):
+        try:
+            atomic_write(target, text.encode("utf-8"), mode=mode)
+        except OSError as error:
+            raise OutputError(f"{describe_file(path)}: cannot write: {error.strerror}") from None
+
+
+def wait_for_lock(descriptor: int, shown: str) -> None:
+    """An exclusive flock on `descriptor`, waited for up to LOCK_WAIT seconds (ConflictError after)."""
+    expires = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > expires:
+                raise ConflictError(
+                    f"{shown}: another writer held the file for {LOCK_WAIT:g}s; nothing was written"
+                ) from None
+            time.sleep(0.02)
+
+
+class FileLock:
+    """An exclusive flock on a lock file, waited for up to LOCK_WAIT seconds; released when the process dies."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._fd = -1
 
-    def __enter__(self) -> _FileLock:
+    def __enter__(self) -> FileLock:
         try:
             os.makedirs(os.path.dirname(self.path) or ".", mode=0o755, exist_ok=True)  # as atomic_write does
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as error:
             raise OutputError(f"{describe_file(self.path)}: cannot create the lock file: {error.strerror}") from None
-        expires = time.monotonic() + LOCK_WAIT
-        while True:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except BlockingIOError:
-                if time.monotonic() > expires:
-                    os.close(self._fd)
-                    raise ConflictError(
-                        f"{describe_file(self.path)}: another writer held the store for "
-                        f"{LOCK_WAIT:g}s; nothing was written"
-                    ) from None
-                time.sleep(0.02)
+        try:
+            wait_for_lock(self._fd, describe_file(self.path))
+        except BaseException:
+            os.close(self._fd)
+            raise
+        return self
 
     def __exit__(self, *_: object) -> None:
         os.close(self._fd)  # closing releases the lock
@@ -115,10 +184,11 @@ class EtcdStoreTarget:
         self.backend = backend
         self.description = backend.description
 
-    def _pull(self) -> tuple[Store, int]:
-        """The store and the revision it was read at. Not `EtcdBackend.pull()`: its revision is the
-        header of its last read, which a read pinned to an older revision reports as the *current*
-        revision, so a write landing between its two reads would pass the guard and be lost."""
+    def _pull(self) -> tuple[dict[str, Any], Store, int]:
+        """The store (as a document and parsed) and the revision it was read at. Not
+        `EtcdBackend.pull()`: its revision is the header of its last read, which a read pinned to an
+        older revision reports as the *current* revision, so a write landing between its two reads
+        would pass the guard and be lost."""
         prefix = self.backend.target.prefix
         kvs: dict[str, str] = {}
         revision: int | None = None
@@ -128,16 +198,17 @@ class EtcdStoreTarget:
                 kvs.update(found)
                 revision = revision or read_at
         document = layout.kvs_to_document(kvs, prefix, self.description)
-        return parse_store(document, self.description), int(revision or 0)
+        return document, parse_store(document, self.description), int(revision or 0)
 
     def read(self) -> Store:
-        return self._pull()[0]
+        return self._pull()[1]
 
     def modify(self, change: Change[Result]) -> Result:
         attempts = Attempts(CONFLICT_POLICY)  # each push keeps its own deadline; this paces the re-tries
         while True:
             attempts.started()
-            store, revision = self._pull()
+            document, store, revision = self._pull()
+            refuse_unknown_keys(document, self.description, UNKNOWN_IN_ETCD)  # a rewrite would drop them
             new_store, result = change(store)
             try:
                 self.backend.push(validated(new_store), expected_revision=revision)

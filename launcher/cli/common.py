@@ -59,6 +59,7 @@ def settings_from(options: dict[str, Any]) -> Settings:
         ca_file=options.pop("ca_file"),
         timeout=options.pop("timeout"),
         deadline=options.pop("deadline"),
+        etcd_allow_no_auth=options.pop("etcd_allow_no_auth"),
     )
     return Settings(
         component_dir=options.pop("component_dir"),
@@ -68,6 +69,7 @@ def settings_from(options: dict[str, Any]) -> Settings:
         component=options.pop("component"),
         environment=options.pop("environment"),
         env_files=tuple(options.pop("env_files")),
+        allowed_variables=frozenset(options.pop("allowed_variables")),
         backend_settings=backend_settings,
         cache=_cache_settings(
             options.pop("cache"), options.pop("cache_dir"), options.pop("cache_max_age"), options.pop("cache_key_file")

@@ -29,8 +29,10 @@ from launcher.resolve.pipeline import DEFAULT_STORE_NAMES
 
 
 def _default_store() -> str:
-    """As for `run`: connections.yaml here (or .choreo/connections.yaml); created if neither exists."""
-    return next((name for name in DEFAULT_STORE_NAMES if os.path.isfile(name)), DEFAULT_STORE_NAMES[0])
+    """As for `run`: connections.yaml here (or .choreo/connections.yaml); created if neither exists.
+    A symlink counts even when it leads nowhere: the write then refuses it rather than creating
+    another store beside it."""
+    return next((name for name in DEFAULT_STORE_NAMES if os.path.lexists(name)), DEFAULT_STORE_NAMES[0])
 
 
 def _target(ctx: click.Context) -> StoreTarget:
@@ -156,12 +158,22 @@ def list_command(ctx: click.Context, **_: Any) -> None:
 
 @connection_command.command("show")
 @click.argument("ref", metavar="NAME|ID")
-@use("show_reveal", *CONNECTION_STORE)
+@use("show_reveal", "show_component_dir", *CONNECTION_STORE)
 @click.pass_context
-def show(ctx: click.Context, ref: str, reveal: bool, **_: Any) -> None:
-    """Show one connection, its values per environment and the variables it injects."""
-    store = _target(ctx).read()
-    click.echo(text.details(store, _find(ctx, store, ref), reveal), nl=False)
+def show(ctx: click.Context, ref: str, reveal: bool, component_dirs: tuple[str, ...], **_: Any) -> None:
+    """Show one connection, its values per environment, the variables it injects, and who uses it
+    (the components in the -C directories whose manifests refer to it), before a delete or a rotation."""
+    from launcher.diagram.build import diagram_for_store
+    from launcher.diagram.inventory import inventory_from_store
+    from launcher.diagram.usage import usage_text
+
+    target = _target(ctx)
+    store = target.read()
+    connection = _find(ctx, store, ref)
+    click.echo(text.details(store, connection, reveal), nl=False)
+    inventory = inventory_from_store(store, connection.project, "development", target.description)
+    diagram = diagram_for_store(inventory, list(component_dirs))
+    click.echo(usage_text(diagram, connection.connection_id, bool(component_dirs)), nl=False)
 
 
 @connection_command.command("update")

@@ -19,12 +19,13 @@ from launcher.cli.run import run
 from launcher.errors import LauncherError, UsageError
 
 # The command words; anything else first on the line is the program to run (see _route).
-COMMANDS = ("run", "check", "plan", "export", "store", "serve-http", "connection")
+COMMANDS = ("run", "check", "plan", "export", "store", "serve-http", "connection", "diagram")
 
 OPTIONAL_COMMANDS = {
     "store": ("launcher.cli.store", "store_command"),
     "serve-http": ("launcher.cli.serve", "serve_command"),
     "connection": ("launcher.cli.connection", "connection_command"),
+    "diagram": ("launcher.cli.diagram", "diagram_command"),
 }  # ---------------------------------------------------------------- the group
 
 

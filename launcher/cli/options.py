@@ -128,6 +128,14 @@ OPTIONS: dict[str, Option] = {
     "env_file": Option(
         "--env-file", "env_files", multiple=True, type=_FILE, help="Overlay a .env file (repeatable; later files win)."
     ),
+    "allow_variable": Option(
+        "--allow-variable",
+        "allowed_variables",
+        multiple=True,
+        metavar="NAME",
+        help="Let the manifest, store or env files set NAME although it changes how code is loaded "
+        "(LD_PRELOAD, PYTHONPATH, PATH, ...; refused otherwise). Repeatable.",
+    ),
     "token_file": Option(
         "--token-file", type=_FILE, help="File holding the backend's bearer token (or set CHOREO_RUN_TOKEN)."
     ),
@@ -141,6 +149,11 @@ OPTIONS: dict[str, Option] = {
         default=15.0,
         show_default=True,
         help="Seconds for the whole operation, retries and failover included.",
+    ),
+    "etcd_allow_no_auth": Option(
+        "--etcd-allow-no-auth",
+        is_flag=True,
+        help="Development only: read from an etcd cluster with authentication disabled (refused otherwise).",
     ),
     "cache": Option(
         "--cache/--no-cache",
@@ -200,6 +213,12 @@ OPTIONS: dict[str, Option] = {
         default=10.0,
         show_default=True,
         help="Supervise: seconds between the stop signal and killing what remains.",
+    ),
+    "keep_descendants": Option(
+        "--keep-descendants",
+        is_flag=True,
+        help="Supervise: when the service exits, exit with its code at once and leave its descendants "
+        "running (dumb-init's single-child behaviour; as PID 1 the kernel ends them with us).",
     ),
     "watch": Option(
         "--watch", is_flag=True, help="Restart (or signal) the service when its values change (implies --supervise)."
@@ -419,6 +438,26 @@ OPTIONS: dict[str, Option] = {
         help="A secret parameter: generate the new value (secrets.token_urlsafe).",
     ),
     "rotate_param_file": _param_file.but(help="Read the new value from here."),
+    "show_component_dir": Option(
+        "--component-dir",
+        "-C",
+        "component_dirs",
+        scope="connection show",
+        multiple=True,
+        type=_DIRECTORY,
+        help="List the components in these directories whose manifests use it (repeatable).",
+    ),
+    # ------------------------------------------------ diagram (plus backend, project, env and REACH)
+    "diagram_format": Option(
+        "--format",
+        "output_format",
+        scope="diagram",
+        type=click.Choice(["html", "svg", "mermaid", "dot"]),
+        default="html",
+        show_default=True,
+        help="html: one self-contained page; svg; mermaid (Markdown); dot (Graphviz).",
+    ),
+    "diagram_output": Option("--output", "-o", scope="diagram", type=_FILE, help="Write to FILE instead of stdout."),
 }
 
 # The options every command of the launch pipeline (run, check, plan, export) takes, in --help order.
@@ -430,10 +469,12 @@ PIPELINE = (
     "component",
     "env",
     "env_file",
+    "allow_variable",
     "token_file",
     "ca_file",
     "timeout",
     "deadline",
+    "etcd_allow_no_auth",
     "cache",
     "cache_dir",
     "cache_max_age",

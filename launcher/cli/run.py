@@ -18,6 +18,7 @@ from launcher.errors import UsageError
     "stop_signal",
     "rewrite_signal",
     "grace_period",
+    "keep_descendants",
     "watch",
     "watch_interval",
     "reload_signal",
@@ -39,6 +40,7 @@ def run(command: tuple[str, ...], **options: Any) -> None:
             "stop_signal",
             "rewrite_signal",
             "grace_period",
+            "keep_descendants",
             "mask_output",
             "watch",
             "watch_interval",
@@ -79,7 +81,7 @@ def run(command: tuple[str, ...], **options: Any) -> None:
         quiet=state["quiet"],
     )
     if stamps is not None and not state["debug"]:
-        _record(stamps, launch)
+        _record(stamps, launch, settings.env_files)
     reloader = _reloader(settings, backend, plan, supervision, mount_root, override) if supervision["watch"] else None
     from launcher.launch.start import start
 
@@ -113,6 +115,7 @@ def _supervise_options(supervision: dict[str, Any], masked: tuple[str, ...]) -> 
         stop_signal=parse_signal(supervision["stop_signal"]),
         rewrites=dict(parse_rewrite(rule) for rule in supervision["rewrite_signal"]),
         grace_period=supervision["grace_period"],
+        keep_descendants=supervision["keep_descendants"],
         mask_variables=masked,
         reload_signal=parse_signal(supervision["reload_signal"]) if supervision["reload_signal"] else None,
     )
@@ -142,10 +145,12 @@ def _fastpath():  # type: ignore[no-untyped-def]
     return fastpath
 
 
-def _record(stamps: list, launch: Any) -> None:
+def _record(stamps: list, launch: Any, env_files: tuple[str, ...]) -> None:
     """Let the next identical launch skip resolution (launcher.launch.fastpath); never fails the launch."""
     try:
-        path = _fastpath().record_launch(state["argv"], stamps, launch)
+        from launcher.resolve.pipeline import interpolated_names
+
+        path = _fastpath().record_launch(state["argv"], stamps, launch, interpolated_names(env_files))
     except OSError as error:
         debug(f"no fast-path record: {error.strerror}")
         return

@@ -24,7 +24,7 @@ from launcher.backends.local.store_file import ALL_ENVIRONMENTS
 from launcher.connections.operations import ParameterUpdate
 from launcher.errors import UsageError
 from launcher.keys import is_secret_by_default
-from launcher.shape import scalar_text
+from launcher.shape import key_segment, scalar_text
 from launcher.yamlfile import load_yaml_file, parse_yaml_bytes
 
 STDIN = "-"
@@ -62,14 +62,17 @@ def _spread(value: str, environments: tuple[str, ...]) -> dict[str, str]:
 
 def _plain(pair: str, environments: tuple[str, ...]) -> ParameterUpdate:
     key, equals, value = pair.partition("=")
-    if not equals or not key.strip():
-        raise UsageError(f"--param expects KEY=VALUE, got {key!r}")  # never echo a possible value
+    key = key.strip()  # ` Password=x` and `Password =x` name Password too
+    if not equals or not key:
+        # Never echo what may be a value: `--param s3cr3t` (no `=`) may be the secret itself.
+        raise UsageError(f"--param expects KEY=VALUE, got {'no `=`' if not equals else 'an empty KEY'}")
     if is_secret_by_default(key):
+        shown = key_segment(key)  # the name, or a description when it does not look like one
         raise UsageError(
-            f"{key} is a secret parameter: give it with --secret {key} (stdin or a prompt) or "
+            f"{shown} is a secret parameter: give it with --secret {shown} (stdin or a prompt) or "
             "--param-file, never on the command line"
         )
-    return ParameterUpdate(key.strip(), _spread(value, environments), False, plain=True)
+    return ParameterUpdate(key, _spread(value, environments), False, plain=True)
 
 
 def secret_value(key: str, param_file: str | None = None, *, prompt: Prompt | None = None) -> str:
@@ -110,10 +113,10 @@ def _file_update(key: str, raw: Any, environments: tuple[str, ...], path: str) -
     values = _spread(_text(raw["value"], key, path), environments) if "value" in raw else {}
     per_environment = raw.get("values") or {}
     if not isinstance(per_environment, dict):
-        raise UsageError(f"{path}: {key}.values: expected a mapping of environment to value")
+        raise UsageError(f"{path}: {key_segment(key)}.values: expected a mapping of environment to value")
     values.update({str(env): _text(value, key, path) for env, value in per_environment.items()})
     if not values:
-        raise UsageError(f"{path}: {key}: expected `value` or `values`")
+        raise UsageError(f"{path}: {key_segment(key)}: expected `value` or `values`")
     return ParameterUpdate(key, values, raw.get("secret", is_secret_by_default(key)) is True)
 
 
@@ -121,4 +124,4 @@ def _text(raw: Any, key: str, path: str) -> str:
     text = scalar_text(raw)
     if text is not None:
         return text
-    raise UsageError(f"{path}: {key}: expected a string, number or boolean")
+    raise UsageError(f"{path}: {key_segment(key)}: expected a string, number or boolean")

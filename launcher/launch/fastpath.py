@@ -27,7 +27,8 @@ from launcher.launch.decision import EXEC, Launch
 from launcher.launch.environment import LAUNCHER_PREFIX
 from launcher.stamps import stamp
 
-RECORD_FORMAT = 2
+RECORD_FORMAT = 3
+SWEEP_LIMIT = 256  # records looked at per sweep: a bound on the full path's extra work
 SECRET_SETTING_PARTS = ("TOKEN", "PASSWORD", "KEY")
 
 
@@ -47,12 +48,37 @@ def signature(argv: list[str], environ: dict[str, str] | os._Environ) -> str:
     return repr((RECORD_FORMAT, sys.executable, os.getcwd(), os.getpid() == 1, argv, settings))
 
 
-def record_path(signature_text: str, environ: dict[str, str] | os._Environ) -> str:
-    """A stable file name from the signature: 64-bit FNV-1a (no hashlib import on the fast path)."""
+def fingerprint(text: str) -> str:
+    """64-bit FNV-1a (no hashlib import on the fast path): names records, compares variables."""
     digest = 0xCBF29CE484222325
-    for byte in signature_text.encode("utf-8", "surrogateescape"):
+    for byte in text.encode("utf-8", "surrogateescape"):
         digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return os.path.join(plan_directory(environ), f"{digest:016x}.plan")
+    return f"{digest:016x}"
+
+
+def record_path(signature_text: str, environ: dict[str, str] | os._Environ) -> str:
+    """A stable file name from the signature."""
+    return os.path.join(plan_directory(environ), f"{fingerprint(signature_text)}.plan")
+
+
+def environment_stamps(names: list[str], environ: dict[str, str] | os._Environ) -> list[tuple[str, str | None]]:
+    """What the variables an env file interpolates (`${NAME}`) held: a change must not replay an old value."""
+    return [(name, None if name not in environ else fingerprint(environ[name])) for name in names]
+
+
+def is_current(record: dict, environ: dict[str, str] | os._Environ) -> bool:
+    """Every file and every interpolated variable the recorded launch read is as it was then."""
+    return all(stamp(path) == recorded for path, recorded in record["stamps"]) and (
+        environment_stamps([name for name, _ in record["environment"]], environ) == record["environment"]
+    )
+
+
+def forget(path: str) -> None:
+    """A stale record holds values that may since have been rotated: it does not stay on disk."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 # ---------------------------------------------------------------- replay
@@ -64,10 +90,12 @@ def try_fast_launch(argv: list[str]) -> None:
     if environ.get("CHOREO_RUN_FAST") == "0" or not argv:
         return
     expected = signature(argv, environ)
-    record = _load(record_path(expected, environ))
+    path = record_path(expected, environ)
+    record = _load(path)
     if record is None or record.get("signature") != expected:
         return
-    if any(stamp(path) != recorded for path, recorded in record["stamps"]):
+    if not is_current(record, environ):
+        forget(path)  # the full path records the launch again, with the values of today
         return
     from launcher.launch.start import replay
 
@@ -102,11 +130,17 @@ def _load(path: str) -> dict | None:
 # ---------------------------------------------------------------- recording (called by the full path)
 
 
-def record_launch(argv: list[str], stamps: list[tuple[str, tuple[int, ...] | None]], launch: Launch) -> str | None:
+def record_launch(
+    argv: list[str],
+    stamps: list[tuple[str, tuple[int, ...] | None]],
+    launch: Launch,
+    interpolated: tuple[str, ...] = (),
+) -> str | None:
     """Record a launch the full path made, for replay; return the record's path (None when not made).
 
     The caller decides what is replayable (exec mode, local inputs only, no --debug); this only
-    refuses what must never be recorded.
+    refuses what must never be recorded. `interpolated` names the variables the env files expand.
+    Records made stale by a change to their inputs (a rotated secret) are removed on the way.
     """
     environ = os.environ
     if environ.get("CHOREO_RUN_FAST") == "0" or launch.mode != EXEC:
@@ -115,9 +149,29 @@ def record_launch(argv: list[str], stamps: list[tuple[str, tuple[int, ...] | Non
     # An upgraded launcher may resolve differently: its own package is an input too.
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     stamps = [*stamps, *((path, stamp(path)) for path in (package, os.path.join(package, "__init__.py"), __file__))]
-    record = {"format": RECORD_FORMAT, "signature": text, "stamps": stamps, "launch": launch.to_record()}
+    record = {
+        "format": RECORD_FORMAT,
+        "signature": text,
+        "stamps": stamps,
+        "environment": environment_stamps(sorted(set(interpolated)), environ),
+        "launch": launch.to_record(),
+    }
     path = record_path(text, environ)
+    _sweep(os.path.dirname(path), environ)
     # directory_mode 0700: the records directory is created private, or verified to be (ours, no
     # group/other bits, not a symlink); otherwise UnsafeDirectory (an OSError) and nothing is recorded.
     atomic_write(path, marshal.dumps(record), mode=0o600, directory_mode=0o700)
     return path
+
+
+def _sweep(directory: str, environ: dict[str, str] | os._Environ) -> None:
+    """Remove records whose inputs changed since: they would never be replayed, and hold old values."""
+    try:
+        names = [name for name in os.listdir(directory) if name.endswith(".plan")][:SWEEP_LIMIT]
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(directory, name)
+        record = _load(path)
+        if record is not None and not is_current(record, environ):
+            forget(path)

@@ -32,11 +32,13 @@ def exec_service(argv: list[str], environment: dict[str, str]) -> NoReturn:
     reset_signals_for_exec()
     try:
         os.execvpe(argv[0], argv, environment)
-    except (OSError, ValueError) as error:  # ValueError: an embedded NUL byte
-        code, message = exec_failure(argv[0], getattr(error, "errno", None) or 22)
-        sys.stderr.write(f"choreo-run: error: {message}\n")
-        sys.stderr.flush()
-        os._exit(code)
+    except OSError as error:
+        code, message = exec_failure(argv[0], error.errno or 22)
+    except ValueError:  # a NUL character: the resolver refuses values holding one, so never a record's
+        code, message = 126, f"cannot run '{argv[0]}': an argument or variable contains a NUL character"
+    sys.stderr.write(f"choreo-run: error: {message}\n")
+    sys.stderr.flush()
+    os._exit(code)
 
 
 class ServiceStarter:

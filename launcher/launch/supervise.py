@@ -58,6 +58,7 @@ class SuperviseOptions:
     stop_signal: int = signal.SIGTERM
     rewrites: Mapping[int, int] = field(default_factory=dict, hash=False)
     grace_period: float = 10.0
+    keep_descendants: bool = False  # the service's exit ends supervision; its descendants are left running
     mask_variables: tuple[str, ...] = ()  # --mask-output: names (never values) of secret variables
     reload_signal: int | None = None  # --watch: signal the service instead of restarting it
 
@@ -306,6 +307,9 @@ class _Supervisor:
 
     def _reap(self) -> None:
         self.tree_gone = reaper.reap_all(self._collected)
+        if self.status is not None and self.options.keep_descendants and not self._restart_due():
+            self.tree_gone = True  # not ours to stop: the service's exit is the end of supervision
+            return
         if self.tree_gone or self.status is None:
             return
         if self.killed:

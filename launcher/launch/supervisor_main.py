@@ -29,6 +29,13 @@ def reexec(argv: list[str], environment: dict[str, str], options: SuperviseOptio
         os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     )  # launcher/launch/ -> site
     command = [sys.executable, "-I", "-c", _BOOT, package_parent, *encode(options), "--", *argv]
+    if getattr(sys, "frozen", False):
+        # A bundle (bundle/build): sys.executable is the bundle's own binary, which takes no `-I -c`;
+        # its hidden entry mode (launcher.entry) calls main() below. The bundled interpreter ignores
+        # PYTHON* variables whatever they are, as `-I` does here (bundle/choreo-run.spec).
+        from launcher.entry import FROZEN_SUPERVISOR
+
+        command = [sys.executable, FROZEN_SUPERVISOR, *encode(options), "--", *argv]
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
@@ -44,6 +51,7 @@ def encode(options: SuperviseOptions) -> list[str]:
         f"--group={int(options.forward_to_group)}",
         f"--stop={options.stop_signal}",
         f"--grace={options.grace_period!r}",
+        f"--keep={int(options.keep_descendants)}",
         f"--rewrites={rewrites}",
         f"--mask={','.join(options.mask_variables)}",
     ]  # variable names only, never values
@@ -58,6 +66,7 @@ def decode(arguments: list[str]) -> SuperviseOptions:
     return SuperviseOptions(
         forward_to_group=values["group"] == "1",
         stop_signal=int(values["stop"]),
+        keep_descendants=values["keep"] == "1",
         rewrites=rewrites,
         grace_period=float(values["grace"]),
         mask_variables=tuple(name for name in values["mask"].split(",") if name),

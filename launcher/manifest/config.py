@@ -8,14 +8,26 @@ from __future__ import annotations
 
 import os
 
+from typing import Any
+
+from launcher.manifest.grammar import yup_boolean
 from launcher.model import EnvEntry, FileEntry, FileValue, ValueSource
-from launcher.shape import Node
+from launcher.shape import Node, type_name
 
 VALUE_FROM_KINDS = ("connectionRef", "configGroupRef", "configForm")
 ENV_ENTRY_KEYS = frozenset({"name", "value", "valueFrom"})  # also the values of a file
 FILE_ENTRY_KEYS = frozenset({"name", "mountPath", "type", "values"})
 REF_KEYS = frozenset({"name", "key"})
-FILE_TYPES = ("yaml", "json", "env", "properties", "text")
+# What a mounted file can be written as (launcher.resolve.config.render); `yml` and `dotenv` are read
+# as yaml and env, `txt` and `conf` as text.
+FILE_TYPES = ("yaml", "json", "toml", "ini", "xml", "properties", "env", "text")
+FILE_TYPE_ALIASES = {"yml": "yaml", "dotenv": "env", "txt": "text", "cfg": "ini", "conf": "text"}
+# configForm keys used by Choreo (its console, docs and validator) and real repositories; others are
+# warned about with a "did you mean". `defaultValue` is read as `default`.
+CONFIG_FORM_KEYS = frozenset(
+    {"displayName", "type", "required", "default", "defaultValue", "description", "values", "properties", "items"}
+)
+CONFIG_FORM_PROPERTY_KEYS = CONFIG_FORM_KEYS | {"name"}
 
 
 def read_configurations(root: Node, version: str | None) -> tuple[tuple[EnvEntry, ...], tuple[FileEntry, ...]]:
@@ -27,9 +39,31 @@ def read_configurations(root: Node, version: str | None) -> tuple[tuple[EnvEntry
         section = root.key(name)
         if name == "configuration":
             section.warn("legacy singular key, read as `configurations`")
-        section.mapping(required=False, keys=frozenset({"env", "file"}))
+        section.mapping(required=False, keys=frozenset({"env", "file", "files"}))
         env += _env_entries(section.key("env"))
-        files += _file_entries(section.key("file"))
+        file_node = section.key("file")
+        if section.has("files"):
+            if section.has("file"):
+                section.key("files").warn("ignored: `file` (singular) is the section Choreo reads, and it is there")
+            else:
+                section.key("files").warn("misplaced: Choreo reads `file` (singular); read as `file`")
+                file_node = Node(section.key("files").value, file_node.path, root.sink)
+        files += _file_entries(file_node)
+    for found in ("env", "file", "files"):
+        # Sections written at the top level that belong under `configurations`.
+        if not root.has(found):
+            continue
+        target = "configurations." + ("env" if found == "env" else "file")
+        already = env if found == "env" else files
+        if already or root.key("configurations").key(target.split(".")[1]).value is not None:
+            root.key(found).warn(f"ignored: this section belongs under `{target}`, which is already there")
+            continue
+        root.key(found).warn(f"misplaced: this section belongs under `{target}`; read as `{target}`")
+        moved = Node(root.key(found).value, target, root.sink)
+        if found == "env":
+            env += _env_entries(moved)
+        else:
+            files += _file_entries(moved)
     if version not in (None, "1.2"):
         # Read anyway: the platform's own reader is as lenient, and refusing would help nobody.
         for entry in env:
@@ -42,9 +76,15 @@ def read_configurations(root: Node, version: str | None) -> tuple[tuple[EnvEntry
 
 def _env_entries(node: Node) -> list[EnvEntry]:
     entries = []
+    seen: set[str] = set()
     for entry in node.mappings(ENV_ENTRY_KEYS):
         variable = entry.key("name").variable_name()
         source = read_value_source(entry)
+        if variable and variable in seen:
+            entry.key("name").problem(f"variable {variable} is declared twice in this list (names must be unique)")
+            continue
+        if variable:
+            seen.add(variable)
         if variable and source:
             entries.append(EnvEntry(variable, source, entry.path))
     return entries
@@ -57,15 +97,20 @@ def read_value_source(entry: Node) -> ValueSource | None:
         entry.problem("expected exactly one of `value` or `valueFrom`, got both")
         return None
     if entry.has("value"):
+        if entry.key("value").value in (None, ""):
+            # Choreo's validator wants a value that is not empty; an empty one is meant here (docs/store.md).
+            entry.key("value").warn("an empty value: Choreo's validator refuses it (set it in the console instead)")
         return _literal(entry.key("value"))
     if value_from.value is None:
         entry.problem("expected `value` or `valueFrom`, got neither")
         return None
     if not value_from.mapping(keys=frozenset(VALUE_FROM_KINDS)):
         return None
-    kinds = [kind for kind in VALUE_FROM_KINDS if value_from.has(kind)]
+    # `connectionRef: null` is as good as absent (Choreo's schema makes each kind nullable).
+    kinds = [kind for kind in VALUE_FROM_KINDS if value_from.key(kind).value is not None]
     if len(kinds) != 1:
-        got = ", ".join(map(str, value_from.value)) or "nothing"
+        # Only the known kinds are named: any other key was warned about without being quoted.
+        got = ", ".join(kinds) or "none of them"
         value_from.problem(f"expected exactly one of {', '.join(VALUE_FROM_KINDS)}, got {got}")
         return None
     return _from_source(kinds[0], value_from.key(kinds[0]))
@@ -81,9 +126,8 @@ def _literal(node: Node) -> ValueSource | None:
 
 def _from_source(kind: str, node: Node) -> ValueSource | None:
     if kind == "configForm":
-        node.mapping(required=False)
-        node.key("default").plain_data()  # becomes the value's text, or part of a rendered file
-        return ValueSource(kind, form=dict(node.value) if node.is_mapping else {}, path=node.path)
+        form = read_config_form(node)
+        return None if form is None else ValueSource(kind, form=form, path=node.path)
     if not node.mapping(keys=REF_KEYS):
         return None
     name = node.key("name").text("a connection name" if kind == "connectionRef" else "a config group name")
@@ -91,6 +135,50 @@ def _from_source(kind: str, node: Node) -> ValueSource | None:
     if not (name and key):
         return None
     return ValueSource(kind, ref_name=name, ref_key=key, path=node.path)
+
+
+def read_config_form(node: Node) -> dict[str, Any] | None:
+    """A configForm's attributes: keys checked (with a "did you mean"), `defaultValue` read as
+    `default`, `required` as yup reads a boolean ("true", 1, "False" ...), the rest as Choreo checks it."""
+    if not node.mapping(keys=CONFIG_FORM_KEYS):
+        return None
+    form = dict(node.value)
+    ok = True
+    for key in ("displayName", "type", "description"):
+        value = node.key(key).value
+        if value is not None and not isinstance(value, (str, int, float)):
+            node.key(key).problem(f"expected a string, got {type_name(value)}")
+            ok = False
+    if "required" in form and form["required"] is not None:
+        required = yup_boolean(form["required"])
+        if required is None:
+            node.key("required").problem(f"expected true or false, got {type_name(form['required'])}")
+            ok = False
+        form["required"] = required
+    if "defaultValue" in form:
+        if "default" in form and form["default"] != form["defaultValue"]:
+            node.key("defaultValue").problem("expected one of `default` or `defaultValue`, got both, different")
+            ok = False
+        form.setdefault("default", form.pop("defaultValue"))
+        form.pop("defaultValue", None)
+        node.key("defaultValue").plain_data()
+    node.key("default").plain_data()  # becomes the value's text, or part of a rendered file
+    _check_properties(node.key("properties"))
+    _check_items(node.key("items"))
+    return form if ok else None
+
+
+def _check_properties(node: Node) -> None:
+    """`properties` of an object form: each a mapping with Choreo's keys (warned about otherwise)."""
+    for item in node.mappings(CONFIG_FORM_PROPERTY_KEYS):
+        _check_properties(item.key("properties"))
+        _check_items(item.key("items"))
+
+
+def _check_items(node: Node) -> None:
+    if node.mapping(required=False, keys=CONFIG_FORM_KEYS):
+        _check_properties(node.key("properties"))
+        _check_items(node.key("items"))
 
 
 def _file_entries(node: Node) -> list[FileEntry]:
@@ -109,16 +197,20 @@ def _file_entries(node: Node) -> list[FileEntry]:
 
 
 def _file_type(node: Node, name: str | None) -> str | None:
+    """The declared type, else the one the file name's extension says (`.env` files by their name)."""
     if node.value is None:
-        extension = os.path.splitext(name or "")[1].lstrip(".").lower()
-        return {"yml": "yaml", "yaml": "yaml", "json": "json", "env": "env", "properties": "properties"}.get(
-            extension, "text"
-        )
+        base = (name or "").lower()
+        extension = os.path.splitext(base)[1].lstrip(".") or ("env" if base.startswith(".env") else "")
+        extension = FILE_TYPE_ALIASES.get(extension, extension)
+        return extension if extension in FILE_TYPES else "text"
     file_type = node.text("a file type")
-    if file_type and file_type.lower() not in FILE_TYPES:
-        node.problem(f"expected one of {', '.join(FILE_TYPES)}, got {file_type!r}")
+    if not file_type:
         return None
-    return file_type.lower() if file_type else None
+    file_type = FILE_TYPE_ALIASES.get(file_type.lower(), file_type.lower())
+    if file_type not in FILE_TYPES:
+        node.problem(f"expected one of {', '.join(FILE_TYPES)}, got {node.value!r}")
+        return None
+    return file_type
 
 
 def _file_values(node: Node) -> list[FileValue]:

@@ -14,6 +14,14 @@ from typing import Any
 
 from launcher.errors import ManifestError, ManifestNotFound
 from launcher.manifest.config import read_configurations
+from launcher.manifest.endpoints import check_endpoints
+from launcher.manifest.grammar import (
+    connection_name_matches,
+    is_uuid,
+    resource_ref_problem,
+    service_name_problem,
+    yup_number,
+)
 from launcher.model import ConnectionReference, EnvMapping, Manifest, ServiceReference
 from launcher.naming import connection_name_problem
 from launcher.shape import Node, shown, type_name
@@ -23,7 +31,8 @@ MANIFEST_DIRS = (".wso2", ".choreo")
 MANIFEST_NAMES = ("component.yaml", "component-config.yaml", "endpoints.yaml")
 SCHEMA_VERSIONS = ("1.0", "1.1", "1.2")
 API_VERSIONS = ("core.choreo.dev/v1beta1", "core.choreo.dev/v1alpha1")
-RESOURCE_REF_KINDS = ("service:", "thirdparty:", "database:", "storage:")
+# apiVersion values of component-config.yaml read with a warning: Choreo's validator takes only v1beta1.
+OLD_API_VERSIONS = ("core.choreo.dev/v1alpha1", "0.0.1")
 # Keys read in the sections choreo-run acts on; anything else there is warned about (a typo would
 # otherwise inject nothing, silently).
 DEPENDENCY_KEYS = frozenset({"connectionReferences", "serviceReferences"})
@@ -70,14 +79,29 @@ def manifest_from_data(data: Any, path: str) -> Manifest:
     if not root.is_mapping:
         root.problem(f"expected a mapping at the top level, got {type_name(data)}")
         root.raise_if_any(ManifestError)
+    kind = _kind_of(path, data)
+    if kind == "component.yaml" and "schemaVersion" not in data and data.get("kind") == "ComponentConfig":
+        # A component-config.yaml body saved as component.yaml: the intent is unambiguous.
+        root.warn(
+            "this is a component-config.yaml body (apiVersion/kind/spec) in a file named component.yaml; "
+            "read as component-config.yaml (rename the file, or rewrite it as component.yaml with a schemaVersion)"
+        )
+        kind = "component-config.yaml"
     reader = {
         "component.yaml": _read_component_yaml,
         "component-config.yaml": _read_component_config,
         "endpoints.yaml": _read_endpoints_yaml,
-    }[_kind_of(path, data)]
-    manifest = reader(root)
+    }[kind]
+    manifest = reader(root, _source_root(path))
     root.raise_if_any(ManifestError)
     return replace(manifest, warnings=root.warnings)
+
+
+def _source_root(path: str) -> str | None:
+    """The component directory (what an endpoint's schemaFilePath is relative to), when the file is
+    in its `.choreo/` or `.wso2/`; None for a manifest read from elsewhere."""
+    folder = os.path.dirname(os.path.abspath(path))
+    return os.path.dirname(folder) if os.path.basename(folder) in MANIFEST_DIRS else None
 
 
 def _kind_of(path: str, data: dict) -> str:
@@ -93,33 +117,59 @@ def _kind_of(path: str, data: dict) -> str:
     return "endpoints.yaml" if "version" in data else "component.yaml"
 
 
+def _misplaced(root: Node, found: str, belongs: tuple[str, ...]) -> Node | None:
+    """A section written at the top level that belongs at `belongs` (a path of keys): read in its place
+    when that place is empty, with a warning saying where it was and where it goes; otherwise only the
+    warning (both are written and choreo-run will not guess which one is meant)."""
+    if not root.has(found):
+        return None
+    target = ".".join(belongs)
+    place = root
+    for key in belongs:
+        place = place.key(key)
+    if place.value is not None:
+        root.key(found).warn(f"ignored: this section belongs under `{target}`, which is already there")
+        return None
+    root.key(found).warn(f"misplaced: this section belongs under `{target}`; read as `{target}`")
+    return Node(root.key(found).value, place.path, root.sink)
+
+
 # ---------------------------------------------------------------- component.yaml
 
 
-def _read_component_yaml(root: Node) -> Manifest:
+def _read_component_yaml(root: Node, source_root: str | None) -> Manifest:
     version = _schema_version(root.key("schemaVersion"))
+    check_endpoints(root.key("endpoints"), source_root, legacy=False)
     dependencies = _dependencies_section(root)
-    connection_refs = _connection_references(dependencies.key("connectionReferences"), version)
-    service_refs = _service_references(dependencies.key("serviceReferences"))
+    connection_node = _misplaced(root, "connectionReferences", ("dependencies", "connectionReferences"))
+    service_node = _misplaced(root, "serviceReferences", ("dependencies", "serviceReferences"))
+    connection_refs = _connection_references(connection_node or dependencies.key("connectionReferences"), version)
+    service_refs = _service_references(service_node or dependencies.key("serviceReferences"))
     env, files = read_configurations(root, version)
     return Manifest(root.file, "component.yaml", version or "?", connection_refs, service_refs, env, files)
 
 
 def _schema_version(node: Node) -> str | None:
+    """Choreo reads schemaVersion as a number (`"1.2"`, `1.20` and `1` are 1.2, 1.2 and 1.0)."""
     raw = node.value
     expected = f"expected one of {', '.join(SCHEMA_VERSIONS)}"
     if raw is None:
         node.problem(f"{expected}, got nothing")
         return None
-    text = str(raw).strip()
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        text = f"{raw}.0"
-        node.warn(f"read {raw!r} as {text}")
-    if text not in SCHEMA_VERSIONS:
+    text = raw.strip() if isinstance(raw, str) else raw
+    number = yup_number(text) if isinstance(text, (int, float, str)) and not isinstance(text, bool) else None
+    if isinstance(text, str) and any(ch.isspace() for ch in text):
+        number = None
+    version = next((known for known in SCHEMA_VERSIONS if number == float(known)), None)
+    if version is None:
         # str(): `schemaVersion: 2.0` is the float 2.0, shown as the user wrote it, '2.0'.
         node.problem(f"{expected}, got {shown(str(raw) if isinstance(raw, (int, float)) else raw)}")
         return None
-    return text
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        node.warn(f"read {raw!r} as {version}")
+    elif str(raw).strip() not in SCHEMA_VERSIONS and not isinstance(raw, float):
+        node.warn(f"read {raw!r} as {version}")
+    return version
 
 
 def _dependencies_section(root: Node) -> Node:
@@ -142,7 +192,7 @@ def _dependencies_section(root: Node) -> Node:
 def _connection_references(node: Node, version: str | None) -> tuple[ConnectionReference, ...]:
     items = node.list()
     if items and version == "1.0":
-        node.warn("needs schemaVersion 1.1 or later; read anyway")
+        node.warn("needs schemaVersion 1.1 or later (Choreo ignores it in 1.0); read anyway")
     references = []
     for entry in (item for item in items if item.mapping(keys=CONNECTION_REFERENCE_KEYS)):
         name = _connection_name(entry.key("name"))
@@ -157,13 +207,16 @@ def _connection_name(node: Node) -> str | None:
     if name and (problem := connection_name_problem(name)):
         node.problem(f"invalid connection name {name!r}: {problem}")
         return None
+    if name and isinstance(node.value, str) and not connection_name_matches(node.value):
+        node.problem(f"invalid connection name {name!r}: at most one white space character may follow it")
+        return None
     return name
 
 
 def _resource_ref(node: Node) -> str | None:
     ref = node.text("a resourceRef such as service:/project/component/v1/endpoint/PUBLIC")
-    if ref and not ref.startswith(RESOURCE_REF_KINDS):
-        node.problem(f"expected a resourceRef starting with {', '.join(RESOURCE_REF_KINDS)}, got {ref!r}")
+    if ref and (problem := resource_ref_problem(str(node.value))):
+        node.problem(problem)
         return None
     return ref
 
@@ -171,13 +224,24 @@ def _resource_ref(node: Node) -> str | None:
 def _service_references(node: Node) -> tuple[ServiceReference, ...]:
     references = []
     for entry in node.mappings(SERVICE_REFERENCE_KEYS):
-        name = entry.key("name").optional_text() or ""
+        name_node = entry.key("name")
+        name = name_node.value if isinstance(name_node.value, (str, int, float)) else None
+        if name is None or isinstance(name, bool) or str(name) == "":
+            name_node.warn("Choreo requires a service reference name (choreo:///..., thirdparty:... or database:...)")
+            name = ""
+        elif problem := service_name_problem(str(name)):
+            name_node.warn(f"Choreo refuses this name: {problem} (choreo-run does not use it)")
         connection_id = entry.key("connectionConfig").text("a Connection ID")
+        if connection_id and not is_uuid(str(entry.key("connectionConfig").value)):
+            entry.key("connectionConfig").warn(
+                "not a UUID: Choreo's Connection IDs are UUIDs and its validator refuses anything else "
+                "(a local store may use any ID)"
+            )
         mappings = _env_mappings(entry.key("env"))
         if not mappings and entry.key("env").value is None:
-            entry.key("env").warn("no variables mapped; this reference injects nothing")
+            entry.key("env").warn("no variables mapped (Choreo requires `env`); this reference injects nothing")
         if connection_id:
-            references.append(ServiceReference(name, connection_id, mappings, entry.path))
+            references.append(ServiceReference(str(name).strip(), connection_id, mappings, entry.path))
     return tuple(references)
 
 
@@ -194,28 +258,49 @@ def _env_mappings(node: Node) -> tuple[EnvMapping, ...]:
 # ---------------------------------------------------------------- component-config.yaml, endpoints.yaml
 
 
-def _read_component_config(root: Node) -> Manifest:
+def _read_component_config(root: Node, source_root: str | None) -> Manifest:
     api_version, kind = root.key("apiVersion").value, root.key("kind").value
     if api_version is None and not root.has("spec") and root.has("outbound"):
         # Quirk: a pasted snippet with only `outbound`; the intent is unambiguous.
         root.warn("no apiVersion/kind/spec; read the top-level `outbound` as spec.outbound")
         spec = root
     else:
-        if api_version not in API_VERSIONS:
+        if api_version in OLD_API_VERSIONS:
+            root.key("apiVersion").warn(
+                f"read {api_version!r} as core.choreo.dev/v1beta1 (Choreo's validator now accepts only that)"
+            )
+        elif api_version not in API_VERSIONS:
             root.key("apiVersion").problem(f"expected one of {', '.join(API_VERSIONS)}, got {shown(api_version)}")
         if kind != "ComponentConfig":
             root.key("kind").problem(f"expected 'ComponentConfig', got {shown(kind)}")
         spec = root.key("spec")
-        spec.mapping()
+        spec.mapping(required=False)
+        for section in ("outbound", "inbound"):
+            if moved := _misplaced(root, section, ("spec", section)):
+                spec = _with(spec, section, moved.value)
+        check_endpoints(spec.key("inbound"), source_root, legacy=True)
     outbound = spec.key("outbound")
     outbound.mapping(required=False)
-    service_refs = _service_references(outbound.key("serviceReferences"))
-    version = str(api_version or "core.choreo.dev/v1beta1").rsplit("/", 1)[-1]
+    moved = _misplaced(spec, "serviceReferences", ("outbound", "serviceReferences")) if spec.is_mapping else None
+    service_refs = _service_references(moved or outbound.key("serviceReferences"))
+    version = "v1beta1" if api_version in (None, "0.0.1") else str(api_version).rsplit("/", 1)[-1]
     return Manifest(root.file, "component-config.yaml", version, service_references=service_refs)
 
 
-def _read_endpoints_yaml(root: Node) -> Manifest:
+def _with(node: Node, key: str, value: Any) -> Node:
+    """`node` (a mapping or nothing) as if it held `key: value`, at the same path."""
+    merged = dict(node.value) if isinstance(node.value, dict) else {}
+    merged[key] = value
+    return Node(merged, node.path, node.sink)
+
+
+def _read_endpoints_yaml(root: Node, source_root: str | None) -> Manifest:
     version = root.key("version").value
     if version is None:
         root.key("version").problem("expected a version such as 0.1, got nothing")
+    elif not isinstance(version, (str, int, float)):
+        root.key("version").warn(f"Choreo expects a version such as 0.1, got {type_name(version)}")
+    if root.key("endpoints").value is None:
+        root.key("endpoints").warn("Choreo requires an `endpoints` list (it may be empty)")
+    check_endpoints(root.key("endpoints"), source_root, legacy=True)
     return Manifest(root.file, "endpoints.yaml", str(version))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import posixpath
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -103,6 +105,9 @@ class ConfigResolver:
             )
             return None
         parameter = group[found[0]]
+        if parameter.value == "":
+            self._empty(source.path, f"config group {source.ref_name!r} has an empty value for {found[0]!r}")
+            return None
         origin = Origin("configGroup", f"{source.ref_name}.{found[0]}", "", self.snapshot.backend)
         return parameter.value, parameter.secret, origin, None
 
@@ -111,6 +116,9 @@ class ConfigResolver:
         if stored is not None:
             value = stored.value if hasattr(stored, "value") else stored
             secret = source.secret or bool(getattr(stored, "secret", False))
+            if value == "" and (source.required or secret):
+                self._empty(source.path, f"the config form value for {name!r} is empty", form=True)
+                return None
             return (value if isinstance(value, str) else _text(value)), secret, origin, None
         if "default" in source.form:
             return _text(source.form["default"]), source.secret, Origin("configForm", f"{name} (default)"), None
@@ -121,6 +129,16 @@ class ConfigResolver:
                 f"{self.snapshot.identity.environment!r} and no default ({self.snapshot.backend})",
             )
         return None
+
+    def _empty(self, path: str, what: str, *, form: bool = False) -> None:
+        """Fail closed: an empty value from a store is a missing one (docs/store.md, "Empty values").
+        Empty values written in the manifest itself (`value: ""`, `default: ""`) are meant, so allowed."""
+        allow = "mark the entry `required: false` in the manifest (not for a secret) or " if form else ""
+        self.fail(
+            path,
+            f"{what} in environment {self.snapshot.identity.environment!r} ({self.snapshot.backend}); "
+            f'give it a value, or {allow}write the empty value in the manifest itself (`value: ""`)',
+        )
 
     # ------------------------------------------------------------ files
 
@@ -133,8 +151,12 @@ class ConfigResolver:
         secret = False
         for item in entry.values:
             if item.source.kind == "configForm" and item.name in stored:
-                values[item.name] = stored[item.name]
-                secret = secret or item.source.secret
+                value = stored[item.name]
+                if value == "" and (item.source.required or item.source.secret):
+                    self._empty(item.source.path, f"the file value {entry.name}:{item.name} is empty", form=True)
+                values[item.name] = value
+                # What the store's `files` hold may be whole objects of settings: kept private.
+                secret = secret or item.source.secret or isinstance(value, (dict, list))
                 continue
             found = (
                 self._value(item.source, item.name)
@@ -143,22 +165,265 @@ class ConfigResolver:
             )
             if found is not None:
                 values[item.name], item_secret = found[0], found[1]
-                secret = secret or item_secret
+                secret = secret or item_secret or _is_object(item.source)
         target = posixpath.join(entry.mount_path, entry.name)
-        return FileOutput(target, render(entry.file_type, values), secret, Origin("file", entry.path))
+        try:
+            content = render(entry.file_type, values)
+        except UnwritableValue as error:
+            self.fail(entry.path, f"cannot write {entry.name} as {entry.file_type}: {error}")
+            return None
+        return FileOutput(target, content, secret, Origin("file", entry.path))
+
+
+def _is_object(source: ValueSource) -> bool:
+    """A manifest default that is a mapping or a list (Choreo's `type: object` and `type: array`)."""
+    return isinstance(source.form.get("default"), (dict, list)) or isinstance(source.literal, (dict, list))
+
+
+class UnwritableValue(ValueError):
+    """A value the chosen file type cannot hold faithfully (the message says which and why)."""
 
 
 def render(file_type: str, values: dict[str, Any]) -> bytes:
-    """The bytes of a configuration file of `file_type` holding `values`."""
+    """The bytes of a configuration file of `file_type` holding `values`.
+
+    Values stay data: every format escapes what its syntax would read as syntax, and what a format
+    cannot hold faithfully raises UnwritableValue rather than being written differently.
+    """
     if file_type == "json":
         return (json.dumps(values, indent=2, ensure_ascii=False) + "\n").encode()
     if file_type == "yaml":
         import yaml  # already loaded for the manifest; imported here to keep this module light
 
         return yaml.safe_dump(values, sort_keys=False, allow_unicode=True).encode()
-    if file_type == "text" and len(values) == 1:
+    if file_type == "toml":
+        return _toml(values).encode()
+    if file_type == "ini":
+        return _ini(values).encode()
+    if file_type == "xml":
+        return _xml(values)
+    if file_type == "properties":
+        return _properties(values).encode("ascii")
+    if file_type == "env":
+        return "".join(f"{_env_key(name)}={_env_value(_text(value))}\n" for name, value in values.items()).encode()
+    if len(values) == 1:  # text: one value is the file
         return _text(next(iter(values.values()))).encode()
     return "".join(f"{name}={_text(value)}\n" for name, value in values.items()).encode()
+
+
+# ---------------------------------------------------------------- TOML (what Ballerina's Config.toml is)
+
+_TOML_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml(values: dict[str, Any]) -> str:
+    lines: list[str] = []
+    _toml_table(values, [], lines)
+    return "\n".join(lines).lstrip("\n") + "\n" if lines else ""
+
+
+def _toml_table(table: dict[str, Any], path: list[str], lines: list[str]) -> None:
+    """Scalars and arrays first, then each sub-mapping as a `[table]` (in that order TOML needs)."""
+    scalars = [(k, v) for k, v in table.items() if not isinstance(v, dict)]
+    tables = [(k, v) for k, v in table.items() if isinstance(v, dict)]
+    if path and (scalars or not tables):
+        lines.append("")
+        lines.append("[" + ".".join(_toml_key(part) for part in path) + "]")
+    for key, value in scalars:
+        lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    for key, value in tables:
+        _toml_table(value, [*path, str(key)], lines)
+
+
+def _toml_key(key: Any) -> str:
+    text = str(key)
+    return text if _TOML_BARE_KEY.fullmatch(text) else _toml_string(text)
+
+
+def _toml_string(text: str) -> str:
+    out = []
+    for char in text:
+        if char in ('"', "\\"):
+            out.append("\\" + char)
+        elif char in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+_TOML_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return _toml_string(_text(value))  # TOML has no null: nothing is the empty string
+
+
+# ---------------------------------------------------------------- INI
+
+_INI_KEY = re.compile(r"[^\s=:\[\];#][^=:\r\n]*")
+
+
+def _ini(values: dict[str, Any]) -> str:
+    """Top-level scalars in `[DEFAULT]` (where Python's configparser and most readers look for values
+    outside a section); each mapping a `[section]`, its nested mappings and lists as JSON text."""
+    plain = {k: v for k, v in values.items() if not isinstance(v, dict)}
+    sections = [(k, v) for k, v in values.items() if isinstance(v, dict)]
+    parts = []
+    if plain:
+        parts.append(_ini_section("DEFAULT", plain))
+    parts += [_ini_section(str(name), section) for name, section in sections]
+    return "\n".join(parts)
+
+
+def _ini_section(name: str, values: dict[str, Any]) -> str:
+    if not name or any(c in name for c in "[]\r\n") or name != name.strip():
+        raise UnwritableValue(f"an INI section cannot be named {name!r}")
+    lines = [f"[{name}]"]
+    for key, value in values.items():
+        text = _text(value)
+        key = str(key)
+        if not _INI_KEY.fullmatch(key) or key != key.strip():
+            raise UnwritableValue(f"an INI key cannot be {key!r} (no '=', ':', line breaks, or leading ';', '#', '[')")
+        if any(c in text for c in "\r\n\x00") or text != text.strip():
+            raise UnwritableValue(
+                f"the value of {key!r} has line breaks or surrounding white space, which INI cannot hold "
+                "faithfully; use json, yaml or toml"
+            )
+        lines.append(f"{key} = {text}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- XML
+
+_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml(values: dict[str, Any]) -> bytes:
+    """`<configuration>` with one element per value: named after it when the name is an XML name,
+    else `<entry key="...">`; mappings nest, lists repeat `<item>`; every value is element text."""
+    from xml.etree import ElementTree
+
+    root = ElementTree.Element("configuration")
+    _xml_fill(root, values)
+    ElementTree.indent(root)
+    # A carriage return in text would be read back as a line feed (XML normalises line ends): as a reference.
+    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True).replace(b"\r", b"&#13;") + b"\n"
+
+
+def _xml_fill(parent: Any, value: Any) -> None:
+    from xml.etree import ElementTree
+
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = str(key)
+            if _XML_NAME.fullmatch(name) and not name.lower().startswith("xml"):
+                element = ElementTree.SubElement(parent, name)
+            else:
+                _xml_check(name)
+                element = ElementTree.SubElement(parent, "entry", key=name)
+            _xml_fill(element, item)
+    elif isinstance(value, list):
+        for item in value:
+            _xml_fill(ElementTree.SubElement(parent, "item"), item)
+    else:
+        text = _text(value)
+        _xml_check(text)
+        parent.text = text
+
+
+def _xml_check(text: str) -> None:
+    if _XML_INVALID.search(text):
+        raise UnwritableValue("a value holds a control character, which XML 1.0 cannot hold")
+
+
+# ---------------------------------------------------------------- Java properties
+
+
+def _properties(values: dict[str, Any]) -> str:
+    """`key=value` lines as java.util.Properties reads them (ISO-8859-1, so anything else as \\uXXXX);
+    mappings flatten to dotted keys and lists to `key[0]`, as Spring reads them."""
+    lines: list[str] = []
+    _properties_flatten("", values, lines)
+    return "".join(lines)
+
+
+def _properties_flatten(prefix: str, value: Any, lines: list[str]) -> None:
+    if isinstance(value, dict) and (value or not prefix):
+        for key, item in value.items():
+            _properties_flatten(f"{prefix}.{key}" if prefix else str(key), item, lines)
+    elif isinstance(value, list) and value:
+        for index, item in enumerate(value):
+            _properties_flatten(f"{prefix}[{index}]", item, lines)
+    else:
+        text = "" if isinstance(value, (dict, list)) else _text(value)
+        lines.append(f"{_properties_escape(prefix, key=True)}={_properties_escape(text, key=False)}\n")
+
+
+def _properties_escape(text: str, *, key: bool) -> str:
+    out = []
+    for index, char in enumerate(text):
+        if char == "\\":
+            out.append("\\\\")
+        elif char in _PROPERTIES_ESCAPES:
+            out.append(_PROPERTIES_ESCAPES[char])
+        elif char == " " and (key or index == 0):
+            out.append("\\ ")
+        elif char in "=:#!" and (key or index == 0):
+            out.append("\\" + char)
+        elif ord(char) < 0x20 or ord(char) > 0x7E:
+            out.extend(f"\\u{unit:04x}" for unit in _utf16_units(char))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+_PROPERTIES_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\f": "\\f"}
+
+
+def _utf16_units(char: str) -> list[int]:
+    data = char.encode("utf-16-be")
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+
+
+# ---------------------------------------------------------------- dotenv
+
+_ENV_PLAIN = re.compile(r"[A-Za-z0-9_./:@%+,=-]*")
+_ENV_KEY = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _env_key(name: str) -> str:
+    if _ENV_KEY.fullmatch(name):
+        return name
+    raise UnwritableValue(f"an env file key cannot be {name!r} (letters, digits, '_', '.' and '-')")
+
+
+def _env_value(text: str) -> str:
+    """Plain when nothing in it is syntax; else single-quoted (literal to dotenv readers); else, for a
+    value holding a quote or a line break, double-quoted with backslash escapes."""
+    if _ENV_PLAIN.fullmatch(text):
+        return text
+    if "'" not in text and "\n" not in text and "\r" not in text:
+        return f"'{text}'"
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
 
 
 def _text(value: Any) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from launcher import shape
 from launcher.backends import Backend, BackendSettings, open_backend, parse_backend_url
-from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, ProblemCollector
+from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, NotFound, ProblemCollector
 from launcher.manifest.reader import discover, load_manifest
 from launcher.model import Identity, Manifest, Plan, Snapshot
 from launcher.naming import reserved_variable_problem
@@ -42,6 +42,7 @@ class Settings:
     env_files: tuple[str, ...] = ()
     backend_settings: BackendSettings = field(default_factory=BackendSettings)
     cache: CacheSettings | None = None  # the last-known-good cache, when turned on
+    allowed_variables: frozenset[str] = frozenset()  # --allow-variable: dangerous names the user allows
 
 
 Reporter = Callable[[str], None]
@@ -78,7 +79,7 @@ def plan_and_backend(
     for warning in snapshot.warnings:
         warn(warning)
     try:
-        plan = resolve(manifest, snapshot, tuple(read_env_files(settings.env_files)))
+        plan = resolve(manifest, snapshot, tuple(read_env_files(settings.env_files)), settings.allowed_variables)
     except AccessDenied:
         if cache is not None:
             cache.forget()  # a visibility denial revokes the cached values too
@@ -101,9 +102,9 @@ def fetch_snapshot(
     try:
         with hard_deadline(deadline, backend.description):
             return backend.fetch(identity), False
-    except AccessDenied:
+    except (AccessDenied, NotFound):
         if cache is not None:
-            cache.forget()  # a revoked credential must not keep working through the cache
+            cache.forget()  # a revoked credential or a deleted component must not live on in the cache
         raise
     except BackendUnavailable as error:
         cached = cache.load() if cache is not None else None
@@ -176,6 +177,25 @@ def local_inputs(settings: Settings) -> list[str] | None:
     return [*manifests, *stores, *settings.env_files]
 
 
+def interpolated_names(env_files: tuple[str, ...]) -> tuple[str, ...]:
+    """The variables the env files expand (`${NAME}`, python-dotenv's syntax): inputs of a launch too.
+
+    An unreadable file contributes nothing here; reading it for real reports the problem.
+    """
+    import re
+
+    from launcher.credentials import MAX_ENV_FILE_BYTES
+    from launcher.reading import FileRefused, read_small_text
+
+    names: set[str] = set()
+    for path in env_files:
+        try:
+            names.update(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", read_small_text(path, MAX_ENV_FILE_BYTES)))
+        except FileRefused:
+            continue
+    return tuple(sorted(names))
+
+
 def read_manifest(settings: Settings, warn: Reporter) -> Manifest:
     if settings.manifest:
         return load_manifest(settings.manifest)
@@ -215,8 +235,7 @@ def read_env_files(paths: tuple[str, ...]) -> list[tuple[str, dict[str, str]]]:
 
     layers = []
     for path in paths:
-        if not os.path.isfile(path):
-            raise ConfigurationError(f"{describe_file(path)}: env file not found")
+        # A regular UTF-8 file of bounded size, or ConfigurationError (missing, a FIFO, a device...).
         values = {name: value for name, value in read_dotenv(path).items() if value is not None}
         problems = ProblemCollector(describe_file(path))
         for name in values:

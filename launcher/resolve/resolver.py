@@ -24,7 +24,7 @@ from launcher.model import (
     Plan,
     Snapshot,
 )
-from launcher.naming import default_variable, reserved_variable_problem
+from launcher.naming import dangerous_variable_problem, default_variable, reserved_variable_problem
 from launcher.resolve.config import ConfigResolver
 from launcher.visibility import own_first, why_not_visible
 
@@ -56,10 +56,17 @@ class _Work:
         self.denied.append(Problem(message, self.manifest.file, path))
 
 
-def resolve(manifest: Manifest, snapshot: Snapshot, overlays: tuple[tuple[str, dict[str, str]], ...] = ()) -> Plan:
+def resolve(
+    manifest: Manifest,
+    snapshot: Snapshot,
+    overlays: tuple[tuple[str, dict[str, str]], ...] = (),
+    allowed_variables: frozenset[str] | tuple[str, ...] = (),
+) -> Plan:
     """The Plan for `manifest` against `snapshot`; raise AccessDenied or ResolutionError listing all problems.
 
     `overlays` are (label, variables) layers such as .env files: applied last, they win over the rest.
+    `allowed_variables` are the names of launcher.naming.DANGEROUS_VARIABLES the user allowed
+    (--allow-variable); any other such name, from wherever it comes, is refused.
     """
     work = _Work(manifest, snapshot, warnings=list(manifest.warnings))
     _connection_references(work)
@@ -71,6 +78,18 @@ def resolve(manifest: Manifest, snapshot: Snapshot, overlays: tuple[tuple[str, d
     for assignment in work.assignments:
         if reserved := reserved_variable_problem(assignment.variable):
             work.fail("", f"{assignment.origin.kind} {assignment.origin.detail}: {reserved}")
+        if dangerous := dangerous_variable_problem(assignment.variable, allowed_variables):
+            work.fail("", f"{assignment.origin.kind} {assignment.origin.detail}: {dangerous}")
+        if "\0" in assignment.value:  # execve cannot pass it: refused here, not at every (fast-path) start
+            work.fail(
+                "",
+                f"{assignment.origin.kind} {assignment.origin.detail}: the value of {assignment.variable} "
+                "contains a NUL character, which no environment variable can hold",
+            )
+    for label, variables in overlays:
+        for variable in variables:
+            if dangerous := dangerous_variable_problem(variable, allowed_variables):
+                work.fail("", f"env-file {label}: {dangerous}")
     if work.denied:
         raise AccessDenied(work.denied + work.unresolved)
     if work.unresolved:
@@ -94,6 +113,7 @@ def _connection_references(work: _Work) -> None:
             )
         work.by_name[reference.name] = connection
         for key, value, secret in _all_parameters(work, connection, reference.path):
+            _refuse_empty(work, connection, key, value, reference.path)
             origin = _origin(work, "connection", f"{connection.name}.{key}", connection)
             work.assignments.append(Assignment(default_variable(reference.name, key), value, secret, origin))
 
@@ -167,6 +187,7 @@ def _service_references(work: _Work) -> None:
             if guessed:
                 work.warnings.append(f"{work.manifest.file}: {mapping.path}.from: read {mapping.key!r} as {key!r}")
             value, secret = available[key]
+            _refuse_empty(work, connection, key, value, f"{mapping.path}.from")
             origin = _origin(work, "serviceReference", f"{connection.name}.{key}", connection)
             work.assignments.append(Assignment(mapping.variable, value, secret, origin))
 
@@ -194,16 +215,49 @@ def _origin(work: _Work, kind: str, detail: str, connection: Connection) -> Orig
     return Origin(kind, detail, connection.visibility, work.snapshot.backend)
 
 
+def _refuse_empty(work: _Work, connection: Connection, key: str, value: str, path: str) -> None:
+    """Fail closed: an empty value is a missing one, unless the store marked the parameter
+    `optional: true` (which allows an environment no value, or an empty one)."""
+    if value == "" and key not in connection.optional_keys:
+        work.fail(
+            path,
+            f"connection {connection.name!r} has an empty value for {key!r} in environment "
+            f"{work.snapshot.identity.environment!r} ({work.snapshot.backend}); give it a value, or mark "
+            "the parameter `optional: true` to allow an empty one",
+        )
+
+
 def _check_duplicates(work: _Work) -> None:
+    """Two sources for one variable are a conflict, unless they are the same source: the same key of
+    the same connection (a connectionReference and a serviceReference naming one connection, say)
+    with the same value. That one is kept once; anything else is refused, never picked silently."""
     first: dict[str, Assignment] = {}
+    kept: list[Assignment] = []
     for assignment in work.assignments:
         earlier = first.setdefault(assignment.variable, assignment)
-        if earlier is not assignment:
+        if earlier is assignment:
+            kept.append(assignment)
+        elif _same_source(earlier, assignment):
+            continue
+        else:
             work.fail(
                 "",
                 f"variable {assignment.variable} is set twice: by {earlier.origin.kind} "
                 f"{earlier.origin.detail} and by {assignment.origin.kind} {assignment.origin.detail}",
             )
+    work.assignments = kept
+
+
+# Origins that name a connection's key as `<connection>.<key>`: the same detail is the same source.
+_CONNECTION_ORIGINS = frozenset({"connection", "connectionRef", "serviceReference"})
+
+
+def _same_source(a: Assignment, b: Assignment) -> bool:
+    if a.value != b.value or a.origin.detail != b.origin.detail:
+        return False
+    if a.origin.kind in _CONNECTION_ORIGINS and b.origin.kind in _CONNECTION_ORIGINS:
+        return a.origin.source == b.origin.source
+    return a.origin == b.origin
 
 
 def _apply_overlays(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support.etcd_cluster import Cluster, unique_prefix
+from support.etcd_cluster import ETCD_ALLOW_NO_AUTH, Cluster, unique_prefix
 from support.http_fixtures import TOKEN, contract
 from support.process import DUMP_ENV, EXAMPLE, run_launcher
 
@@ -40,7 +40,7 @@ def test_local_http_and_etcd_give_the_service_the_same_environment(etcd_single: 
     etcd_url = etcd_single.url(unique_prefix())
     pushed = run_launcher(["store", "push", "--store", str(EXAMPLE / "connections.yaml"), etcd_url])
     assert pushed.returncode == 0, pushed.stderr
-    from_etcd = child_env(etcd_url, tmp_path)
+    from_etcd = child_env(etcd_url, tmp_path, **ETCD_ALLOW_NO_AUTH)  # etcd_single has auth off
     with contract(tmp_path) as server:
         from_http = child_env(f"http://127.0.0.1:{server.server_address[1]}", tmp_path, CHOREO_RUN_TOKEN=TOKEN)
     assert local == from_etcd == from_http
@@ -77,7 +77,8 @@ projects:
             str(tmp_path / "m"),
             "--",
             *DUMP_ENV,
-        ]
+        ],
+        env=ETCD_ALLOW_NO_AUTH,  # etcd_single has auth off
     ).env()
     assert environment["CHOREO_ORDERS_DB_PORT"] == "15432"  # the later layer wins
     assert environment["CHOREO_BOOK_CATALOG_SERVICEURL"] == "http://localhost:9090/catalog"  # from etcd

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.etcd_cluster import ROOT_PASSWORD, Cluster, unique_prefix
+from support.etcd_cluster import ETCD_ALLOW_NO_AUTH, ROOT_PASSWORD, Cluster, unique_prefix
 from support.process import DUMP_ENV, clean_environment, run_launcher, write
 
 CATALOG = [
@@ -70,7 +70,8 @@ def snippet(output: str) -> list[dict]:
 
 def launch(directory: Path, backend: str, component: str, **env: str) -> dict[str, str]:
     return run_launcher(
-        ["-C", str(directory), "-p", "bookstore", "-c", component, "--backend", backend, "--", *DUMP_ENV], env=env
+        ["-C", str(directory), "-p", "bookstore", "-c", component, "--backend", backend, "--", *DUMP_ENV],
+        env={**ETCD_ALLOW_NO_AUTH, **env},  # the etcd param is etcd_single, auth off; a file store ignores it
     ).env()
 
 

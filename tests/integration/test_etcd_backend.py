@@ -57,7 +57,7 @@ def store_with(connections: int) -> Store:
 
 @pytest.mark.parametrize("identity", IDENTITIES, ids=str)
 def test_etcd_answers_what_the_local_store_answers(etcd_single: Cluster, identity: Identity) -> None:
-    backend = etcd_single.backend(unique_prefix())
+    backend = etcd_single.backend(unique_prefix(), etcd_allow_no_auth=True)
     backend.push(example_store())
     local = LocalStore(str(EXAMPLE))
     assert comparable(backend.fetch(identity), local.load()) == comparable(local.fetch(identity), local.load())
@@ -69,13 +69,13 @@ def test_etcd_answers_what_the_local_store_answers_for_a_rich_store(
 ) -> None:
     (tmp_path / "store.yaml").write_text(RICH)
     local = LocalStore(str(tmp_path / "store.yaml"))
-    backend = etcd_single.backend(unique_prefix())
+    backend = etcd_single.backend(unique_prefix(), etcd_allow_no_auth=True)
     backend.push(local.load())
     assert comparable(backend.fetch(identity), local.load()) == comparable(local.fetch(identity), local.load())
 
 
 def test_a_component_never_receives_another_components_oauth_app(etcd_single: Cluster) -> None:
-    backend = etcd_single.backend(unique_prefix())
+    backend = etcd_single.backend(unique_prefix(), etcd_allow_no_auth=True)
     backend.push(rich_store())
     assert set(backend.fetch(Identity("shop", "b/with slash", "development")).oauth_apps) == {"shared-app"}
     assert set(backend.fetch(Identity("shop", "a", "development")).oauth_apps) == {"shared-app", "a-app"}
@@ -89,7 +89,7 @@ def test_a_component_never_receives_another_components_oauth_app(etcd_single: Cl
     ],
 )
 def test_unknown_identities_are_configuration_errors(etcd_single: Cluster, identity: Identity, expected: str) -> None:
-    backend = etcd_single.backend(unique_prefix())
+    backend = etcd_single.backend(unique_prefix(), etcd_allow_no_auth=True)
     backend.push(rich_store())
     with pytest.raises(ConfigurationError, match=expected.replace("(", r"\(").replace(")", r"\)")):
         backend.fetch(identity)
@@ -97,7 +97,7 @@ def test_unknown_identities_are_configuration_errors(etcd_single: Cluster, ident
 
 @pytest.mark.parametrize("connections", [1, 200])
 def test_one_fetch_costs_three_range_reads_however_many_connections(etcd_single: Cluster, connections: int) -> None:
-    backend = etcd_single.backend(unique_prefix())
+    backend = etcd_single.backend(unique_prefix(), etcd_allow_no_auth=True)
     backend.push(store_with(connections))  # 200 connections: more than etcd's 128 ops, still one transaction
     assert backend.requests["/v3/kv/txn"] == 1
     backend.requests.clear()
@@ -107,7 +107,7 @@ def test_one_fetch_costs_three_range_reads_however_many_connections(etcd_single:
 
 
 def test_pull_gives_back_the_pushed_store(etcd_single: Cluster) -> None:
-    backend = etcd_single.backend(unique_prefix())
+    backend = etcd_single.backend(unique_prefix(), etcd_allow_no_auth=True)
     backend.push(rich_store())
     pulled = backend.pull()
     assert parse_store(pulled.document, "rich.yaml") == rich_store()
@@ -115,7 +115,7 @@ def test_pull_gives_back_the_pushed_store(etcd_single: Cluster) -> None:
 
 
 def test_push_deletes_what_the_store_dropped_and_rewrites_nothing_unchanged(etcd_single: Cluster) -> None:
-    backend = etcd_single.backend(unique_prefix())
+    backend = etcd_single.backend(unique_prefix(), etcd_allow_no_auth=True)
     first = backend.push(store_with(3))
     assert backend.push(store_with(3)).revision == 0  # nothing changed: no write at all
     smaller = backend.push(store_with(2))
@@ -129,7 +129,10 @@ def test_push_deletes_what_the_store_dropped_and_rewrites_nothing_unchanged(etcd
 
 def test_a_push_based_on_an_old_revision_is_refused_and_writes_nothing(etcd_single: Cluster) -> None:
     prefix = unique_prefix()
-    writer_one, writer_two = etcd_single.backend(prefix), etcd_single.backend(prefix)
+    writer_one, writer_two = (
+        etcd_single.backend(prefix, etcd_allow_no_auth=True),
+        etcd_single.backend(prefix, etcd_allow_no_auth=True),
+    )
     writer_one.push(store_with(1))
     seen = writer_two.pull().revision  # both start from this revision
     writer_one.push(store_with(5), expected_revision=seen)
@@ -140,8 +143,8 @@ def test_a_push_based_on_an_old_revision_is_refused_and_writes_nothing(etcd_sing
 
 def test_a_push_racing_another_between_its_read_and_its_write_is_refused(etcd_single: Cluster) -> None:
     prefix = unique_prefix()
-    racer = etcd_single.backend(prefix)
-    backend = etcd_single.backend(prefix)
+    racer = etcd_single.backend(prefix, etcd_allow_no_auth=True)
+    backend = etcd_single.backend(prefix, etcd_allow_no_auth=True)
     original = backend._read_store  # the race, made deterministic: the other push lands right after our read
 
     def read_then_race(session):
@@ -232,7 +235,7 @@ def test_roles_can_be_run_again_and_reset_passwords(shop) -> None:
 
 
 def test_fetch_survives_the_first_member_going_down(etcd_three: Cluster) -> None:
-    backend = etcd_three.backend("choreo", deadline=10)
+    backend = etcd_three.backend("choreo", deadline=10, etcd_allow_no_auth=True)
     backend.push(example_store())
     etcd_three.members[0].stop()
     snapshot = backend.fetch(Identity("bookstore", "orders-service"))
@@ -240,7 +243,7 @@ def test_fetch_survives_the_first_member_going_down(etcd_three: Cluster) -> None
 
 
 def test_all_members_down_is_backend_unavailable_within_the_deadline(etcd_three: Cluster) -> None:
-    backend = etcd_three.backend("choreo", timeout=0.5, deadline=1.5)
+    backend = etcd_three.backend("choreo", timeout=0.5, deadline=1.5, etcd_allow_no_auth=True)
     for member in etcd_three.members:
         member.stop()
     started = time.monotonic()

@@ -31,7 +31,9 @@ def free_port() -> int:
 class Server:
     """`choreo-run serve-http` as a real process, started and stopped by the test."""
 
-    def __init__(self, tmp_path: Path, token_component: str = "orders-service", port: int | None = None) -> None:
+    def __init__(
+        self, tmp_path: Path, token_component: str = "orders-service", port: int | None = None, store: Path | None = None
+    ) -> None:
         self.port = port or free_port()
         tokens = write(
             tmp_path / f"tokens-{self.port}.yaml",
@@ -48,7 +50,7 @@ class Server:
                 "launcher",
                 "serve-http",
                 "--store",
-                str(EXAMPLE / "connections.yaml"),
+                str(store or EXAMPLE / "connections.yaml"),
                 "--tokens",
                 str(tokens),
                 "--port",
@@ -182,6 +184,27 @@ def test_access_denied_is_never_served_from_the_cache(tmp_path: Path) -> None:
     finally:
         revoked.stop()
     assert launch(revoked.url, tmp_path, "--cache").returncode == 69
+
+
+def test_a_deleted_component_is_never_served_from_the_cache(tmp_path: Path) -> None:
+    """404 is a definitive answer like a denial: the cached values of the deleted component are forgotten."""
+    existing = Server(tmp_path)
+    try:
+        assert launch(existing.url, tmp_path, "--cache").returncode == 0
+        assert cache_files(tmp_path)
+    finally:
+        existing.stop()
+    store = tmp_path / "store-without-orders.yaml"
+    store.write_text((EXAMPLE / "connections.yaml").read_text().replace("orders-service", "orders-service-retired"))
+    deleted = Server(tmp_path, port=existing.port, store=store)
+    try:
+        result = launch(deleted.url, tmp_path, "--cache")
+        assert result.returncode == 78, result.stderr
+        assert "404" in result.stderr
+        assert not cache_files(tmp_path)  # the 404 deleted the cached values
+    finally:
+        deleted.stop()
+    assert launch(deleted.url, tmp_path, "--cache").returncode == 69  # nothing left to fall back on
 
 
 def test_a_backend_that_never_answers_hits_the_deadline(tmp_path: Path) -> None:

@@ -165,3 +165,30 @@ def test_quiet_is_replayed_as_the_full_path_decided_it(example: dict, quiet: lis
     replayed = run_launcher(args, cwd=example["dir"], env={**environment, "PYTHONPATH": example["no_click"]})
     assert replayed.returncode == 0 and replayed.stderr == "", replayed.stderr
     assert len(records(example)) == 1
+
+
+def test_a_changed_variable_an_env_file_interpolates_is_not_replayed(example: dict, tmp_path: Path) -> None:
+    """`${REGION}` in an env file is an input: a changed value resolves again, never replays the old one."""
+    overlay = write(tmp_path / "overlay.env", "SERVICE_REGION=${REGION}\n")
+    first = launch(example, "--env-file", str(overlay), env={"REGION": "eu-west-1"}).env()
+    assert first["SERVICE_REGION"] == "eu-west-1"
+    replayed = launch(example, "--env-file", str(overlay), fast_only=True, env={"REGION": "eu-west-1"}).env()
+    assert replayed["SERVICE_REGION"] == "eu-west-1"
+    assert launch(example, "--env-file", str(overlay), fast_only=True, env={"REGION": "us-east-2"}).returncode != 0
+    assert launch(example, "--env-file", str(overlay), env={"REGION": "us-east-2"}).env()["SERVICE_REGION"] == (
+        "us-east-2"
+    )
+
+
+def test_a_rotated_secret_does_not_outlive_the_rotation_in_a_record(example: dict) -> None:
+    """Records hold resolved values: once an input changes, the stale record is removed from disk."""
+    launch(example).env()
+    launch(example, command=["sh", "-c", "exit 0"])  # a second record, for another command
+    assert len(records(example)) == 2
+    store = Path(example["dir"]) / "connections.yaml"
+    store.write_text(store.read_text().replace("dev-db-password-3b8f", "rotated-db-password-5c2e"))
+    assert launch(example, fast_only=True).returncode != 0  # stale: the replay removed its record
+    assert len(records(example)) == 1
+    launch(example).env()  # the full path records anew and sweeps the other stale record
+    [record] = records(example)
+    assert b"dev-db-password-3b8f" not in record.read_bytes()

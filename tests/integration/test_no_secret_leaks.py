@@ -25,6 +25,11 @@ SECRETS = {
     "env-file": "s3cr3t-from-dotenv-e8e8",
     "token": "s3cr3t-bearer-token-aa00",
     "cache-key": "s3cr3t-cache-key-0123456789",
+    # YAML typos that turn a secret into a key (`value:x` in a flow mapping is one key): the
+    # unknown-key warnings they cause, on every command and every launch, must not quote them.
+    "typo-parameter": "s3cr3t-typo-parameter-4d4d",
+    "typo-form": "s3cr3t-typo-form-6f6f",
+    "typo-default": "s3cr3t-typo-default-7a7a",
 }
 
 STORE = f"""
@@ -34,7 +39,9 @@ projects:
     components:
       - name: svc
         configForm:
-          development: {{FORM_TOKEN: {{value: {SECRETS["form-secret"]}, secret: true}}}}
+          development:
+            FORM_TOKEN: {{value: {SECRETS["form-secret"]}, secret: true}}
+            SPARE_TOKEN: {{secret: true, value:{SECRETS["typo-form"]}}}
       - name: other
     oauthApps:
       - id: shared
@@ -57,6 +64,7 @@ projects:
         parameters:
           HostName: db
           Password: {SECRETS["db-password"]}
+          Replica: {{optional: true, secret: true, value:{SECRETS["typo-parameter"]}}}
 """
 
 MANIFEST = """
@@ -69,6 +77,7 @@ configurations:
   env:
     - {name: DB_PASSWORD, valueFrom: {connectionRef: {name: db-conn, key: Password}}}
     - {name: FORM_TOKEN, valueFrom: {configForm: {type: secret}}}
+    - {name: OPTIONAL_TOKEN, valueFrom: {configForm: {type: secret, required: false, default:TYPO_DEFAULT}}}
   file:
     - name: secret.json
       mountPath: /etc/app
@@ -80,7 +89,7 @@ configurations:
 @pytest.fixture
 def setup(tmp_path: Path) -> dict[str, str]:
     component = tmp_path / "svc"
-    write(component / ".choreo" / "component.yaml", MANIFEST)
+    write(component / ".choreo" / "component.yaml", MANIFEST.replace("TYPO_DEFAULT", SECRETS["typo-default"]))
     write(component / "connections.yaml", STORE)
     (component / "connections.yaml").chmod(0o600)
     write(tmp_path / "dev.env", f"EXTRA_SECRET={SECRETS['env-file']}\n")
@@ -200,3 +209,74 @@ def test_child_receives_the_secrets_but_not_the_launchers_credentials(setup: dic
     written = Path(setup["tmp"]) / "m" / "etc" / "app" / "secret.json"
     assert oct(written.stat().st_mode & 0o777) == oct(0o600)
     assert os.path.exists(written)
+
+
+# ---------------------------------------------------------------- secrets YAML turned into keys
+
+
+def test_the_typos_are_warned_about_without_their_text(setup: dict[str, str]) -> None:
+    result = run_launcher(["check", "-C", setup["dir"]])
+    assert result.returncode == 0, result.stderr
+    assert "connections[1].parameters.Replica: an unknown key, ignored" in result.stderr
+    assert "configForm.development.SPARE_TOKEN: an unknown key, ignored" in result.stderr
+    assert "YAML needs a space after the colon (`value: ...`)" in result.stderr
+    assert_clean(result.stdout + result.stderr, "check")
+
+
+def test_the_fast_paths_replayed_warnings_do_not_quote_a_typo(setup: dict[str, str], tmp_path: Path) -> None:
+    no_click = write(tmp_path / "no-click" / "click" / "__init__.py", "raise ImportError('not on the fast path')\n")
+    args = ["-C", setup["dir"], "--mount-root", setup["tmp"] + "/m", "--", "true"]
+    cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first = run_launcher(args, env=cache)
+    assert first.returncode == 0, first.stderr
+    assert list((tmp_path / "cache" / "choreo-run" / "plans").glob("*.plan")), "no record was made"
+    replayed = run_launcher(args, env={**cache, "PYTHONPATH": str(no_click.parent.parent)})  # the full path fails
+    assert replayed.returncode == 0, replayed.stderr
+    assert "SPARE_TOKEN: an unknown key, ignored" in replayed.stderr  # the recorded warnings, replayed
+    for result in (first, replayed):
+        assert_clean(result.stdout + result.stderr, "fast path")
+
+
+def test_a_typo_that_leaves_a_secret_without_a_value_is_refused_without_its_text(setup: dict[str, str]) -> None:
+    store = Path(setup["dir"]) / "connections.yaml"
+    store.write_text(
+        STORE.replace(
+            f"Password: {SECRETS['db-password']}", f"Password: {{secret: true, value:{SECRETS['typo-parameter']}}}"
+        )
+    )
+    for args in (
+        ["check", "-C", setup["dir"]],
+        ["plan", "-C", setup["dir"], "--debug"],
+        ["-C", setup["dir"], "--", "true"],
+    ):
+        result = run_launcher(args)
+        assert result.returncode == 67, result.stderr
+        assert "has no value for 'Password'" in result.stderr
+        assert_clean(result.stdout + result.stderr, " ".join(args))
+
+
+def test_a_typo_in_a_manifest_literal_is_refused_without_its_text(setup: dict[str, str]) -> None:
+    manifest = Path(setup["dir"]) / ".choreo" / "component.yaml"
+    anchor = "  file:\n"
+    manifest.write_text(
+        MANIFEST.replace("TYPO_DEFAULT", "x").replace(
+            anchor, f"    - {{name: LITERAL_TOKEN, value:{SECRETS['typo-default']}}}\n{anchor}"
+        )
+    )
+    for args in (["check", "-C", setup["dir"]], ["plan", "-C", setup["dir"]], ["-C", setup["dir"], "--", "true"]):
+        result = run_launcher(args)
+        assert result.returncode == 65, result.stderr
+        assert "configurations.env[3]: an unknown key of" in result.stderr
+        assert_clean(result.stdout + result.stderr, " ".join(args))
+
+
+def test_a_typo_in_an_oauth_application_is_not_quoted(setup: dict[str, str]) -> None:
+    store = Path(setup["dir"]) / "connections.yaml"
+    store.write_text(
+        STORE.replace("tokenUrl: http://idp}", f"tokenUrl: http://idp, clientSecret:{SECRETS['typo-form']}}}")
+    )
+    result = run_launcher(["check", "-C", setup["dir"], "--debug"])
+    assert result.returncode == 78, result.stderr  # the key holds nothing: a problem, at a described path
+    assert "environments.development: an unknown key, ignored" in result.stderr
+    assert "environments.development.<a key of 34 characters>: expected a string, got nothing" in result.stderr
+    assert_clean(result.stdout + result.stderr, "oauth typo")

@@ -366,6 +366,38 @@ def test_leftovers_are_stopped_when_the_child_exits_on_its_own(tmp_path):
     assert not any(psutil.pid_exists(pid) for pid in pids.values())
 
 
+def test_keep_descendants_leaves_them_running_when_the_child_exits(tmp_path):
+    """dumb-init's single-child behaviour, on request: the service's exit code at once, descendants left alone."""
+    run = start(
+        tmp_path,
+        "--keep-descendants",
+        stdin=subprocess.PIPE,
+        command=program(
+            "trap.py",
+            "--until-input",
+            "--code",
+            "5",
+            "--orphan",
+            "TERM --name polite --exit-after 1 --code 0",
+            "--spawn",
+            "--name stubborn --ignore TERM",
+        ),
+    )
+    pids = {line.split()[0]: int(line.split()[2].split("=")[1]) for line in (run.lines.next() for _ in range(3))}
+    run.process.stdin.close()
+    try:
+        assert run.process.wait(timeout=10) == 5
+        left = {name: psutil.Process(pid) for name, pid in pids.items() if name != "child"}
+        assert all(process.status() != psutil.STATUS_ZOMBIE for process in left.values()), left
+    finally:
+        for name, pid in pids.items():
+            if name != "child":
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
 def test_orphans_are_adopted_and_reaped(tmp_path):
     run = start(tmp_path, command=program("orphans.py", "3"))
     code, lines = run.finish()

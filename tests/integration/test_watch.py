@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support.etcd_cluster import Cluster, unique_prefix
+from support.etcd_cluster import ETCD_ALLOW_NO_AUTH, Cluster, unique_prefix
 from support.http_fixtures import TOKEN, contract
 from support.process import EXAMPLE, clean_environment, run_launcher
 
@@ -165,7 +165,7 @@ def test_etcd_changes_are_seen_through_the_watch_api(etcd_single: Cluster, tmp_p
     store = tmp_path / "store.yaml"
     shutil.copy(EXAMPLE / "connections.yaml", store)
     assert run_launcher(["store", "push", "--store", str(store), url]).returncode == 0
-    watched = Watched(tmp_path, backend=url)
+    watched = Watched(tmp_path, backend=url, env=ETCD_ALLOW_NO_AUTH)  # etcd_single has auth off
     try:
         watched.wait_for(1)
         store.write_text(store.read_text().replace("development: localhost,", "development: db-from-etcd,"))

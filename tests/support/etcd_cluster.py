@@ -26,6 +26,9 @@ from launcher.backends.etcd.backend import EtcdBackend, open_etcd
 ETCD = shutil.which("etcd")
 ROOT_PASSWORD = "root-pw-for-tests"
 FAST = ["--heartbeat-interval", "50", "--election-timeout", "500"]  # elections in ~0.5 s, not 1 s
+# Fetching from a member without auth is refused unless asked for (docs/backends/etcd.md): tests that
+# read from etcd_single or etcd_three say so, through the setting or, for launcher processes, this.
+ETCD_ALLOW_NO_AUTH = {"CHOREO_RUN_ETCD_ALLOW_NO_AUTH": "1"}
 
 
 @dataclass
@@ -157,7 +160,11 @@ def unique_prefix() -> str:
 
 @pytest.fixture(scope="session")
 def etcd_single() -> Iterator[Cluster]:
-    """One member, auth off, shared by every test of the session."""
+    """One member, auth off, shared by every test of the session.
+
+    Auth off is a development set-up: a fetch from it is refused unless the test opts in
+    (`etcd_allow_no_auth=True`, or ETCD_ALLOW_NO_AUTH for a launcher process).
+    """
     cluster = started(1)
     yield cluster
     cluster.stop()
@@ -181,7 +188,7 @@ def etcd_auth() -> Iterator[Cluster]:
 
 @pytest.fixture()
 def etcd_three() -> Iterator[Cluster]:
-    """Three members of one cluster, for tests that stop some of them."""
+    """Three members of one cluster, auth off (fetches opt in, as for etcd_single), for tests that stop some."""
     cluster = started(3)
     yield cluster
     cluster.stop()

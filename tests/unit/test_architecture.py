@@ -22,7 +22,8 @@ ALLOWED: dict[str, set[str]] = {
     "resolve": {CORE, "manifest", "backends"},
     "connections": {CORE, "backends"},
     "launch": {CORE},
-    "cli": {CORE, "manifest", "backends", "resolve", "connections", "launch"},
+    "diagram": {CORE, "manifest", "backends", "resolve"},
+    "cli": {CORE, "manifest", "backends", "resolve", "connections", "launch", "diagram"},
 }
 # Named exceptions, each with its reason.
 EXCEPTIONS: dict[str, set[str]] = {

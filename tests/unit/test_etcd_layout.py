@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import string
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from launcher.backends.etcd.backend import parse_etcd_url, prefix_end
-from launcher.backends.etcd.layout import component_prefixes, kvs_to_document, role_name, store_to_kvs
+from launcher.backends.etcd.layout import (
+    META,
+    component_prefixes,
+    kvs_to_document,
+    nesting_problem,
+    normalize_prefix,
+    parse_role_name,
+    role_name,
+    scope_of_range,
+    store_prefixes,
+    store_to_kvs,
+)
 from launcher.backends.local.store_file import Store, parse_store
 from launcher.errors import ConfigurationError
 from support.stores import SECRETS, example_store, rich_store
@@ -45,6 +59,80 @@ def test_a_component_reads_exactly_three_prefixes() -> None:
 def test_role_names_carry_the_prefix_so_two_stores_can_share_a_cluster() -> None:
     assert role_name("/choreo", "shop", "a") == "choreo.shop.a"
     assert role_name("/team/x", "shop", "a") == "team.x.shop.a"
+    assert role_name("/choreo", "bookstore", "orders-service") == "choreo.bookstore.orders-service"  # as before
+
+
+# ---------------------------------------------------------------- names derived from a scope are injective
+# (docs/security.md, class 1). Prefixes as parse_etcd_url leaves them: `/` + segments, never empty.
+
+NAMES = st.text(st.characters(), max_size=12)  # surrogates included: role names encode them too
+KEY_NAMES = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)  # keys are UTF-8
+SEGMENTS = st.text(st.characters(), max_size=6).filter(lambda s: "/" not in s)
+PREFIXES = (
+    st.lists(SEGMENTS, min_size=1, max_size=3)
+    .map(lambda parts: "/" + "/".join(parts))
+    .filter(lambda prefix: normalize_prefix(prefix) == prefix)
+)
+SCOPES = st.tuples(PREFIXES, NAMES, NAMES)
+
+
+@pytest.mark.parametrize(
+    "one, other",
+    [
+        (("/choreo", "a.b", "c"), ("/choreo", "a", "b.c")),
+        (("/x.y", "p", "c"), ("/x", "y.p", "c")),
+        (("/x/y", "p", "c"), ("/x", "y.p", "c")),
+        (("/x/y", "p", "c"), ("/x.y", "p", "c")),
+        (("/choreo-run", "p", "c"), ("", "p", "c")),
+    ],
+)
+def test_scopes_that_used_to_share_a_role_no_longer_do(one: tuple[str, ...], other: tuple[str, ...]) -> None:
+    assert role_name(*one) != role_name(*other)
+
+
+@given(SCOPES)
+def test_a_role_name_parses_back_to_its_scope(scope: tuple[str, str, str]) -> None:
+    """`parse_role_name` inverts `role_name`: so two scopes never share a role (or user)."""
+    name = role_name(*scope)
+    assert parse_role_name(name) == scope
+    assert set(name) <= set(string.ascii_letters + string.digits + "-_.%")  # etcdctl- and shell-safe
+    assert name != "root"
+
+
+@given(SCOPES, SCOPES)
+def test_two_scopes_never_share_a_role(one: tuple[str, str, str], other: tuple[str, str, str]) -> None:
+    assume(one != other)
+    assert role_name(*one) != role_name(*other)
+
+
+@given(PREFIXES, KEY_NAMES, KEY_NAMES, KEY_NAMES, KEY_NAMES)
+def test_key_prefixes_of_two_scopes_never_overlap(prefix: str, p1: str, c1: str, p2: str, c2: str) -> None:
+    """Within one store, no scope's component range contains another scope's, and each parses back."""
+    one, two = component_prefixes(prefix, p1, c1), component_prefixes(prefix, p2, c2)
+    assert scope_of_range(one.component) == (prefix, p1, c1)
+    assert scope_of_range(one.shared) == (prefix, p1, None)
+    if (p1, c1) != (p2, c2):
+        assert not one.component.startswith(two.component) and not two.component.startswith(one.component)
+    if p1 != p2:
+        assert not one.shared.startswith(two.shared) and not two.shared.startswith(one.shared)
+        assert not two.component.startswith(one.shared)  # another project's component is not shared with us
+    assert not one.component.startswith(two.shared) and not one.org.startswith(two.component)
+
+
+@pytest.mark.parametrize("prefix", ["/a/org", "/a/projects/p/shared", "/a/b/org/c", "/a/projects"])
+def test_a_prefix_inside_another_stores_keys_is_refused(prefix: str) -> None:
+    assert nesting_problem(prefix) is not None
+    with pytest.raises(ConfigurationError, match="inside the keys of a store at a shorter prefix"):
+        parse_etcd_url(f"etcd://127.0.0.1:2379{prefix}")
+
+
+@given(PREFIXES, PREFIXES)
+def test_stores_at_acceptable_prefixes_never_hold_each_others_keys(one: str, two: str) -> None:
+    """What a push to `two` owns (and may delete) and what its roles grant never covers a key of `one`."""
+    assume(one != two and nesting_problem(one) is None and nesting_problem(two) is None)
+    ranges = {*store_prefixes(two), *component_prefixes(two, "p", "c").all()}
+    for key in (*component_prefixes(one, "p", "c").all(), f"{one}/{META}"):
+        assert not any(key.startswith(owned) for owned in ranges)
 
 
 def _moved(kvs: dict[str, str], old: str, new: str) -> dict[str, str]:

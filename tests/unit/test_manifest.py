@@ -18,7 +18,7 @@ dependencies:
       resourceRef: service:/HRProject/UserComponent/v1/ad088/PUBLIC
   serviceReferences:
     - name: choreo:///org/p/c/ad088/v1/PUBLIC
-      connectionConfig: 01ef-1
+      connectionConfig: 01ef0dc4-2490-1df8-80bd-776c36b2b760
       env:
         - from: ServiceURL
           to: SERVICE_URL
@@ -58,7 +58,7 @@ def test_reads_every_section_of_a_12_manifest(tmp_path: Path) -> None:
     manifest = load(tmp_path, GOOD_12)
     assert manifest.schema_version == "1.2"
     assert [r.name for r in manifest.connection_references] == ["hr-connection"]
-    assert manifest.service_references[0].connection_id == "01ef-1"
+    assert manifest.service_references[0].connection_id == "01ef0dc4-2490-1df8-80bd-776c36b2b760"
     assert [(m.key, m.variable) for m in manifest.service_references[0].env] == [("ServiceURL", "SERVICE_URL")]
     assert [(e.variable, e.source.kind) for e in manifest.env] == [
         ("LITERAL", "value"),
@@ -96,7 +96,7 @@ def test_integer_schema_version_is_read_with_a_warning(tmp_path: Path) -> None:
         ),
         (
             "schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n    - name: good-name\n      resourceRef: ftp:/x\n",
-            "expected a resourceRef starting with service:, thirdparty:, database:, storage:, got 'ftp:/x'",
+            "resourceRef: invalid resourceRef 'ftp:/x': for services use [service:]",
         ),
         (
             "schemaVersion: 1.2\ndependencies:\n  connectionReferences: {name: x}\n",
@@ -145,10 +145,10 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         dependencies:
           connectionReferences:
             - name: a
-              resourceRef: service:/x
-            - resourceRef: service:/y
+              resourceRef: service:/p/x/v1
+            - resourceRef: y/v1
             - name: fine-one
-              resourceRef: service:/z
+              resourceRef: service:/p/z/v1/ep/PUBLIC
             - name: b
         """,
     )
@@ -322,7 +322,7 @@ TAGGED_PLACES = [
         "expected a resourceRef such as service:/",
     ),
     (
-        "connectionConfig: 01ef-1",
+        "connectionConfig: 01ef0dc4-2490-1df8-80bd-776c36b2b760",
         "connectionConfig: {}",
         "dependencies.serviceReferences[0].connectionConfig",
         "expected a Connection ID",
@@ -409,3 +409,23 @@ def test_component_config_kind_of_another_yaml_type(tmp_path: Path) -> None:
         "apiVersion: expected one of core.choreo.dev/v1beta1, core.choreo.dev/v1alpha1, got a date",
         "kind: expected 'ComponentConfig', got binary data",
     ]
+
+
+# ---------------------------------------------------------------- keys that may be values are never quoted (12.5)
+
+
+def test_a_literal_value_typed_as_a_key_is_refused_without_its_text(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError) as caught:
+        load(tmp_path, "schemaVersion: 1.2\nconfigurations:\n  env:\n    - {name: API_TOKEN, value:s3cr3t-9f}\n")
+    everything = "\n".join([str(caught.value), *caught.value.warnings])
+    assert "s3cr3t" not in everything
+    assert "configurations.env[0]: an unknown key of 15 characters, ignored" in everything
+    assert "space after the colon (`value: ...`)" in everything
+
+
+def test_value_from_names_only_the_known_kinds_it_found(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError) as caught:
+        load(tmp_path, "schemaVersion: 1.2\nconfigurations:\n  env:\n    - {name: A, valueFrom: {s3cr3t-9f: 1}}\n")
+    everything = "\n".join([str(caught.value), *caught.value.warnings])
+    assert "s3cr3t" not in everything
+    assert "expected exactly one of connectionRef, configGroupRef, configForm, got none of them" in everything

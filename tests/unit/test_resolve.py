@@ -281,3 +281,132 @@ def test_child_environment_precedence_and_launcher_settings(tmp_path: Path) -> N
     assert "CHOREO_RUN_TOKEN" not in overriding and overriding["PATH"] == "/bin"
     keeping = child_environment(plan, base, override=False)
     assert keeping["CHOREO_INVENTORY_SERVICEURL"] == "inherited"
+
+
+# ---------------------------------------------------------------- dangerous names (item 12.7)
+
+
+def literal(name: str, value: str = "x") -> str:
+    return f"schemaVersion: 1.2\nconfigurations:\n  env:\n    - {{name: {name}, value: '{value}'}}\n"
+
+
+def test_a_variable_that_changes_how_code_loads_is_refused_naming_where_it_came_from(tmp_path: Path) -> None:
+    with pytest.raises(ResolutionError) as caught:
+        plan_for(tmp_path, literal("LD_PRELOAD", "/tmp/evil.so"))
+    message = str(caught.value)
+    assert "value configurations.env[0].value: variable LD_PRELOAD changes how" in message
+    assert "--allow-variable LD_PRELOAD" in message and "/tmp/evil.so" not in message
+
+
+def test_an_allowed_dangerous_variable_is_injected(tmp_path: Path) -> None:
+    store = LocalStore(str(write(tmp_path / "store.yaml", STORE)))
+    manifest = load_manifest(str(write(tmp_path / ".choreo" / "component.yaml", literal("PYTHONPATH", "/opt/lib"))))
+    snapshot = store.fetch(Identity("shop", "orders"))
+    plan = resolve(manifest, snapshot, allowed_variables=frozenset({"PYTHONPATH"}))
+    assert plan.variables()["PYTHONPATH"] == "/opt/lib"
+    with pytest.raises(ResolutionError, match="PYTHONPATH"):
+        resolve(manifest, snapshot, allowed_variables=frozenset({"LD_PRELOAD"}))
+
+
+def test_a_service_reference_renamed_to_path_is_refused(tmp_path: Path) -> None:
+    manifest = (
+        "schemaVersion: 1.2\ndependencies:\n  serviceReferences:\n"
+        "    - {name: x, connectionConfig: id-inventory, env: [{from: ServiceURL, to: PATH}]}\n"
+    )
+    with pytest.raises(ResolutionError, match="serviceReference inventory.ServiceURL: variable PATH changes"):
+        plan_for(tmp_path, manifest)
+
+
+def test_an_env_file_layer_may_not_set_a_dangerous_variable(tmp_path: Path) -> None:
+    with pytest.raises(ResolutionError, match="env-file dev.env: variable NODE_OPTIONS changes"):
+        plan_for(tmp_path, refs("inventory"), overlays=(("dev.env", {"NODE_OPTIONS": "--require /tmp/x.js"}),))
+
+
+# ---------------------------------------------------------------- empty values (item 13.7)
+
+
+def plan_with_store(tmp_path: Path, manifest: str, old: str, new: str) -> Plan:
+    text = STORE.replace(old, new)
+    assert text != STORE
+    store = LocalStore(str(write(tmp_path / "store.yaml", text)))
+    snapshot = store.fetch(Identity("shop", "orders"))
+    return resolve(load_manifest(str(write(tmp_path / ".choreo" / "component.yaml", manifest))), snapshot)
+
+
+def test_an_empty_secret_parameter_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ResolutionError) as caught:
+        plan_with_store(tmp_path, refs("orders-db"), "development: db-secret-7", 'development: ""')
+    assert "connection 'orders-db' has an empty value for 'Password' in environment 'development'" in str(caught.value)
+    assert "optional: true" in str(caught.value)
+
+
+def test_an_empty_required_parameter_is_refused_through_a_service_reference(tmp_path: Path) -> None:
+    manifest = (
+        "schemaVersion: 1.2\ndependencies:\n  serviceReferences:\n"
+        "    - {name: x, connectionConfig: id-inventory, env: [{from: ServiceURL, to: INVENTORY_URL}]}\n"
+    )
+    with pytest.raises(ResolutionError, match=r"env\[0\]\.from: connection 'inventory' has an empty value"):
+        plan_with_store(tmp_path, manifest, "development: http://inventory.dev", 'development: ""')
+
+
+def test_an_optional_parameter_may_be_empty(tmp_path: Path) -> None:
+    plan = plan_with_store(
+        tmp_path,
+        refs("orders-db"),
+        "{optional: true, values: {production: replica.prod}}",
+        "{optional: true, value: ''}",
+    )
+    assert plan.variables()["CHOREO_ORDERS_DB_REPLICA"] == ""
+
+
+def test_an_empty_config_form_value_is_refused_unless_the_manifest_says_not_required(tmp_path: Path) -> None:
+    form = "schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: LOG_LEVEL\n      valueFrom: {configForm: {REQ}}\n"
+    with pytest.raises(ResolutionError, match="the config form value for 'LOG_LEVEL' is empty"):
+        plan_with_store(tmp_path, form.replace("REQ", "type: string"), "LOG_LEVEL: debug", 'LOG_LEVEL: ""')
+    optional = form.replace("REQ", "type: string, required: false")
+    assert plan_with_store(tmp_path, optional, "LOG_LEVEL: debug", 'LOG_LEVEL: ""').variables()["LOG_LEVEL"] == ""
+    secret = form.replace("REQ", "type: secret, required: false")
+    with pytest.raises(ResolutionError, match="is empty"):
+        plan_with_store(tmp_path, secret, "LOG_LEVEL: debug", 'LOG_LEVEL: ""')
+
+
+def test_an_empty_config_group_value_is_refused(tmp_path: Path) -> None:
+    manifest = literal("X").replace(
+        "{name: X, value: 'x'}", "{name: FLAGS, valueFrom: {configGroupRef: {name: flags, key: enabled}}}"
+    )
+    with pytest.raises(ResolutionError, match="config group 'flags' has an empty value for 'enabled'"):
+        plan_with_store(tmp_path, manifest, 'development: "a,b"', 'development: ""')
+
+
+def test_empty_values_written_in_the_manifest_itself_are_meant(tmp_path: Path) -> None:
+    manifest = (
+        "schemaVersion: 1.2\nconfigurations:\n  env:\n    - {name: A, value: ''}\n    - {name: B, value: }\n"
+        "    - {name: C, valueFrom: {configForm: {type: secret, default: ''}}}\n"
+    )
+    assert plan_for(tmp_path, manifest).variables() == {"A": "", "B": "", "C": ""}
+
+
+# ---------------------------------------------------------------- private configuration files (item 12.7)
+
+
+def test_a_file_built_from_an_object_value_is_private(tmp_path: Path) -> None:
+    manifest = (
+        "schemaVersion: 1.2\nconfigurations:\n  file:\n    - name: s.json\n      mountPath: /app\n      values:\n"
+        "        - {name: a, value: plain}\n"
+        "        - {name: b, valueFrom: {configForm: {type: object, default: {nested: 1}}}}\n"
+    )
+    [output] = plan_for(tmp_path, manifest).files
+    assert output.secret
+    plain = manifest.split("        - {name: b")[0]
+    [output] = plan_for(tmp_path, plain).files
+    assert not output.secret
+
+
+def test_a_file_built_from_an_object_the_store_holds_is_private(tmp_path: Path) -> None:
+    manifest = (
+        "schemaVersion: 1.2\nconfigurations:\n  file:\n    - name: s.json\n      mountPath: /app\n      values:\n"
+        "        - {name: payment, valueFrom: {configForm: {type: object}}}\n"
+    )
+    files = "      - name: orders\n        files: {development: {s.json: {payment: {provider: sandbox}}}}\n"
+    [output] = plan_with_store(tmp_path, manifest, "      - name: orders\n", files).files
+    assert output.secret and b"sandbox" in output.content

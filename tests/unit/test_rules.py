@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from launcher import keys
+from launcher import keys, naming, shape
 from launcher.backends.local.document import empty_store
 from launcher.backends.local.store_file import ALL_ENVIRONMENTS, StoredParameter
 from launcher.connections import operations as ops
@@ -188,3 +188,119 @@ def test_every_display_masks_with_the_one_string() -> None:
     shown = details(store, created.connection, reveal=False)
     assert f"Password [all environments]: {keys.MASK}" in shown and "s3cr3t" not in shown
     assert connection_keys(created.connection) == [("Password", True)]
+
+
+# ---------------------------------------------------------------- secret by name (item 12.7)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "api_key",
+        "client_secret",
+        "DB_PASSWORD",
+        "AccessToken",
+        "SecretKey",
+        "privateKey",
+        "passphrase",
+        "credentials",
+        "refresh_token",
+        "STRIPE_SECRET_KEY",
+        "Password2",
+        " Password",
+        "Password ",
+        "signing-key",
+    ],
+)
+def test_names_that_end_in_a_credential_word_are_secret(key: str) -> None:
+    assert keys.is_secret_by_default(key)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["Passport", "TokenURL", "token_endpoint", "PASSWORD_FILE", "ConsumerKey", "PublicKey", "Key", "SECRET_NAME"],
+)
+def test_names_that_only_contain_a_credential_word_are_not(key: str) -> None:
+    # Whole words, and the last one decides: a TokenURL is a URL, a Passport is no password.
+    assert not keys.is_secret_by_default(key)
+
+
+def test_words_split_camel_case_acronyms_snake_and_kebab() -> None:
+    assert keys.words("ChoreoAPIKey") == ["choreo", "api", "key"]
+    assert keys.words("TokenURL") == ["token", "url"]
+    assert keys.words("db-password_2") == ["db", "password", "2"]
+
+
+@pytest.mark.parametrize("pair", [" Password=x", "Password =x", " client_secret =x", "AccessToken=x"])
+def test_a_secret_is_never_taken_from_the_command_line_whatever_the_blanks(pair: str) -> None:
+    with pytest.raises(UsageError, match="is a secret parameter"):
+        parameter_updates((pair,), (), None, ())
+
+
+def test_a_param_without_equals_is_never_echoed() -> None:
+    with pytest.raises(UsageError) as caught:
+        parameter_updates(("s3cr3t-value",), (), None, ())
+    assert "s3cr3t" not in str(caught.value)
+
+
+def test_a_plain_param_keeps_its_name_without_blanks() -> None:
+    [update] = parameter_updates((" Port =5432",), (), None, ())
+    assert update.key == "Port" and update.values == {ALL_ENVIRONMENTS: "5432"}
+
+
+# ---------------------------------------------------------------- dangerous variable names (item 12.7)
+
+
+@pytest.mark.parametrize("name", ["LD_PRELOAD", "BASH_ENV", "ENV", "PYTHONPATH", "NODE_OPTIONS", "PATH", "IFS"])
+def test_names_that_change_how_code_loads_are_refused_unless_allowed(name: str) -> None:
+    problem = naming.dangerous_variable_problem(name)
+    assert problem and name in problem and f"--allow-variable {name}" in problem
+    assert naming.dangerous_variable_problem(name, frozenset({name})) is None
+
+
+@pytest.mark.parametrize("name", ["LD_SDK_KEY", "path", "PYTHONUNBUFFERED", "NODE_ENV", "JAVA_HOME", "HOME"])
+def test_ordinary_names_are_not_dangerous(name: str) -> None:
+    assert naming.dangerous_variable_problem(name) is None
+
+
+def test_the_issues_list_is_covered() -> None:
+    listed = "LD_PRELOAD LD_LIBRARY_PATH LD_AUDIT BASH_ENV ENV PYTHONPATH PYTHONSTARTUP PYTHONHOME NODE_OPTIONS "
+    listed += "NODE_PATH PERL5OPT PERL5LIB RUBYOPT RUBYLIB JAVA_TOOL_OPTIONS _JAVA_OPTIONS JDK_JAVA_OPTIONS "
+    listed += "CLASSPATH GCONV_PATH PATH IFS PS4 SHELLOPTS"
+    assert set(listed.split()) <= naming.DANGEROUS_VARIABLES
+
+
+# ---------------------------------------------------------------- keys in messages (item 12.5)
+
+KNOWN = frozenset({"value", "values", "secret", "optional"})
+
+
+@pytest.mark.parametrize("typo, meant", [("secert", "secret"), ("valeus", "values"), ("optinal", "optional")])
+def test_a_near_miss_identifier_is_named_with_its_suggestion(typo: str, meant: str) -> None:
+    assert shape.describe_unknown_key(typo, KNOWN) == (True, f"unknown key, ignored; did you mean {meant!r}?")
+
+
+@pytest.mark.parametrize("key", ["value:s3cr3t", "s3cr3t-value-1234", "Zx9qT2", "x" * 60, "value s3cr3t", 1234])
+def test_a_key_that_may_be_a_value_is_described_never_quoted(key: object) -> None:
+    shown_key, message = shape.describe_unknown_key(key, KNOWN)
+    assert not shown_key and str(key) not in message and f"of {len(str(key))} characters" in message
+
+
+def test_a_secret_bearing_mapping_never_names_a_key_nor_its_length() -> None:
+    shown_key, message = shape.describe_unknown_key("secert", KNOWN, secret_bearing=True)
+    assert not shown_key and "secert" not in message and "did you mean 'secret'?" in message
+    shown_key, message = shape.describe_unknown_key("value:s3cr3t", KNOWN, secret_bearing=True)
+    assert not shown_key and "s3cr3t" not in message and "12" not in message
+    assert "starts with 'value:'" in message and "space after the colon" in message
+
+
+def test_paths_describe_keys_that_do_not_look_like_names() -> None:
+    assert shape.child("a", "settings.json") == "a.settings.json"
+    assert shape.child("a", "Password:s3cr3t") == "a.<a key of 15 characters>"
+    assert shape.child("a", "two words") == "a.<a key of 9 characters>"
+
+
+def test_edit_distance_counts_a_transposition_once() -> None:
+    assert shape.edit_distance("nmae", "name") == 1
+    assert shape.edit_distance("connectionRefrences", "connectionReferences") == 1
+    assert shape.near_miss("ab", frozenset({"id"})) is None  # two edits of a two-letter key is no typo

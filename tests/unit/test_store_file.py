@@ -298,3 +298,86 @@ def test_tagged_values_never_show_the_value() -> None:
     found = problems_of_yaml(text)
     assert any("parameters.Password: expected a string, number or boolean, got binary data" in p for p in found)
     assert not any("pw-dev-secret" in p or "cHctZGV2" in p for p in found)
+
+
+# ---------------------------------------------------------------- every kind of secret is guarded (12.7)
+
+ONLY_CLEAR_VALUES = """
+version: 1
+projects:
+  - name: shop
+    components:
+      - name: orders
+        configForm:
+          development: {LOG_LEVEL: debug}
+    configGroups:
+      - name: flags
+        parameters:
+          enabled: on-for-all
+    connections:
+      - id: c1
+        name: catalog
+        type: service
+        visibility: project
+        parameters:
+          ServiceURL: http://dev
+"""
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("LOG_LEVEL: debug", "LOG_LEVEL: debug, API_TOKEN: {value: t, secret: true}"),  # a secret config form value
+        ("LOG_LEVEL: debug", "LOG_LEVEL: debug, SIGNING_KEY: plain"),  # secret by its name
+        ("enabled: on-for-all", "enabled: {value: x, secret: true}"),  # a config group secret
+        (
+            "    connections:",
+            "    oauthApps:\n      - id: shared\n        environments:\n"
+            "          development: {clientId: c, clientSecret: s, tokenUrl: http://idp}\n    connections:",
+        ),  # an OAuth application's client secret
+        ("version: 1", "version: 1\nconfigGroups: [{name: org, parameters: {DB_PASSWORD: x}}]"),
+    ],
+)
+def test_a_store_holding_any_kind_of_secret_readable_by_others_is_warned_about(
+    tmp_path: Path, edit: tuple[str, str]
+) -> None:
+    clear = write(tmp_path / "clear.yaml", ONLY_CLEAR_VALUES)
+    clear.chmod(0o644)
+    assert LocalStore(str(clear)).fetch(Identity("shop", "orders")).warnings == ()
+    text = ONLY_CLEAR_VALUES.replace(*edit)
+    assert text != ONLY_CLEAR_VALUES
+    path = write(tmp_path / "s.yaml", text)
+    path.chmod(0o644)
+    [warning] = LocalStore(str(path)).fetch(Identity("shop", "orders")).warnings
+    assert "holds secret values and is readable by other users" in warning
+
+
+def test_a_config_form_value_named_like_a_credential_is_secret() -> None:
+    store = parse_store(
+        yaml.safe_load(ONLY_CLEAR_VALUES.replace("LOG_LEVEL: debug", "LOG_LEVEL: d, AccessToken: t")), "s"
+    )
+    form = store.projects["shop"].components["orders"].config_form["development"]
+    assert form["AccessToken"].secret and not form["LOG_LEVEL"].secret
+
+
+# ---------------------------------------------------------------- typos never quote a value (12.5)
+
+
+@pytest.mark.parametrize(
+    "old, new, where",
+    [
+        ("Password: pw-dev-secret", "Password: {secret: true, value:pw-dev-secret}", "parameters.Password"),
+        ("Port: 5432", "Port: {value: 5432, secert: pw-dev-secret}", "parameters.Port"),
+        ("tokenUrl: http://idp/token}", "tokenUrl: http://idp/token, clientSecret2:pw-dev-secret}", "development"),
+    ],
+)
+def test_an_unknown_key_in_a_secret_bearing_mapping_is_never_named(old: str, new: str, where: str) -> None:
+    text = textwrap.dedent(BASE).replace(old, new, 1)
+    assert text != textwrap.dedent(BASE)
+    try:
+        warnings = list(parse_store(yaml.safe_load(text), "store.yaml").warnings)
+        errors: list[str] = []
+    except ConfigurationError as error:
+        warnings, errors = list(error.warnings), [str(error)]
+    assert any(f"{where}: an unknown key, ignored" in w for w in warnings), warnings
+    assert not [line for line in warnings + errors if "pw-dev-secret" in line or "secert" in line]

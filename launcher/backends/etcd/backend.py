@@ -73,6 +73,8 @@ def parse_etcd_url(url: str | BackendURL) -> EtcdTarget:
         raise ConfigurationError(f"etcd URL {parsed.shown!r}: expected {URL_FORM}")
     members = tuple(_member(item, parsed.shown) for item in authority.split(","))
     prefix = layout.normalize_prefix(path) if slash and path.strip("/") else DEFAULT_PREFIX
+    if nested := layout.nesting_problem(prefix):
+        raise ConfigurationError(f"etcd URL {parsed.shown!r}: {nested}")
     return EtcdTarget("https" if parsed.scheme == "etcds" else "http", members, prefix)
 
 
@@ -99,6 +101,25 @@ def _unb64(text: str) -> str:
     return base64.b64decode(text).decode("utf-8")
 
 
+def _decoded_pairs(kvs: Any, source: str) -> dict[str, str]:
+    """A range answer's keys and values as text. A key or value that is not UTF-8 (nothing choreo-run
+    writes) is a malformed answer (78), named by its key; the value, perhaps secret, is never shown."""
+    pairs: dict[str, str] = {}
+    try:
+        for kv in kvs:
+            try:
+                key = _unb64(kv["key"])
+            except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+                raise ConfigurationError(f"{source}: a key is not base64-encoded UTF-8 text") from None
+            try:
+                pairs[key] = _unb64(kv.get("value", ""))
+            except ValueError:
+                raise ConfigurationError(f"{source}: {key}: the value is not UTF-8 text") from None
+    except (KeyError, TypeError, AttributeError):
+        raise ConfigurationError(f"{source}: malformed range answer (expected kvs with key and value)") from None
+    return pairs
+
+
 def prefix_range(prefix: str) -> dict[str, str]:
     return {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix.encode()))}
 
@@ -119,6 +140,7 @@ class EtcdSession:
         self._rounds = Attempts(policy, settings.deadline)  # the session's deadline and its failed rounds
         self._tokens: dict[str, str | None] = {}  # per member: tokens are not assumed portable
         self._first = 0  # the member that answered last is asked first next time
+        self.unauthenticated: str | None = None  # a member that answered without authentication
         self._http = httpx.Client(verify=verification(target.scheme == "https", settings.ca_file), trust_env=False)
 
     def __enter__(self) -> EtcdSession:
@@ -148,7 +170,13 @@ class EtcdSession:
                 )
 
     def _call_member(self, member: str, path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
-        return self._post(member, path, body, what, self.auth_headers(member))
+        headers = self.auth_headers(member)
+        answer = self._post(member, path, body, what, headers)
+        if not headers and self.unauthenticated is None:
+            # With auth enabled etcd refuses every tokenless request (`user name is empty`), so an
+            # answer without a token (or an `authenticate` refused as "not enabled") means it is off.
+            self.unauthenticated = member
+        return answer
 
     def auth_headers(self, member: str) -> dict[str, str]:
         """The Authorization header for `member` (empty without a user); the token is kept per member."""
@@ -191,7 +219,7 @@ class EtcdSession:
         if revision:
             body["revision"] = str(revision)
         answer = self.call("/v3/kv/range", body, f"reading {prefix}")
-        kvs = {_unb64(kv["key"]): _unb64(kv.get("value", "")) for kv in answer.get("kvs", [])}
+        kvs = _decoded_pairs(answer.get("kvs", []), self.target.description)
         # A read pinned to `revision` saw the store as of that revision; the header names the current
         # one, and reporting that would let a write made in between slip past a revision guard.
         return kvs, revision or int(answer["header"]["revision"])
@@ -279,6 +307,7 @@ class EtcdBackend(Backend):
         prefixes = layout.component_prefixes(self.target.prefix, identity.project, identity.component)
         with self.session() as session:
             shared, revision = session.range_prefix(prefixes.shared)
+            self._require_auth(session)
             _require_project(shared, prefixes.shared, identity, self.description)
             component, _ = session.range_prefix(prefixes.component, revision)
             _require_component(component, shared, prefixes, identity, self.description)
@@ -286,6 +315,16 @@ class EtcdBackend(Backend):
         document = layout.kvs_to_document({**org, **shared, **component}, self.target.prefix, self.description)
         # The slice this component's role may read, answered by the local store's own rules.
         return store_snapshot(parse_store(document, self.description), identity, self.description)
+
+    def _require_auth(self, session: EtcdSession) -> None:
+        """Roles keep components apart only when etcd checks them: a cluster without auth is refused."""
+        if session.unauthenticated is None or self.settings.etcd_allow_no_auth:
+            return
+        raise ConfigurationError(
+            f"{self.description}: etcd member {session.unauthenticated} has authentication disabled, so any "
+            "client can read every component's values; enable it (choreo-run store roles --enable-auth) or, "
+            "for development only, pass --etcd-allow-no-auth (CHOREO_RUN_ETCD_ALLOW_NO_AUTH=1)"
+        )
 
     def pull(self) -> PulledStore:
         with self.session() as session:

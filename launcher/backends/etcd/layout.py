@@ -13,6 +13,7 @@ plus an `order` field, so that a pulled store lists everything in the order it w
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
@@ -43,6 +44,22 @@ def normalize_prefix(prefix: str) -> str:
     return "/" + prefix.strip("/") if prefix.strip("/") else ""
 
 
+def nesting_problem(prefix: str) -> str | None:
+    """Why `prefix` cannot be a store's prefix: it lies inside the ranges of a store at a shorter one.
+
+    A store at `/a` owns `/a/projects/` and `/a/org/` (a push deletes what it does not hold there) and
+    grants every component `/a/org/`: a store at `/a/org` or `/a/projects/...` would be read by the
+    other store's components and wiped by its pushes. The first segment may be anything.
+    """
+    nested = [segment for segment in prefix.strip("/").split("/")[1:] if segment in ("projects", "org")]
+    if not nested:
+        return None
+    return (
+        f"prefix {prefix!r} has a segment {nested[0]!r} after the first: it would lie inside the keys "
+        "of a store at a shorter prefix; choose another prefix"
+    )
+
+
 def component_prefixes(prefix: str, project: str, component: str) -> ComponentPrefixes:
     return ComponentPrefixes(
         shared=f"{_project_key(prefix, project)}/shared/",
@@ -57,13 +74,71 @@ def store_prefixes(prefix: str) -> tuple[str, str]:
 
 
 def role_name(prefix: str, project: str, component: str) -> str:
-    """One etcd role (and user) per component, e.g. `choreo.bookstore.orders-service`."""
-    scope = prefix.strip("/").replace("/", ".") or "choreo-run"
-    return f"{scope}.{project}.{component}"
+    """One etcd role (and user) per component, e.g. `choreo.bookstore.orders-service`.
+
+    The parts are the prefix's segments, the project and the component, each percent-encoded
+    except ASCII letters, digits, `-` and `_` (so a `.` inside a name is `%2E`), joined with `.`.
+    No encoded part holds a `.`, so a name splits back into its parts, the last two being the
+    project and the component: `parse_role_name` is the inverse, hence two scopes never share a
+    role. `/x.y` + `p` + `c` is `x%2Ey.p.c`; `/x/y` + `p` + `c` is `x.y.p.c`.
+    """
+    segments = prefix.strip("/").split("/") if prefix.strip("/") else []
+    return ".".join(_name_part(part) for part in (*segments, project, component))
+
+
+def parse_role_name(name: str) -> tuple[str, str, str] | None:
+    """(prefix, project, component) of a name `role_name` made; None for a name it cannot have made."""
+    parts = name.split(".")
+    try:
+        decoded = [_name_unpart(part) for part in parts]
+    except UnicodeDecodeError:
+        return None
+    if len(parts) < 2 or any(_name_part(text) != part for text, part in zip(decoded, parts, strict=True)):
+        return None
+    *segments, project, component = decoded
+    if segments and not "".join(segments):  # `role_name` never makes a prefix of empty segments only
+        return None
+    return ("/" + "/".join(segments) if segments else ""), project, component
+
+
+def describe_scope(prefix: str, project: str, component: str | None) -> str:
+    """A scope in messages: `prefix '/choreo', project 'shop', component 'a'`."""
+    where = f"prefix {prefix!r}, project {project!r}"
+    return f"{where}, component {component!r}" if component is not None else f"{where} (shared)"
+
+
+_COMPONENT_RANGE = re.compile(r"(?s)(.*)/projects/([^/]*)/components/([^/]*)/")
+_SHARED_RANGE = re.compile(r"(?s)(.*)/projects/([^/]*)/shared/")
+
+
+def scope_of_range(key: str) -> tuple[str, str, str | None] | None:
+    """(prefix, project, component) whose component range `key` is (component None: a shared range)."""
+    if match := _COMPONENT_RANGE.fullmatch(key):
+        return match[1], unquote(match[2]), unquote(match[3])
+    if match := _SHARED_RANGE.fullmatch(key):
+        return match[1], unquote(match[2]), None
+    return None
+
+
+_NAME_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def _name_part(text: str) -> str:
+    # Surrogates pass through (encoded as their three bytes), so every str has exactly one encoding.
+    return "".join(
+        char if char in _NAME_SAFE else "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
+        for char in text
+    )
+
+
+def _name_unpart(part: str) -> str:
+    return unquote(part, errors="surrogatepass")
 
 
 def _segment(name: str) -> str:
-    # Percent-encoding keeps a `/` in a name from escaping its prefix.
+    # Percent-encoding keeps a `/` in a name from escaping its prefix. `quote(safe="")` leaves only
+    # ASCII letters, digits and `_.-~` as they are and encodes `%` itself, so it is injective and its
+    # output never holds `/`: each scope's key prefix parses back uniquely (test_etcd_layout.py).
     return quote(name, safe="")
 
 

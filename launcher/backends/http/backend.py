@@ -3,7 +3,10 @@
 Failures that may pass (connection errors, timeouts, 429/502/503/504) are retried under the shared
 policy (`launcher.backends.retry`: exponential backoff with full jitter, a floor under every pause,
 Retry-After honoured within bounds), all inside one overall deadline, so a launch never hangs longer
-than asked and a server answering `Retry-After: 0` is not flooded.
+than asked and a server answering `Retry-After: 0` is not flooded. Each request, whole (connect,
+headers, body), ends within --timeout (`launcher.backends.deadline`): httpx's own timeouts bound one
+socket read each, so a server dripping its headers would otherwise hold a request, or a --watch
+poll, for ever.
 Failures that will not pass (401/403, 404, TLS verification, a malformed answer) fail at once.
 The token goes only in the Authorization header: never in a URL, message, log line or repr.
 """
@@ -21,11 +24,12 @@ import httpx
 
 from launcher import __version__
 from launcher.backends.base import Backend, BackendSettings
+from launcher.backends.deadline import bounded_client, within
 from launcher.backends.http.codec import decode_snapshot
 from launcher.backends.retry import DEFAULT_POLICY, Attempts, RetryPolicy
 from launcher.backends.tls import verification
 from launcher.backends.url import BackendURL, parse_backend_url, redact
-from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError
+from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, NotFound
 from launcher.model import Identity, Snapshot
 
 API_PREFIX = "/v1"
@@ -96,7 +100,9 @@ class HttpBackend(Backend):
         self._token = _checked_token(settings.token)
         # Redirects are not followed, so plain http:// never negotiates TLS and needs no context.
         verify = verification(url.startswith("https://"), settings.ca_file)
-        self._client = httpx.Client(
+        # Every request ends by its own deadline, even against a server that drips its answer
+        # (launcher.backends.deadline): --watch polls through this client for as long as it runs.
+        self._client = bounded_client(
             verify=verify, follow_redirects=False, headers={"User-Agent": f"choreo-run/{__version__}"}
         )
         self._cached: _Cached | None = None
@@ -140,14 +146,17 @@ class HttpBackend(Backend):
         )
 
     def _attempt(self, url: str, identity: Identity, deadline: float) -> Snapshot:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        """One request, whole (connect, headers, body) within --timeout and within the fetch's deadline."""
+        now = time.monotonic()
+        if deadline - now <= 0:
             raise _Retry("the deadline passed before the request")
+        expires = min(deadline, now + self._settings.timeout)
         try:
-            with self._client.stream(
-                "GET", url, headers=self._headers(identity), timeout=min(self._settings.timeout, remaining)
-            ) as response:
-                body = _read_body(response, deadline, url)
+            with (
+                within(expires),
+                self._client.stream("GET", url, headers=self._headers(identity), timeout=expires - now) as response,
+            ):
+                body = _read_body(response, expires, url)
         except httpx.TransportError as error:
             raise _transport_failure(error, url) from None
         except httpx.DecodingError:
@@ -240,7 +249,7 @@ def _status_failure(
     if code == 403:
         return AccessDenied(f"GET {url}: {status}: the token may not read {who}{said}")
     if code == 404:
-        return ConfigurationError(f"GET {url}: {status}: the backend knows no {who}{said}")
+        return NotFound(f"GET {url}: {status}: the backend knows no {who}{said}")
     if code == 304:
         return ConfigurationError(f"GET {url}: {status} to a request that was not conditional")
     if 300 <= code < 400:

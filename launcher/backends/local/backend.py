@@ -88,10 +88,30 @@ def _permission_warnings(path: str, store: Store) -> tuple[str, ...]:
         mode = os.stat(path).st_mode
     except OSError:
         return ()
-    holds_secrets = any(p.secret for c in store.all_connections() for p in c.parameters.values())
-    if mode & 0o077 and holds_secrets and not store.example_values:
+    if mode & 0o077 and holds_secrets(store) and not store.example_values:
         return (
             f"{store.file}: holds secret values and is readable by other users (mode {mode & 0o777:o}); "
             f"run chmod 600 {store.file}",
         )
     return ()
+
+
+def holds_secrets(store: Store) -> bool:
+    """Whether the store holds a secret of any kind: a secret connection parameter, an OAuth
+    application's client secret, a secret config form value or a secret config group value."""
+    groups = [store.config_groups, *(project.config_groups for project in store.projects.values())]
+    parameters = [
+        *(p for c in store.all_connections() for p in c.parameters.values()),
+        *(p for g in groups for group in g.values() for p in group.values()),
+        *(
+            p
+            for project in store.projects.values()
+            for component in project.components.values()
+            for per_environment in component.config_form.values()
+            for p in per_environment.values()
+        ),
+    ]
+    apps = [app for project in store.projects.values() for app in project.oauth_apps.values()]
+    return any(p.secret for p in parameters) or any(
+        values.get("clientSecret") for app in apps for values in app.environments.values()
+    )

@@ -28,6 +28,7 @@ CONNECTION_KEYS = frozenset(
     {"id", "name", "type", "visibility", "component", "auth", "oauthApp", "resourceRef", "parameters"}
 )
 PARAMETER_KEYS = frozenset({"value", "values", "secret", "optional"})
+OAUTH_ENVIRONMENT_KEYS = frozenset({"clientId", "clientSecret", "tokenUrl"})
 GROUP_KEYS = frozenset({"name", "parameters"})
 
 
@@ -137,7 +138,11 @@ def _components(node: Node) -> dict[str, StoredComponent]:
     components: dict[str, StoredComponent] = {}
     for item in node.mappings(COMPONENT_KEYS):
         name = item.key("name").text("a component name")
-        form = _per_environment(item.key("configForm"), lambda value: _parameter(value, key=""))
+        # A config form value is a parameter named by its variable: `API_TOKEN` is secret by default.
+        form = {
+            environment: {name: _parameter(value, key=name) for name, value in entries.entries()}
+            for environment, entries in item.key("configForm").entries()
+        }
         files = _per_environment(item.key("files"), _file_values)
         if name in components:
             item.key("name").problem(f"duplicate component {name!r}")
@@ -168,6 +173,9 @@ def _oauth_apps(node: Node, project: str, components: dict[str, StoredComponent]
         app_id = item.key("id").text("an application id")
         component = _owner(item.key("component"), components)
         environments = _per_environment(item.key("environments"), lambda value: value.text() or "")
+        listed = item.key("environments")
+        for environment in listed.value if listed.is_mapping else ():  # each holds a client secret
+            listed.key(environment).known_keys(OAUTH_ENVIRONMENT_KEYS, secret_bearing=True)
         for environment, values in environments.items():
             for key in ("clientId", "clientSecret", "tokenUrl"):
                 if not values.get(key):
@@ -272,7 +280,7 @@ def _parameter(node: Node, *, key: str) -> StoredParameter:
     if not node.is_mapping:
         value = node.scalar()
         return StoredParameter({ALL_ENVIRONMENTS: value} if value is not None else {}, secret_default)
-    node.known_keys(PARAMETER_KEYS)
+    node.known_keys(PARAMETER_KEYS, secret_bearing=True)  # `{value:s3cr3t}` would name a secret
     values = {}
     if node.has("value") and (value := node.key("value").scalar()) is not None:
         values[ALL_ENVIRONMENTS] = value
