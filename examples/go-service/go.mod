@@ -1,0 +1,3 @@
+module example.com/inventory-service
+
+go 1.22
