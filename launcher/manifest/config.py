@@ -7,7 +7,6 @@ Each value has exactly one source: a literal `value`, or `valueFrom` with one of
 from __future__ import annotations
 
 import os
-
 from typing import Any
 
 from launcher.manifest.grammar import yup_boolean

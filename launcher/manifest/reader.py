@@ -165,9 +165,8 @@ def _schema_version(node: Node) -> str | None:
         # str(): `schemaVersion: 2.0` is the float 2.0, shown as the user wrote it, '2.0'.
         node.problem(f"{expected}, got {shown(str(raw) if isinstance(raw, (int, float)) else raw)}")
         return None
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        node.warn(f"read {raw!r} as {version}")
-    elif str(raw).strip() not in SCHEMA_VERSIONS and not isinstance(raw, float):
+    written_as_is = isinstance(raw, float) or (isinstance(raw, str) and raw.strip() in SCHEMA_VERSIONS)
+    if not written_as_is:  # `1`, `"1.20"`: what Choreo reads, said once
         node.warn(f"read {raw!r} as {version}")
     return version
 
@@ -263,6 +262,11 @@ def _read_component_config(root: Node, source_root: str | None) -> Manifest:
     if api_version is None and not root.has("spec") and root.has("outbound"):
         # Quirk: a pasted snippet with only `outbound`; the intent is unambiguous.
         root.warn("no apiVersion/kind/spec; read the top-level `outbound` as spec.outbound")
+        for missing in ("apiVersion", "kind"):
+            if not root.has(missing):
+                root.key(missing).warn(
+                    "missing: Choreo requires it (apiVersion: core.choreo.dev/v1beta1, kind: ComponentConfig)"
+                )
         spec = root
     else:
         if api_version in OLD_API_VERSIONS:

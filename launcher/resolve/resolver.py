@@ -90,10 +90,11 @@ def resolve(
         for variable in variables:
             if dangerous := dangerous_variable_problem(variable, allowed_variables):
                 work.fail("", f"env-file {label}: {dangerous}")
-    if work.denied:
-        raise AccessDenied(work.denied + work.unresolved)
-    if work.unresolved:
-        raise ResolutionError(work.unresolved)
+    if work.denied or work.unresolved:
+        # The manifest's warnings travel with the error: they often explain it (a misplaced section).
+        error = AccessDenied(work.denied + work.unresolved) if work.denied else ResolutionError(work.unresolved)
+        error.warnings = list(work.warnings)
+        raise error
     assignments = _apply_overlays(work.assignments, overlays)
     return Plan(snapshot.identity, manifest.file, tuple(assignments), tuple(files), tuple(work.warnings))
 

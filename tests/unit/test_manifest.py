@@ -429,3 +429,314 @@ def test_value_from_names_only_the_known_kinds_it_found(tmp_path: Path) -> None:
     everything = "\n".join([str(caught.value), *caught.value.warnings])
     assert "s3cr3t" not in everything
     assert "expected exactly one of connectionRef, configGroupRef, configForm, got none of them" in everything
+
+
+# ---------------------------------------------------------------- issue 14: what Choreo accepts, choreo-run accepts
+
+
+def refs(tmp_path: Path, *resource_refs: str) -> str:
+    entries = "".join(f"    - name: conn-{i}\n      resourceRef: '{ref}'\n" for i, ref in enumerate(resource_refs))
+    return f"schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n{entries}"
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "noauth/v1",
+        "/proj/comp/v1/ep/PROJECT",
+        "service:/proj/comp/v1/ep/PUBLIC",
+        "service:comp/1.2.3",
+        "comp/V2/ORGANIZATION",
+        "thirdparty:my api/v1.1",
+        "database:srv/db",
+        "database:db",
+        "storage:my-storage.service_2 space",
+    ],
+)
+def test_resource_refs_choreo_accepts(tmp_path: Path, ref: str) -> None:
+    assert load(tmp_path, refs(tmp_path, ref)).connection_references[0].resource_ref == ref
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "service:/mttm/mmvhxd/v1.1/ad088/PRIVATE",
+        "mttm/mmvhxd/v1.1/ad088/PUBLIC",
+        "mmvhxd/v1.1/",
+        "thirdparty:mttm/v1.1/invalid",
+        "thirdparty:v1.1",
+        "database:/mySqlDbServer/hotelDb",
+        "THIRDPARTY:a/b/c",
+        "storage:bad!",
+        "service:/a",
+    ],
+)
+def test_resource_refs_choreo_refuses(tmp_path: Path, ref: str) -> None:
+    [problem] = problems_of(tmp_path, refs(tmp_path, ref))
+    assert "dependencies.connectionReferences[0].resourceRef: invalid" in problem and repr(ref) in problem
+
+
+def test_schema_version_is_a_number_as_choreo_reads_it(tmp_path: Path) -> None:
+    manifest = load(tmp_path, 'schemaVersion: "1.20"\n')
+    assert manifest.schema_version == "1.2" and any("read '1.20' as 1.2" in w for w in manifest.warnings)
+
+
+def test_old_component_config_api_version_is_read_with_a_warning(tmp_path: Path) -> None:
+    manifest = load(
+        tmp_path,
+        'apiVersion: "0.0.1"\nkind: ComponentConfig\nspec:\n  outbound:\n    serviceReferences:\n'
+        "      - {name: 'choreo:///o/p/c/e/v1/PUBLIC', connectionConfig: 01ef0dc4-2490-1df8-80bd-776c36b2b760,"
+        " env: [{from: ServiceURL, to: URL}]}\n",
+        "component-config.yaml",
+    )
+    assert manifest.service_references[0].env[0].variable == "URL"
+    assert any("apiVersion: read '0.0.1' as core.choreo.dev/v1beta1" in w for w in manifest.warnings)
+
+
+SERVICE_REFERENCE = (
+    "  serviceReferences:\n    - name: choreo:///o/p/c/e/v1/PUBLIC\n"
+    "      connectionConfig: 01ef0dc4-2490-1df8-80bd-776c36b2b760\n      env: [{from: ServiceURL, to: URL}]\n"
+)
+
+
+def test_a_top_level_outbound_beside_spec_is_read_with_a_warning(tmp_path: Path) -> None:
+    text = "apiVersion: core.choreo.dev/v1beta1\nkind: ComponentConfig\nspec: {}\noutbound:\n" + SERVICE_REFERENCE
+    manifest = load(tmp_path, text, "component-config.yaml")
+    assert [r.env[0].variable for r in manifest.service_references] == ["URL"]
+    assert any("outbound: misplaced: this section belongs under `spec.outbound`" in w for w in manifest.warnings)
+
+
+def test_a_top_level_outbound_beside_a_spec_outbound_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    text = (
+        "apiVersion: core.choreo.dev/v1beta1\nkind: ComponentConfig\nspec:\n  outbound: {}\noutbound:\n"
+        + SERVICE_REFERENCE
+    )
+    manifest = load(tmp_path, text, "component-config.yaml")
+    assert manifest.service_references == ()
+    assert any("outbound: ignored: this section belongs under `spec.outbound`" in w for w in manifest.warnings)
+
+
+def test_a_component_config_body_named_component_yaml_is_read_as_one(tmp_path: Path) -> None:
+    text = (
+        "apiVersion: core.choreo.dev/v1beta1\nkind: ComponentConfig\nspec:\n  outbound:\n"
+        + SERVICE_REFERENCE.replace("\n  ", "\n    ").replace("  serviceReferences", "    serviceReferences", 1)
+    )
+    manifest = load(tmp_path, text)
+    assert manifest.kind == "component-config.yaml" and manifest.service_references[0].env[0].variable == "URL"
+    assert any("component-config.yaml body" in w and "named component.yaml" in w for w in manifest.warnings)
+
+
+def test_top_level_files_and_env_are_read_under_configurations(tmp_path: Path) -> None:
+    manifest = load(
+        tmp_path,
+        "schemaVersion: 1.2\nfiles:\n  - {name: Config.toml, mountPath: /app, type: toml, values: [{name: a, value: b}]}\n"
+        "env:\n  - {name: A, value: x}\n",
+    )
+    assert [f.name for f in manifest.files] == ["Config.toml"] and [e.variable for e in manifest.env] == ["A"]
+    assert any("files: misplaced: this section belongs under `configurations.file`" in w for w in manifest.warnings)
+    assert any("env: misplaced: this section belongs under `configurations.env`" in w for w in manifest.warnings)
+
+
+def test_config_form_default_value_and_unknown_keys(tmp_path: Path) -> None:
+    manifest = load(
+        tmp_path,
+        "schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: A\n      valueFrom:\n        configForm:\n"
+        "          displayName: A\n          defaultValue: 5\n          requried: false\n          required: 'False'\n",
+    )
+    assert manifest.env[0].source.form["default"] == 5 and "defaultValue" not in manifest.env[0].source.form
+    assert manifest.env[0].source.required is False
+    assert any("configForm.requried: unknown key, ignored; did you mean 'required'?" in w for w in manifest.warnings)
+
+
+def test_config_form_required_must_be_a_boolean(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path,
+        "schemaVersion: 1.2\nconfigurations:\n  env:\n    - {name: A, valueFrom: {configForm: {required: abc}}}\n",
+    )
+    assert any("configurations.env[0].valueFrom.configForm.required: expected true or false" in p for p in found)
+
+
+def test_duplicate_variable_names_in_one_list_are_refused(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path, "schemaVersion: 1.2\nconfigurations:\n  env:\n    - {name: A, value: x}\n    - {name: A, value: y}\n"
+    )
+    assert found == [
+        f"{found[0].split(': ')[0]}: configurations.env[1].name: variable A is declared twice in this list (names must be unique)"
+    ]
+
+
+@pytest.mark.parametrize("file_type", ["toml", "ini", "xml", "properties", "env", "text", "yaml", "json"])
+def test_every_file_type_is_accepted(tmp_path: Path, file_type: str) -> None:
+    text = f"schemaVersion: 1.2\nconfigurations:\n  file:\n    - {{name: f, mountPath: /a, type: {file_type}, values: []}}\n"
+    assert load(tmp_path, text).files[0].file_type == file_type
+
+
+def test_endpoint_problems_are_warnings(tmp_path: Path) -> None:
+    manifest = load(
+        tmp_path,
+        "schemaVersion: 1.2\nendpoints:\n  - name: Bad_Name\n    service: {port: 80}\n    type: UDP\n",
+    )
+    warnings = "\n".join(manifest.warnings)
+    assert "endpoints[0].name: Choreo refuses this endpoint name" in warnings
+    assert "endpoints[0].service.port: Choreo expects a port greater than 1000" in warnings
+    assert "endpoints[0].networkVisibilities: Choreo allows a UDP endpoint only" in warnings
+
+
+# ---------------------------------------------------------------- file types: values stay data, parsed back
+
+NASTY = {
+    "plain": "value",
+    "quotes": "a \"double\" and 'single'",
+    "escapes": "back\\slash\ttab\nline\rcr",
+    "syntax": "= : # ! ; [x] ${HOME} $HOME %(x)s",
+    "unicode": "naïve ☃ 😀",
+    "number": 42,
+    "flag": True,
+    "nested": {"inner": "v", "deeper": {"k": 1.5}, "list": [1, "two", {"three": 3}]},
+}
+
+
+def test_toml_round_trip() -> None:
+    import tomllib
+
+    from launcher.resolve.config import render
+
+    parsed = tomllib.loads(render("toml", NASTY).decode())
+    assert parsed == NASTY
+
+
+def test_toml_sections_for_ballerina() -> None:
+    import tomllib
+
+    from launcher.resolve.config import render
+
+    values = {"myorg": {"mymodule": {"port": 9090, "host": "db"}}, "top": "x"}
+    text = render("toml", values).decode()
+    assert "[myorg.mymodule]" in text and tomllib.loads(text) == values
+
+
+def test_ini_round_trip_and_what_it_cannot_hold() -> None:
+    import configparser
+
+    from launcher.resolve.config import UnwritableValue, render
+
+    values = {"top": "v = : # ; %(x)s", "n": 3, "server": {"host": "h", "port": 80, "obj": {"a": [1]}}}
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(render("ini", values).decode())
+    assert parser["DEFAULT"]["top"] == "v = : # ; %(x)s" and parser["server"]["port"] == "80"
+    assert parser["server"]["obj"] == '{"a": [1]}'
+    with pytest.raises(UnwritableValue):
+        render("ini", {"a": "two\nlines"})
+
+
+def test_xml_round_trip() -> None:
+    from xml.etree import ElementTree
+
+    from launcher.resolve.config import render
+
+    values = {"text": NASTY["escapes"] + ' <tag> & "q"', "odd key": "v", "n": {"list": ["a", "b"]}}
+    root = ElementTree.fromstring(render("xml", values))
+    assert root.find("text").text == values["text"]  # type: ignore[union-attr]
+    assert root.find("entry[@key='odd key']").text == "v"  # type: ignore[union-attr]
+    assert [item.text for item in root.iterfind("n/list/item")] == ["a", "b"]
+
+
+def _java_properties(text: str) -> dict[str, str]:
+    """java.util.Properties.load for the lines render writes (one logical line each)."""
+    result = {}
+    for line in text.splitlines():
+        key, i, escaped = [], 0, False
+        while i < len(line):
+            char = line[i]
+            if char == "\\":
+                nxt = line[i + 1]
+                if nxt == "u":
+                    key.append(chr(int(line[i + 2 : i + 6], 16)))
+                    i += 6
+                    continue
+                key.append({"t": "\t", "n": "\n", "r": "\r", "f": "\f"}.get(nxt, nxt))
+                i += 2
+                continue
+            if char in "=:" and not escaped:
+                break
+            key.append(char)
+            i += 1
+        name = "".join(key)
+        value_text = line[i + 1 :].lstrip(" ")
+        value, j = [], 0
+        while j < len(value_text):
+            char = value_text[j]
+            if char == "\\":
+                nxt = value_text[j + 1]
+                if nxt == "u":
+                    value.append(chr(int(value_text[j + 2 : j + 6], 16)))
+                    j += 6
+                    continue
+                value.append({"t": "\t", "n": "\n", "r": "\r", "f": "\f"}.get(nxt, nxt))
+                j += 2
+                continue
+            value.append(char)
+            j += 1
+        result[name] = "".join(value).encode("utf-16", "surrogatepass").decode("utf-16")
+    return result
+
+
+def test_properties_round_trip() -> None:
+    from launcher.resolve.config import render
+
+    values = {"a key=:": " leading space", **{k: v for k, v in NASTY.items() if k != "nested"}, "n": NASTY["nested"]}
+    parsed = _java_properties(render("properties", values).decode("ascii"))
+    assert parsed["a key=:"] == " leading space" and parsed["unicode"] == NASTY["unicode"]
+    assert parsed["escapes"] == NASTY["escapes"] and parsed["syntax"] == NASTY["syntax"]
+    assert parsed["n.deeper.k"] == "1.5" and parsed["n.list[2].three"] == "3" and parsed["flag"] == "true"
+
+
+def test_env_round_trip_with_python_dotenv() -> None:
+    import io
+
+    from dotenv import dotenv_values
+
+    from launcher.resolve.config import render
+
+    values = {k: v for k, v in NASTY.items() if k != "nested"}
+    parsed = dotenv_values(stream=io.StringIO(render("env", values).decode()), interpolate=False)
+    assert parsed == {k: ("true" if v is True else str(v)) for k, v in values.items()}
+
+
+SAME_SOURCE_STORE = """
+version: 1
+projects:
+  - name: p
+    components: [{name: svc}]
+    connections:
+      - {id: id-hr, name: hr-conn, type: service, visibility: project, parameters: {ServiceURL: http://hr}}
+      - {id: id-other, name: other-conn, type: service, visibility: project, parameters: {ServiceURL: http://other}}
+"""
+
+
+@pytest.mark.parametrize("connection_id, conflict", [("id-hr", False), ("id-other", True)])
+def test_the_same_variable_from_the_same_source_is_no_conflict(
+    tmp_path: Path, connection_id: str, conflict: bool
+) -> None:
+    from launcher.backends.local.backend import LocalStore
+    from launcher.errors import ResolutionError
+    from launcher.model import Identity
+    from launcher.resolve.resolver import resolve
+
+    manifest = load(
+        tmp_path,
+        "schemaVersion: 1.2\ndependencies:\n  connectionReferences:\n"
+        "    - {name: hr-conn, resourceRef: 'service:/p/hr/v1/ep/PROJECT'}\n  serviceReferences:\n"
+        f"    - {{name: 'choreo:///o/p/hr/ep/v1/PROJECT', connectionConfig: {connection_id},\n"
+        "       env: [{from: ServiceURL, to: CHOREO_HR_CONN_SERVICEURL}]}\n",
+    )
+    snapshot = LocalStore(str(write(tmp_path / "store.yaml", SAME_SOURCE_STORE))).fetch(
+        Identity("p", "svc", "development")
+    )
+    if conflict:
+        with pytest.raises(ResolutionError, match="CHOREO_HR_CONN_SERVICEURL is set twice"):
+            resolve(manifest, snapshot)
+        return
+    plan = resolve(manifest, snapshot)
+    assert [(a.variable, a.value) for a in plan.assignments] == [("CHOREO_HR_CONN_SERVICEURL", "http://hr")]
