@@ -41,8 +41,11 @@ def etcd_credentials(environ: Mapping[str, str] = os.environ) -> tuple[str | Non
 
 def write_private(path: str, text: str) -> None:
     """Replace `path` atomically with `text`, mode 0600: exports, pulled stores and credentials hold secrets."""
+    from launcher.private import resolve_link
+
+    target = resolve_link(path)  # a symlink is written at its target, not replaced by a file
     try:
-        atomic_write(path, text.encode("utf-8"), mode=0o600)
+        atomic_write(target, text.encode("utf-8"), mode=0o600)
     except OSError as error:
         raise OutputError(f"{path}: cannot write: {error.strerror}") from None
 

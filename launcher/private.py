@@ -22,6 +22,8 @@ import errno
 import os
 import stat
 
+from launcher.errors import OutputError
+
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -242,3 +244,31 @@ def write_without_symlinks(path: str, data: bytes, mode: int) -> None:
         write_at(descriptor, name, data, mode)
     finally:
         os.close(descriptor)
+
+
+def resolve_link(path: str) -> str:
+    """The file a write to `path` goes to: `path` itself, or the target of a symlink, resolved once.
+
+    Writing replaces the file by a rename, which would replace a symlink with a regular file and
+    leave its target (the store everything else reads) unchanged. So a write goes to the target,
+    locked and renamed there. Refused (OutputError, exit 73), nothing written: a link that leads
+    nowhere (a missing target, a loop), and a link owned by another user (it would choose where
+    your secrets are written).
+    """
+    if not os.path.islink(path):
+        return path
+    from launcher.yamlfile import describe_file  # only here: a write through a link is rare
+
+    shown = describe_file(path)
+    if os.lstat(path).st_uid not in (os.geteuid(), 0):
+        raise OutputError(
+            f"{shown}: a symlink owned by another user; not followed (it would choose where this write "
+            "goes), nothing was written"
+        )
+    target = os.path.realpath(path)
+    if not os.path.exists(target):
+        raise OutputError(
+            f"{shown}: a symlink to {target}, which does not exist (or the links loop); nothing was written: "
+            "create the target or remove the link"
+        )
+    return target

@@ -43,6 +43,7 @@ from launcher.backends.local.document import (
 from launcher.backends.local.store_file import Store, parse_store
 from launcher.backends.retry import CONFLICT_POLICY, Attempts
 from launcher.errors import ConfigurationError, ConflictError, OutputError
+from launcher.private import resolve_link
 from launcher.yamlfile import describe_file, load_yaml_file
 
 Result = TypeVar("Result")
@@ -64,32 +65,6 @@ class StoreTarget(Protocol):
 def validated(store: Store) -> Store:
     """The store as a reader will see it; a change that breaks a store rule is refused, unwritten."""
     return parse_store(store_to_document(store), store.file)
-
-
-def resolve_link(path: str) -> str:
-    """The file a write to `path` goes to: `path` itself, or the target of a symlink, resolved once.
-
-    Writing replaces the file by a rename, which would replace a symlink with a regular file and
-    leave its target (the store everything else reads) unchanged. So a write goes to the target,
-    locked and renamed there. Refused (OutputError, exit 73), nothing written: a link that leads
-    nowhere (a missing target, a loop), and a link owned by another user (it would choose where
-    your secrets are written).
-    """
-    if not os.path.islink(path):
-        return path
-    shown = describe_file(path)
-    if os.lstat(path).st_uid not in (os.geteuid(), 0):
-        raise OutputError(
-            f"{shown}: a symlink owned by another user; not followed (it would choose where this write "
-            "goes), nothing was written"
-        )
-    target = os.path.realpath(path)
-    if not os.path.exists(target):
-        raise OutputError(
-            f"{shown}: a symlink to {target}, which does not exist (or the links loop); nothing was written: "
-            "create the target or remove the link"
-        )
-    return target
 
 
 class FileStoreTarget:

@@ -22,7 +22,8 @@ import click
 from launcher.backends import BackendSettings
 from launcher.backends.etcd import sync as etcd_sync
 from launcher.backends.writer import replace_file, resolve_link, wait_for_lock
-from launcher.cli.options import REACH, use
+from launcher.cli.decorators import use
+from launcher.cli.options import REACH
 from launcher.credentials import etcd_credentials
 from launcher.errors import OutputError
 from launcher.private import open_private_directory, write_at

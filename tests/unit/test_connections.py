@@ -265,3 +265,79 @@ def test_the_document_reads_back_to_the_same_store() -> None:
 @given(st.from_regex(r"[A-Za-z0-9]{1,8}([ _.\-][A-Za-z0-9]{1,8}){0,4}", fullmatch=True).filter(lambda n: len(n) >= 3))
 def test_every_name_create_accepts_the_store_reader_accepts(name: str) -> None:
     create(empty_store("s.yaml"), spec(name, kind="database"))
+
+
+# ---------------------------------------------------------------- what a rewrite keeps (issue 13, item 6)
+
+TYPO_STORE = {
+    "version": 1,
+    "note": "top-level, unknown",
+    "projects": [
+        {
+            "name": "shop",
+            "owner": "team-a",
+            "components": [{"name": "orders", "tier": 1}],
+            "connections": [
+                {
+                    "id": "id-1",
+                    "name": "orders-db",
+                    "type": "database",
+                    "visibility": "project",
+                    "paramters": {"HostName": "typo-value"},
+                    "parameters": {"Password": {"secret": True, "value": "pw", "value:s3cr3t": None}},
+                }
+            ],
+        }
+    ],
+}
+
+
+def test_a_rewrite_keeps_every_unknown_key_in_its_place() -> None:
+    from launcher.backends.local.document import with_unknown_keys
+
+    store = parse_store(TYPO_STORE, "s.yaml")
+    changed, _ = ops.rotate_parameter(
+        store, store.projects["shop"].connections[0], "Password", {ALL_ENVIRONMENTS: "new"}
+    )
+    written = with_unknown_keys(TYPO_STORE, store_to_document(changed))
+    assert written["note"] == "top-level, unknown"
+    project = written["projects"][0]
+    assert project["owner"] == "team-a" and project["components"][0]["tier"] == 1
+    (connection,) = project["connections"]
+    assert list(connection)[:5] == ["id", "name", "type", "visibility", "paramters"]
+    assert connection["paramters"] == {"HostName": "typo-value"}
+    assert connection["parameters"]["Password"] == {"secret": True, "value": "new", "value:s3cr3t": None}
+    assert parse_store(written, "s.yaml").projects == changed.projects  # the model sees exactly the change
+
+
+def test_an_item_the_change_removed_takes_its_unknown_keys_along() -> None:
+    from launcher.backends.local.document import with_unknown_keys
+
+    store = parse_store(TYPO_STORE, "s.yaml")
+    changed, _ = ops.delete_connection(store, store.projects["shop"].connections[0], False)
+    written = with_unknown_keys(TYPO_STORE, store_to_document(changed))
+    assert written["projects"][0]["connections"] == [] and written["note"] == "top-level, unknown"
+
+
+def test_unknown_keys_are_located_and_never_show_a_value() -> None:
+    from launcher.backends.local.document import unknown_keys
+
+    found = [str(problem) for problem in unknown_keys(TYPO_STORE, "s.yaml")]
+    assert len(found) == 5
+    assert "s.yaml: projects[0].connections[0].paramters: unknown key; did you mean 'parameters'?" in found
+    assert any(
+        line.startswith("s.yaml: projects[0].connections[0].parameters.Password: an unknown key") for line in found
+    )
+    assert not any("s3cr3t" in line or "typo-value" in line for line in found)
+    assert unknown_keys(store_to_document(parse_store(TYPO_STORE, "s.yaml")), "s.yaml") == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["# c\n", "\n", "CHOREO_RUN_ETCD_USER=a.b\n", "CHOREO_RUN_ETCD_USER='x'\n", "x=1", "#"]))
+)
+def test_a_users_file_cut_into_entries_joins_back_to_itself(parts: list[str]) -> None:
+    from launcher.cli.store import users_file_entries
+
+    text = "".join(parts)
+    assert "".join(entry for _, entry in users_file_entries(text)) == text
