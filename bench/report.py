@@ -47,29 +47,47 @@ def local_table(timings: dict[str, Timing], variables: dict[int, int]) -> list[s
 
 
 def remote_table(remote: Any) -> list[str]:
+    """One row per command; `KIND: python -I -c pass` rows are each table's interpreter (the x python column)."""
     rows = []
     for name, timing in remote.timings.items():
-        kind, size = name.split(" n=")
+        if ": " in name:  # the interpreter, timed with this backend's commands
+            kind = name.split(": ")[0]
+            spread = f"{ms(timing.mean)} ± {ms(timing.stddev)}"
+            rows.append([kind, PYTHON, ms(timing.median), spread, "-", "1.00x", "-", ""])
+            continue
+        kind, rest = name.split(" n=")
+        size, _, variant = rest.partition(", ")
         base = remote.timings.get(f"{kind} n=10")
+        python = remote.timings.get(f"{kind}: {PYTHON}")
         extra = remote.client_counter.get(int(size), {}) if kind == "etcd" else remote.server_ms.get(int(size))
         shown = (
-            ", ".join(f"{path} x{count}" for path, count in extra.items())
+            ", ".join(f"{path} x{count}" for path, count in (extra or {}).items())
             if kind == "etcd"
-            else f"server answers in {extra:.1f} ms"
+            else (f"server answers in {extra:.1f} ms" if extra is not None else "")
         )
         rows.append(
             [
                 kind,
-                size,
+                size + (f", {variant}" if variant else ""),
                 ms(timing.median),
                 f"{ms(timing.mean)} ± {ms(timing.stddev)}",
                 ratio(timing.median, base.median) if base else "-",
-                f"{remote.requests[name]:g}",
+                ratio(timing.median, python.median) if python else "-",
+                f"{remote.requests[name]:g}" if name in remote.requests else "-",
                 shown,
             ]
         )
     return table(
-        ["backend", "connections", "median ms", "mean ± sd ms", "x n=10", "requests / launch (server)", "client side"],
+        [
+            "backend",
+            "connections",
+            "median ms",
+            "mean ± sd ms",
+            "x n=10",
+            "x python -I",
+            "requests / launch (server)",
+            "client side",
+        ],
         rows,
     )
 

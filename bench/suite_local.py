@@ -24,8 +24,15 @@ def dotenv_file(venv: Venv, workload: Workload) -> Path:
 
 
 def has_fast_path(venv: Venv) -> bool:
-    """True when the installed version replays recorded launches (launcher/fastpath.py)."""
-    return (venv.site_packages() / "launcher" / "fastpath.py").is_file()
+    """True when the installed version replays recorded launches (launcher/launch/fastpath.py, or
+    launcher/fastpath.py before the packages were split)."""
+    package = venv.site_packages() / "launcher"
+    return (package / "launch" / "fastpath.py").is_file() or (package / "fastpath.py").is_file()
+
+
+def has_parse_cache(venv: Venv) -> bool:
+    """True when the installed version keeps parsed manifests and stores (launcher/parsecache.py, issue 16)."""
+    return (venv.site_packages() / "launcher" / "parsecache.py").is_file()
 
 
 def commands(venv: Venv, workloads: list[Workload]) -> dict[str, list[str]]:
@@ -40,6 +47,14 @@ def commands(venv: Venv, workloads: list[Workload]) -> dict[str, list[str]]:
         named[f"choreo-run local n={workload.size}"] = launch
         if has_fast_path(venv):
             named[f"choreo-run local n={workload.size}, full path"] = ["env", "CHOREO_RUN_FAST=0", *launch]
+        if workload.size == 20:
+            # What a fresh container pays: no record to replay and nothing parsed before (issue 16).
+            cold = ["env", "CHOREO_RUN_FAST=0", "CHOREO_RUN_PARSE_CACHE=0", *launch]
+            if has_parse_cache(venv):
+                named["choreo-run local n=20, cold (no record, no parse cache)"] = cold
+            # Supervise mode (the PID-1 default) against the same exec launch: the lean supervisor's cost.
+            supervised = [*launch[:-2], "--supervise", *launch[-2:]]
+            named["choreo-run local n=20, supervise, full path"] = ["env", "CHOREO_RUN_FAST=0", *supervised]
         named[f"dotenv run n={workload.size}"] = [
             venv.dotenv,
             "-f",

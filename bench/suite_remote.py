@@ -15,7 +15,8 @@ from measure import Timing, run_quiet, time_commands
 from venv_setup import Venv
 from workload import COMPONENT, ENVIRONMENT, PROJECT, Workload, make_component, write_tokens
 
-SIZES = (1, 10, 100, 1000)
+SIZES = (1, 10, 20, 100, 1000)
+PYTHON = "python -I -c pass"  # in each table: the issue's targets are ratios to it (report.PYTHON)
 TOKEN = "bench-token-0123456789"
 COUNTED_LAUNCHES = 3
 COUNTER_SCRIPT = str(Path(__file__).with_name("count_requests.py"))
@@ -53,10 +54,12 @@ def push(venv: Venv, etcd: servers.Etcd, workload: Workload) -> str:
 def etcd_part(
     venv: Venv, etcd: servers.Etcd, workloads: list[Workload], result: RemoteResult, runs: int, warmup: int
 ) -> None:
-    named = {}
+    named = {f"etcd: {PYTHON}": [venv.python, "-I", "-c", "pass"]}
     for workload in workloads:
         url = push(venv, etcd, workload)
         named[f"etcd n={workload.size}"] = argv = launch_argv(venv, workload, url)
+        if workload.size == 20:
+            named["etcd n=20, supervise"] = [*argv[:-2], "--supervise", *argv[-2:]]
         result.requests[f"etcd n={workload.size}"] = requests_per_launch(argv, etcd.range_requests, dict(os.environ))
         counted = run_quiet([venv.python, COUNTER_SCRIPT, url, PROJECT, COMPONENT]).stdout
         result.client_counter[workload.size] = json.loads(counted)
@@ -81,7 +84,7 @@ def http_part(venv: Venv, root: Path, workloads: list[Workload], result: RemoteR
     """One serve-http per size (it serves one store file), all up together so the sizes are timed side by side."""
     tokens = write_tokens(root / "tokens.yaml", TOKEN)
     env = {**os.environ, "CHOREO_RUN_TOKEN": TOKEN}
-    named = {}
+    named = {f"http: {PYTHON}": [venv.python, "-I", "-c", "pass"]}
     with ExitStack() as stack:
         for workload in workloads:
             log = root / f"serve-http-{workload.size}.log"

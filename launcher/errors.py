@@ -7,16 +7,45 @@ exit code documented in docs/exit-codes.md. Messages never contain secret values
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
 class Problem:
-    """One thing wrong, located as precisely as we can: a file and a path inside it."""
+    """One thing wrong, located as precisely as we can: a file and a path inside it.
 
+    Immutable, compared and hashed by value. A plain class, not a dataclass: every process imports
+    this module, the resident supervisor too, and `dataclasses` (with `inspect`) would cost it
+    milliseconds of start-up (docs/performance.md).
+    """
+
+    __slots__ = ("file", "message", "path")
     message: str
-    file: str | None = None
-    path: str | None = None
+    file: str | None
+    path: str | None
+
+    def __init__(self, message: str, file: str | None = None, path: str | None = None) -> None:
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "file", file)
+        object.__setattr__(self, "path", path)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def _key(self) -> tuple[str, str | None, str | None]:
+        return (self.message, self.file, self.path)
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if type(other) is Problem else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __reduce__(self) -> tuple[type[Problem], tuple[str, str | None, str | None]]:
+        return (Problem, self._key())
+
+    def __repr__(self) -> str:
+        return f"Problem(message={self.message!r}, file={self.file!r}, path={self.path!r})"
 
     def __str__(self) -> str:
         where = [part for part in (self.file, self.path) if part]

@@ -13,8 +13,8 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # not typing's: the resident supervisor does not import typing
 if TYPE_CHECKING:
     import psutil
 

@@ -58,11 +58,15 @@ class ServiceStarter:
 
         Raises CommandNotFound or CommandNotExecutable when it cannot start.
         """
-        from launcher.launch.masking import MaskedOutputs
         from launcher.launch.sigstate import spawn
 
         self.finish()  # the previous life's output pumps drain first
-        outputs = MaskedOutputs([environment[name] for name in self.mask_variables if environment.get(name)])
+        secrets = [environment[name] for name in self.mask_variables if environment.get(name)]
+        if not secrets:  # nothing to mask: the service writes to our stdout and stderr itself
+            return spawn(self.argv, environment, self.terminal_fd, (None, None), self.cwd)
+        from launcher.launch.masking import MaskedOutputs  # only with --mask-output: it costs the supervisor `re`
+
+        outputs = MaskedOutputs(secrets)
         self.outputs = outputs
         pid = spawn(self.argv, environment, self.terminal_fd, outputs.service_ends(), self.cwd)
         outputs.start()

@@ -15,9 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Protocol
 
 from launcher.errors import UsageError
 from launcher.launch import reaper
@@ -50,20 +48,71 @@ KILL_WAIT = 5.0
 WATCH_SIGNAL = signal.SIGRTMAX - 1
 
 
-@dataclass(frozen=True)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Reloader(Protocol):
+        """What --watch provides (launcher.launch.watch.Reloader): wakes us, then hands over a new environment."""
+
+        def current_environment(self) -> dict[str, str]: ...
+
+        def start(self, notify: Callable[[], None]) -> None: ...
+
+        def take(self) -> dict[str, str] | None: ...
+
+        def stop(self) -> None: ...
+
+
+_OPTION_FIELDS = (
+    "forward_to_group",
+    "stop_signal",
+    "rewrites",
+    "grace_period",
+    "keep_descendants",
+    "mask_variables",
+    "reload_signal",
+)
+
+
 class SuperviseOptions:
-    """How to supervise. Holds no environment, so its repr can never show a secret."""
+    """How to supervise. Holds no environment, so its repr can never show a secret.
 
-    forward_to_group: bool = False
-    stop_signal: int = signal.SIGTERM
-    rewrites: Mapping[int, int] = field(default_factory=dict, hash=False)
-    grace_period: float = 10.0
-    keep_descendants: bool = False  # the service's exit ends supervision; its descendants are left running
-    mask_variables: tuple[str, ...] = ()  # --mask-output: names (never values) of secret variables
-    reload_signal: int | None = None  # --watch: signal the service instead of restarting it
+    Immutable, compared by value (and hashed without `rewrites`). A plain class rather than a
+    dataclass: the resident supervisor imports this module, and `dataclasses` (with `inspect`) is
+    most of what its start-up would import otherwise (docs/performance.md).
+    """
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "rewrites", MappingProxyType(dict(self.rewrites)))
+    __slots__ = _OPTION_FIELDS
+    forward_to_group: bool
+    stop_signal: int
+    rewrites: Mapping[int, int]
+    grace_period: float
+    keep_descendants: bool  # the service's exit ends supervision; its descendants are left running
+    mask_variables: tuple[str, ...]  # --mask-output: names (never values) of secret variables
+    reload_signal: int | None  # --watch: signal the service instead of restarting it
+
+    def __init__(
+        self,
+        forward_to_group: bool = False,
+        stop_signal: int = signal.SIGTERM,
+        rewrites: Mapping[int, int] | None = None,
+        grace_period: float = 10.0,
+        keep_descendants: bool = False,
+        mask_variables: tuple[str, ...] = (),
+        reload_signal: int | None = None,
+    ) -> None:
+        values = (
+            forward_to_group,
+            stop_signal,
+            MappingProxyType(dict(rewrites or {})),
+            grace_period,
+            keep_descendants,
+            mask_variables,
+            reload_signal,
+        )
+        for name, value in zip(_OPTION_FIELDS, values, strict=True):
+            object.__setattr__(self, name, value)
         if self.grace_period < 0:
             raise UsageError(f"invalid grace period {self.grace_period}: must be 0 or more seconds")
         for signo in (self.stop_signal, *self.rewrites):
@@ -77,11 +126,35 @@ class SuperviseOptions:
         """The signal the service receives for signo, after rewriting."""
         return self.rewrites.get(signo, signo)
 
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in _OPTION_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return self._values() == other._values() if type(other) is SuperviseOptions else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(
+            tuple(value for name, value in zip(_OPTION_FIELDS, self._values(), strict=True) if name != "rewrites")
+        )
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in zip(_OPTION_FIELDS, self._values(), strict=True))
+        return f"SuperviseOptions({shown})"
+
+
+DEFAULT_OPTIONS = SuperviseOptions()
+
 
 def supervise(
     argv: list[str],
     env: dict[str, str],
-    options: SuperviseOptions = SuperviseOptions(),
+    options: SuperviseOptions = DEFAULT_OPTIONS,
     *,
     warn: Callable[[str], None] | None = None,
     reloader: Reloader | None = None,
@@ -113,24 +186,14 @@ def supervise(
             service.finish()
 
 
-class Reloader(Protocol):
-    """What --watch provides (launcher.launch.watch.Reloader): wakes us, then hands over a new environment."""
-
-    def current_environment(self) -> dict[str, str]: ...
-
-    def start(self, notify: Callable[[], None]) -> None: ...
-
-    def take(self) -> dict[str, str] | None: ...
-
-    def stop(self) -> None: ...
-
-
-@dataclass
 class _Restarts:
     """Where new environments come from (--watch); restarts start the service as the first start did."""
 
-    reloader: Reloader
-    next_env: dict[str, str] | None = None  # set while a restart is under way
+    __slots__ = ("next_env", "reloader")
+
+    def __init__(self, reloader: Reloader, next_env: dict[str, str] | None = None) -> None:
+        self.reloader = reloader
+        self.next_env = next_env  # set while a restart is under way
 
 
 @contextmanager
@@ -146,11 +209,13 @@ def _signals_blocked(signals: frozenset[int]) -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-@dataclass(frozen=True)
 class _Terminal:
     """Our controlling terminal, if any, and whose process group owns its foreground."""
 
-    fd: int
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
 
     @classmethod
     @contextmanager
