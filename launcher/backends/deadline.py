@@ -1,5 +1,8 @@
 """A total deadline for one HTTP request, over httpx (docs/failure-modes.md, "Slow answers").
 
+Used where httpx is: etcd's watch streams (`launcher.backends.etcd.watch`), until etcd confirms them.
+The launch-time requests go through `launcher.backends.minihttp`, which bounds a whole request itself.
+
 httpx's timeouts bound each socket operation (connect, one read, one write), never a whole request: a
 server dripping one header byte per second never trips a five-second read timeout, and the request
 never ends. Clients made by `bounded_client` read and write through streams that cap every socket
@@ -21,7 +24,7 @@ from typing import Any
 import httpcore
 import httpx
 
-DEADLINE_PASSED = "the answer was not complete within the request's deadline (the server sends it too slowly)"
+from launcher.backends.minihttp import DEADLINE_PASSED
 
 _expires: contextvars.ContextVar[float | None] = contextvars.ContextVar("choreo_run_request_deadline", default=None)
 

@@ -1,4 +1,7 @@
-"""The etcd v3 backend, spoken over etcd's JSON gateway (`/v3/...`) with httpx (docs/backends/etcd.md).
+"""The etcd v3 backend, spoken over etcd's JSON gateway (`/v3/...`) (docs/backends/etcd.md).
+
+Requests go through `launcher.backends.minihttp` (one kept-alive connection per member, each request
+whole within --timeout); only the watch streams (`watch.py`), which outlive the launch, use httpx.
 
 `etcd://host:port[,host:port...]/prefix` (plain HTTP) or `etcds://...` (HTTPS, verified against
 `settings.ca_file` or the system CAs). One fetch costs three range reads (the project's shared
@@ -17,18 +20,18 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
+from launcher.backends import minihttp
 from launcher.backends.base import Backend, BackendSettings, Watching
 from launcher.backends.etcd import layout
 from launcher.backends.local.store_file import Store, parse_store
 from launcher.backends.local.view import store_snapshot
 from launcher.backends.retry import DEFAULT_POLICY, Attempts, RetryPolicy
-from launcher.backends.tls import verification
+from launcher.backends.tls import tls_context
 from launcher.backends.url import BackendURL, parse_backend_url
 from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, ConflictError
 from launcher.model import Identity, Snapshot
@@ -141,7 +144,9 @@ class EtcdSession:
         self._tokens: dict[str, str | None] = {}  # per member: tokens are not assumed portable
         self._first = 0  # the member that answered last is asked first next time
         self.unauthenticated: str | None = None  # a member that answered without authentication
-        self._http = httpx.Client(verify=verification(target.scheme == "https", settings.ca_file), trust_env=False)
+        # etcd is reached directly: proxy variables are not read (docs/backends/etcd.md).
+        tls = tls_context(settings.ca_file) if target.scheme == "https" else None
+        self._http = minihttp.Client(tls=tls, headers={"Content-Type": "application/json"})
 
     def __enter__(self) -> EtcdSession:
         return self
@@ -200,17 +205,21 @@ class EtcdSession:
         if remaining <= 0:
             raise _Retry("deadline reached")
         self._counter[path] += 1
+        expires = time.monotonic() + min(self._settings.timeout, remaining)
         try:
-            response = self._http.post(
+            response = self._http.request(
+                "POST",
                 f"{self.target.scheme}://{member}{path}",
-                json=body,
+                body=json.dumps(body).encode(),
                 headers=headers,
-                timeout=min(self._settings.timeout, remaining),
+                expires=expires,
             )
-        except httpx.TimeoutException:
+        except minihttp.TimeoutException:
             raise _Retry("timed out") from None
-        except httpx.TransportError as error:
+        except minihttp.TransportError as error:
             raise _Retry(type(error).__name__) from None
+        except minihttp.HTTPError as error:  # too large, or a Content-Encoding that does not decode
+            raise BackendUnavailable(f"etcd {member}: {error} ({what})") from None
         return _answer(response, member, what, self._settings.username)
 
     def range_prefix(self, prefix: str, revision: int | None = None) -> tuple[dict[str, str], int]:
@@ -229,11 +238,11 @@ class _AuthNotEnabled(Exception):
     """The member answered `authenticate` with: authentication is not enabled."""
 
 
-def _answer(response: httpx.Response, member: str, what: str, user: str | None) -> dict[str, Any]:
+def _answer(response: minihttp.Response, member: str, what: str, user: str | None) -> dict[str, Any]:
     """The JSON body of a successful answer; otherwise the launcher error it amounts to."""
     try:
-        body = response.json()
-    except ValueError:
+        body = json.loads(response.content)
+    except (ValueError, RecursionError):
         raise _Retry(f"HTTP {response.status_code}, not an etcd JSON gateway answer") from None
     if response.status_code == 200 and isinstance(body, dict) and "error" not in body:
         return body

@@ -4,9 +4,8 @@ Failures that may pass (connection errors, timeouts, 429/502/503/504) are retrie
 policy (`launcher.backends.retry`: exponential backoff with full jitter, a floor under every pause,
 Retry-After honoured within bounds), all inside one overall deadline, so a launch never hangs longer
 than asked and a server answering `Retry-After: 0` is not flooded. Each request, whole (connect,
-headers, body), ends within --timeout (`launcher.backends.deadline`): httpx's own timeouts bound one
-socket read each, so a server dripping its headers would otherwise hold a request, or a --watch
-poll, for ever.
+headers, body), ends within --timeout: `launcher.backends.minihttp` bounds the whole request, not each
+socket read, so a server dripping its headers cannot hold a request, or a --watch poll, for ever.
 Failures that will not pass (401/403, 404, TLS verification, a malformed answer) fail at once.
 The token goes only in the Authorization header: never in a URL, message, log line or repr.
 """
@@ -14,23 +13,24 @@ The token goes only in the Authorization header: never in a URL, message, log li
 from __future__ import annotations
 
 import json
-import ssl
+import sys
 import time
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
-import httpx
-
 from launcher import __version__
+from launcher.backends import minihttp
 from launcher.backends.base import Backend, BackendSettings
-from launcher.backends.deadline import bounded_client, within
 from launcher.backends.http.codec import decode_snapshot
 from launcher.backends.retry import DEFAULT_POLICY, Attempts, RetryPolicy
-from launcher.backends.tls import verification
+from launcher.backends.tls import tls_context
 from launcher.backends.url import BackendURL, parse_backend_url, redact
 from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, NotFound
 from launcher.model import Identity, Snapshot
+
+if TYPE_CHECKING:
+    import ssl
 
 API_PREFIX = "/v1"
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -99,11 +99,14 @@ class HttpBackend(Backend):
         self._retry = retry
         self._token = _checked_token(settings.token)
         # Redirects are not followed, so plain http:// never negotiates TLS and needs no context.
-        verify = verification(url.startswith("https://"), settings.ca_file)
-        # Every request ends by its own deadline, even against a server that drips its answer
-        # (launcher.backends.deadline): --watch polls through this client for as long as it runs.
-        self._client = bounded_client(
-            verify=verify, follow_redirects=False, headers={"User-Agent": f"choreo-run/{__version__}"}
+        tls = tls_context(settings.ca_file) if url.startswith("https://") else None
+        # Every request ends by its own deadline, even against a server that drips its answer:
+        # --watch polls through this client for as long as it runs.
+        self._client = minihttp.Client(
+            tls=tls,
+            headers={"User-Agent": f"choreo-run/{__version__}"},
+            proxy=_environment_proxy(url),
+            max_body=MAX_BODY_BYTES,
         )
         self._cached: _Cached | None = None
 
@@ -152,16 +155,14 @@ class HttpBackend(Backend):
             raise _Retry("the deadline passed before the request")
         expires = min(deadline, now + self._settings.timeout)
         try:
-            with (
-                within(expires),
-                self._client.stream("GET", url, headers=self._headers(identity), timeout=expires - now) as response,
-            ):
-                body = _read_body(response, expires, url)
-        except httpx.TransportError as error:
+            response = self._client.request("GET", url, headers=self._headers(identity), expires=expires)
+        except minihttp.TransportError as error:
             raise _transport_failure(error, url) from None
-        except httpx.DecodingError:
+        except minihttp.BodyTooLarge:
+            raise ConfigurationError(f"GET {url}: the answer is larger than {MAX_BODY_BYTES} bytes") from None
+        except minihttp.DecodingError:
             raise ConfigurationError(f"GET {url}: the answer's Content-Encoding does not decode") from None
-        return self._answer(response, body, identity, url)
+        return self._answer(response, response.content, identity, url)
 
     def _headers(self, identity: Identity) -> dict[str, str]:
         headers = {"Accept": "application/json"}
@@ -171,7 +172,7 @@ class HttpBackend(Backend):
             headers["If-None-Match"] = self._cached.etag
         return headers
 
-    def _answer(self, response: httpx.Response, body: bytes, identity: Identity, url: str) -> Snapshot:
+    def _answer(self, response: minihttp.Response, body: bytes, identity: Identity, url: str) -> Snapshot:
         status = response.status_code
         if status == 200:
             return self._fresh(response, body, identity, url)
@@ -179,7 +180,7 @@ class HttpBackend(Backend):
             return self._cached.snapshot
         raise _status_failure(response, body, identity, url, bool(self._token))
 
-    def _fresh(self, response: httpx.Response, body: bytes, identity: Identity, url: str) -> Snapshot:
+    def _fresh(self, response: minihttp.Response, body: bytes, identity: Identity, url: str) -> Snapshot:
         snapshot = decode_snapshot(_parse_json(response, body, url), self.description, identity)
         etag = response.headers.get("ETag")
         self._cached = _Cached(identity, etag, snapshot) if etag else None
@@ -200,43 +201,46 @@ def _checked_token(token: str | None) -> str | None:
     return token
 
 
-def _read_body(response: httpx.Response, deadline: float, url: str) -> bytes:
-    """The body, bounded in size and in time: a server trickling bytes must not outlive the deadline."""
-    chunks, size = [], 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ConfigurationError(f"GET {url}: the answer is larger than {MAX_BODY_BYTES} bytes")
-        if time.monotonic() > deadline:
-            raise _Retry("the answer was still arriving at the deadline")
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _environment_proxy(url: str) -> str | None:
+    """The proxy httpx would have used for `url` (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY); only http:// ones work."""
+    proxy = minihttp.environment_proxy(url)
+    if proxy and not proxy.startswith("http://"):
+        shown = redact(proxy).split("://", 1)[0]
+        raise ConfigurationError(
+            f"the proxy for {url} ({shown}://..., from HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) is not supported: "
+            "choreo-run reaches its backends through http:// proxies only (set NO_PROXY to bypass it)"
+        )
+    return proxy
 
 
-def _transport_failure(error: httpx.TransportError, url: str) -> Exception:
+def _transport_failure(error: minihttp.TransportError, url: str) -> Exception:
     """TLS problems will not pass by retrying; everything else on the wire might."""
     tls = _ssl_cause(error)
+    if tls is None:
+        return _Retry(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
+    import ssl  # already loaded: the error came from it
+
     if isinstance(tls, ssl.SSLCertVerificationError):
         return BackendUnavailable(
             f"GET {url}: TLS certificate verification failed: {tls.verify_message}; "
             "if the server uses a private CA, give its certificate as the CA file (--ca-file)"
         )
-    if tls is not None:
-        return BackendUnavailable(f"GET {url}: TLS failed: {tls.reason or type(tls).__name__}")
-    return _Retry(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
+    return BackendUnavailable(f"GET {url}: TLS failed: {tls.reason or type(tls).__name__}")
 
 
 def _ssl_cause(error: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind `error`, if any (`ssl` is loaded only when TLS was used)."""
+    ssl_module = sys.modules.get("ssl")
     seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
+    while seen is not None and ssl_module is not None:
+        if isinstance(seen, ssl_module.SSLError):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
 
 
 def _status_failure(
-    response: httpx.Response, body: bytes, identity: Identity, url: str, token_given: bool
+    response: minihttp.Response, body: bytes, identity: Identity, url: str, token_given: bool
 ) -> Exception:
     status = f"{response.status_code} {response.reason_phrase}".strip()
     said = _server_message(body)
@@ -262,7 +266,7 @@ def _status_failure(
     return ConfigurationError(f"GET {url}: unexpected {status}{said}")
 
 
-def _location(response: httpx.Response) -> str:
+def _location(response: minihttp.Response) -> str:
     location = response.headers.get("Location")
     return f" to {redact(location)}" if location else ""
 
@@ -284,13 +288,15 @@ def _retry_after(value: str | None) -> float | None:
         return None
     if value.strip().isdigit():
         return float(value.strip())
+    from email.utils import parsedate_to_datetime  # only for the date form: email costs ~10 ms to import
+
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError, IndexError):
         return None
 
 
-def _parse_json(response: httpx.Response, body: bytes, url: str) -> object:
+def _parse_json(response: minihttp.Response, body: bytes, url: str) -> object:
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as error:
