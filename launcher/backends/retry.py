@@ -86,7 +86,8 @@ class Attempts:
         if self.count >= self.policy.max_attempts:
             return None
         pause = self.policy.delay(max(self.count, 1), retry_after, self.draw)
-        return None if pause >= self.remaining() else pause
+        # A pause that would reach the deadline is not taken; the margin absorbs float sums of pauses.
+        return None if pause >= self.remaining() - 1e-9 else pause
 
     def pause(self, retry_after: float | None = None) -> bool:
         """Sleep before the next attempt; False (without sleeping) when the loop should give up."""

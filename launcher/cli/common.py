@@ -8,12 +8,10 @@ never reach the service.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
-import click
-
 from launcher.backends import BackendSettings
-from launcher.cli.options import PIPELINE, use
 from launcher.credentials import etcd_credentials, read_secret_file, secret_from_env
 from launcher.resolve.pipeline import Settings
 
@@ -21,7 +19,30 @@ state: dict[str, Any] = {"debug": False, "quiet": False, "argv": [], "warnings":
 
 
 def say(kind: str, message: str) -> None:
-    click.echo(f"choreo-run: {kind}: {message}", err=True)
+    echo_error(f"choreo-run: {kind}: {message}")
+
+
+def echo_error(text: str) -> None:
+    """One line on stderr as click.echo(text, err=True) writes it, without importing click (launcher.cli.argv).
+
+    Like click: nothing when there is no stderr, ANSI escape sequences removed unless it is a terminal.
+    """
+    stream = sys.stderr
+    if stream is None:
+        return
+    if "\033" in text and not _isatty(stream):
+        import re
+
+        text = re.sub(r"\033\[[0-?]*[ -/]*[@-~]", "", text)  # click._compat._ansi_re
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except Exception:
+        return False
 
 
 def warn(message: str) -> None:
@@ -33,20 +54,6 @@ def warn(message: str) -> None:
 def debug(message: str) -> None:
     if state["debug"]:
         say("debug", message)
-
-
-# ---------------------------------------------------------------- options shared by every command
-
-
-def pipeline_options(*args: Any) -> Any:
-    """The options of the launch pipeline (launcher.cli.options.PIPELINE), for run, check, plan and export.
-
-    `@pipeline_options` adds them; `@pipeline_options("mount_root", ...)` adds them and then the named
-    options of launcher.cli.options.OPTIONS.
-    """
-    if len(args) == 1 and callable(args[0]):
-        return use(*PIPELINE)(args[0])
-    return use(*PIPELINE, *args)
 
 
 def settings_from(options: dict[str, Any]) -> Settings:

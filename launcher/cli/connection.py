@@ -16,7 +16,8 @@ import click
 
 from launcher.backends.local.store_file import ALL_ENVIRONMENTS, Store, StoredConnection, StoredParameter
 from launcher.backends.writer import StoreTarget, open_target
-from launcher.cli.options import CONNECTION_STORE, CONNECTION_VALUES, use
+from launcher.cli.decorators import use
+from launcher.cli.options import CONNECTION_STORE, CONNECTION_VALUES
 from launcher.cli.store import etcd_settings
 from launcher.connections import operations as ops
 from launcher.connections import snippets as text

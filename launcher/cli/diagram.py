@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from launcher.cli.common import debug, settings_from, warn
-from launcher.cli.options import OPTIONS, PIPELINE, use
+from launcher.cli.decorators import click_attrs, use
+from launcher.cli.options import OPTIONS, PIPELINE
 
 # The launch options that say how the store is reached. The others (one component, its manifest file,
 # .env overlays, the last-known-good cache) mean nothing for a whole project: `settings_from` gets
@@ -31,7 +32,7 @@ def _unset(names: tuple[str, ...]) -> dict[str, Any]:
     """What `settings_from` expects for the launch options `diagram` does not take: their defaults."""
     values: dict[str, Any] = {}
     for name in names:
-        option = click.Option(OPTIONS[name].decls, **OPTIONS[name].attrs)
+        option = click.Option(OPTIONS[name].decls, **click_attrs(OPTIONS[name]))
         if option.expose_value and option.name:
             default = option.default if option.default is not None else (False if option.is_flag else None)
             values[option.name] = () if option.multiple else default
@@ -76,7 +77,9 @@ def diagram_command(directories: tuple[str, ...], output_format: str, output: st
         click.echo(text, nl=False)
         return
     try:
-        atomic_write(output, text.encode("utf-8"), mode=0o644)
+        from launcher.private import resolve_link
+
+        atomic_write(resolve_link(output), text.encode("utf-8"), mode=0o644)
     except OSError as error:
         raise OutputError(f"{output}: cannot write: {error.strerror}") from None
     click.echo(

@@ -1,22 +1,22 @@
-"""The `choreo-run` command line. The only module that prints; library code raises.
+"""The `choreo-run` command line's entry: route argv, print errors as one line, exit with documented codes.
 
-`choreo-run [OPTIONS] -- CMD ARGS` runs a service; `check`, `plan` and `export` use the same
-pipeline without running anything. Every option is defined once, in launcher.cli.options, with its
-CHOREO_RUN_* variable (docs/configuration.md, which also lists the few options that have none), so an
-image can be configured with ENV lines alone; those variables never reach the service.
+`choreo-run [OPTIONS] -- CMD ARGS` runs a service; the other commands are click's
+(launcher.cli.commands). A launch whose argv launcher.cli.argv parses in full (the parser generated
+from launcher.cli.options, proven equal to click's by tests/unit/test_cli_argv.py) runs without
+importing click, which costs a container start more than resolving its values (docs/performance.md);
+any other argv, help and every usage error are click's.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
-import click
-
-from launcher import __version__
-from launcher.cli.common import Settings, build, count, debug, pipeline_options, say, settings_from, state, warn
-from launcher.cli.run import run
-from launcher.errors import LauncherError, UsageError
+from launcher.cli.common import echo_error, say, state, warn
+from launcher.cli.options import OPTIONS, PIPELINE, RUN
+from launcher.errors import LauncherError
 
 # The command words; anything else first on the line is the program to run (see _route).
 COMMANDS = ("run", "check", "plan", "export", "store", "serve-http", "connection", "diagram")
@@ -26,108 +26,55 @@ OPTIONAL_COMMANDS = {
     "serve-http": ("launcher.cli.serve", "serve_command"),
     "connection": ("launcher.cli.connection", "connection_command"),
     "diagram": ("launcher.cli.diagram", "diagram_command"),
-}  # ---------------------------------------------------------------- the group
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="choreo-run")
-def cli() -> None:
-    """Resolve a component's connections and run the service with them injected.
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point: route to a command, print errors as one line each, exit with documented codes."""
+    state["argv"] = list(sys.argv[1:] if argv is None else argv)
+    args = _route(list(state["argv"]))
+    if args[0] == "run":
+        from launcher.cli.argv import parse_run
 
-    \b
-      choreo-run [OPTIONS] -- CMD ARGS...    run CMD with the resolved environment
-      choreo-run check [OPTIONS] [DIR...]   resolve everything, run nothing (CI preflight)
-      choreo-run plan [OPTIONS]             show what would be injected, secrets masked
-      choreo-run export [OPTIONS]           write the variables as dotenv, JSON or shell
-      choreo-run connection ...             create and manage connections
+        parsed = parse_run(args[1:], os.environ)
+        if parsed is not None:
+            sys.exit(_launch(*parsed))
+    if args[0] in OPTIONAL_COMMANDS or args[0] in ("-h", "--help"):
+        _register_optional_commands()
+    from launcher.cli.commands import invoke
 
-    Documentation: docs/ in the source tree, starting with README.md.
-    """
-
-
-cli.add_command(run)
+    sys.exit(invoke(args))
 
 
-@cli.command()
-@pipeline_options
-@click.argument("directories", nargs=-1, type=click.Path(file_okay=False))
-def check(directories: tuple[str, ...], **options: Any) -> None:
-    """Resolve everything and run nothing; exit 0 when the service could start.
+def _launch(command: tuple[str, ...], options: dict[str, Any], callbacks: list[tuple[Callable[..., Any], Any]]) -> int:
+    """The `run` command with argv parsed by launcher.cli.argv: what click would call, as click would."""
 
-    With several component DIRECTORIES (a monorepo), each is checked, its component named after the
-    directory unless --component is given; every failure is reported, and the exit code is the first
-    failure's.
-    """
-    settings = settings_from(options)
-    if not directories:
-        _report_ok(build(settings))
-        return
-    _check_many(settings, directories)
-
-
-def _check_many(settings: Settings, directories: tuple[str, ...]) -> None:
-    from dataclasses import replace
-
-    from launcher.resolve.pipeline import build_plan, open_backends
-
-    # One shared backend (parsed once) when given; otherwise each directory's own connections.yaml.
-    backend = open_backends(settings) if settings.backends else None
-    failures: list[LauncherError] = []
-    for directory in directories:
+    def call() -> int:
+        for callback, value in callbacks:  # --debug and --quiet (eager in click: before anything else)
+            callback(None, None, value)
         try:
-            _report_ok(build_plan(replace(settings, component_dir=directory), warn, debug, backend))
-        except LauncherError as error:
-            failures.append(error)
-            for warning in error.warnings:
-                warn(warning)
-            for problem in error.problems:
-                say("error", f"{directory}: {problem}" if directory not in str(problem) else str(problem))
-    click.echo(
-        f"checked {count(len(directories), 'component')}: {len(directories) - len(failures)} ok, {len(failures)} failed"
-    )
-    if failures:
-        raise click.exceptions.Exit(failures[0].exit_code)
+            from launcher.cli.run import launch
 
+            launch(command, options)
+        except (EOFError, KeyboardInterrupt):
+            echo_error("")  # click's main: a blank line closes the terminal's ^C echo, then Abort
+            return 130
+        except OSError as error:
+            import errno
 
-def _report_ok(plan: Any) -> None:
-    identity = plan.identity
-    click.echo(
-        f"ok: {identity.project}/{identity.component} ({identity.environment}): "
-        f"{count(len(plan.assignments), 'variable')}, {count(len(plan.files), 'file')}"
-    )
+            if error.errno != errno.EPIPE:
+                raise
+            return 1  # click's main: a closed pipe ends the command with 1, without a traceback
+        return 0
 
-
-@cli.command()
-@pipeline_options("plan_format", "mount_root")
-def plan(output_format: str, mount_root: str | None, **options: Any) -> None:
-    """Show each variable with its source and visibility; secret values masked."""
-    from launcher.launch.mounts import target_path
-    from launcher.resolve.output import plan_json, plan_table
-
-    settings = settings_from(options)
-    result = build(settings)
-    targets = [target_path(output, settings.component_dir, mount_root) for output in result.files]
-    click.echo((plan_table if output_format == "table" else plan_json)(result, targets), nl=False)
-
-
-@cli.command(name="export")
-@pipeline_options("export_format", "export_reveal", "export_output")
-def export_command(export_format: str, reveal: bool, output: str | None, **options: Any) -> None:
-    """Write the resolved variables; secret values only with --reveal."""
-    from launcher.resolve.output import export
-
-    text = export(build(settings_from(options)), export_format, reveal)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        from launcher.credentials import write_private
-
-        write_private(output, text)
+    return guarded(call)
 
 
 def _register_optional_commands() -> None:
     """Commands that live in their own modules, imported only when asked for (or for --help)."""
     import importlib
+
+    from launcher.cli.commands import cli
 
     for module_name, attribute in OPTIONAL_COMMANDS.values():
         try:
@@ -137,16 +84,15 @@ def _register_optional_commands() -> None:
         cli.add_command(getattr(module, attribute))
 
 
-# ---------------------------------------------------------------- entry point
-
-
-def main(argv: list[str] | None = None) -> NoReturn:
-    """Entry point: route to a command, print errors as one line each, exit with documented codes."""
-    state["argv"] = list(sys.argv[1:] if argv is None else argv)
-    args = _route(list(state["argv"]))
-    if args[0] in OPTIONAL_COMMANDS or args[0] in ("-h", "--help"):
-        _register_optional_commands()
-    sys.exit(_invoke(args))
+def takes_value() -> set[str]:
+    """The flags of `run` that take a value (every one but the flags), from the one option table."""
+    words: set[str] = set()
+    for name in (*PIPELINE, *RUN):
+        option = OPTIONS[name]
+        if option.attrs.get("is_flag") or any("/" in decl for decl in option.decls):
+            continue
+        words.update(decl for decl in option.decls if decl.startswith("-"))
+    return words
 
 
 def _route(args: list[str]) -> list[str]:
@@ -157,9 +103,7 @@ def _route(args: list[str]) -> list[str]:
     """
     if args and args[0] in ("-h", "--help", "--version"):
         return args
-    takes_value = {
-        name for param in run.params if isinstance(param, click.Option) and not param.is_flag for name in param.opts
-    }
+    valued = takes_value()
     index = 0
     while index < len(args) and args[index] != "--":
         word = args[index]
@@ -167,22 +111,14 @@ def _route(args: list[str]) -> list[str]:
             if word in COMMANDS:
                 return [word, *args[:index], *args[index + 1 :]]
             break
-        index += 2 if word in takes_value else 1
+        index += 2 if word in valued else 1
     return ["run", *args]
 
 
-def _invoke(args: list[str]) -> int:
+def guarded(call: Callable[[], int]) -> int:
+    """`call`'s exit code; a LauncherError as its lines and its code, anything else as exit code 70."""
     try:
-        # Without standalone mode click returns the code of a click.exceptions.Exit instead of raising it.
-        code = cli.main(args=args, prog_name="choreo-run", standalone_mode=False)
-        return code if isinstance(code, int) else 0
-    except click.exceptions.Exit as done:
-        return int(done.exit_code)
-    except click.Abort:
-        return 130
-    except click.ClickException as error:
-        say("error", f"{error.format_message()} (see choreo-run {args[0]} --help)")
-        return UsageError.exit_code
+        return call()
     except LauncherError as error:
         for warning in error.warnings:
             warn(warning)

@@ -10,15 +10,15 @@ launcher.launch.modes reads (the start-up fast path needs it without click).
 
 docs/configuration.md lists every variable and every exception; tests/unit/test_cli_options.py walks
 the command tree and fails when an option has neither, or when the document misses one.
-Imported on every full launch: click only.
+
+Data only, without click: the launch command's argv is parsed from this table without importing click
+(launcher.cli.argv), and launcher.cli.decorators makes click options of the same entries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-
-import click
 
 PREFIX = "CHOREO_RUN_"
 MODE_VARIABLE = "CHOREO_RUN_MODE"  # launcher.launch.modes.MODE_VARIABLE; not imported here, kept equal by a test
@@ -50,14 +50,42 @@ class Option:
         """The same option (flags, variable) as one command words it, e.g. another help or `required`."""
         return Option(*self.decls, scope=self.scope, no_variable=self.no_variable, **{**self.attrs, **attrs})
 
-    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
-        return click.option(*self.decls, **self.attrs)(function)
+
+class PathType:
+    """click.Path(file_okay=..., dir_okay=..., allow_dash=...), made click's by launcher.cli.decorators."""
+
+    __slots__ = ("allow_dash", "dir_okay", "file_okay")
+
+    def __init__(self, *, file_okay: bool = True, dir_okay: bool = True, allow_dash: bool = False) -> None:
+        self.file_okay, self.dir_okay, self.allow_dash = file_okay, dir_okay, allow_dash
 
 
-def _remember(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
-    """--debug and --quiet take effect at once (they are eager) for every later message."""
+class ChoiceType:
+    """ChoiceType(choices)."""
 
-    def remember(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+    __slots__ = ("choices",)
+
+    def __init__(self, choices: list[str]) -> None:
+        self.choices = choices
+
+
+class IntRangeType:
+    """IntRangeType(low, high)."""
+
+    __slots__ = ("high", "low")
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+
+def _remember(name: str) -> Callable[[Any, Any, Any], Any]:
+    """--debug and --quiet take effect at once (they are eager) for every later message.
+
+    Called as click calls an option's callback, (context, parameter, value); launcher.cli.argv calls it
+    the same way, with no context and no parameter.
+    """
+
+    def remember(_ctx: Any, _param: Any, value: Any) -> Any:
         from launcher.cli.common import state
 
         state[name] = bool(value)
@@ -66,8 +94,8 @@ def _remember(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]
     return remember
 
 
-_FILE = click.Path(dir_okay=False)
-_DIRECTORY = click.Path(file_okay=False)
+_FILE = PathType(dir_okay=False)
+_DIRECTORY = PathType(file_okay=False)
 _PER_CHANGE = "what one `connection` change is about; a variable left set would apply it to the next, unrelated change"
 _REVEAL = "printing secrets is asked for on the command line each time, never inherited from the environment"
 _DESTRUCTIVE = "a destructive step, asked for on the command line each time"
@@ -96,7 +124,7 @@ _values_env = Option(
 )
 _param_file = Option(
     "--param-file",
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=PathType(dir_okay=False, allow_dash=True),
     no_variable=_PER_CHANGE,
     help="YAML of KEY: value or KEY: {values: {env: value}, secret: true}; '-' for stdin.",
 )
@@ -252,7 +280,7 @@ OPTIONS: dict[str, Option] = {
         "--format",
         "output_format",
         scope="plan",
-        type=click.Choice(["table", "json"]),
+        type=ChoiceType(["table", "json"]),
         default="table",
         show_default=True,
         help="A table for people or JSON for programs.",
@@ -261,7 +289,7 @@ OPTIONS: dict[str, Option] = {
         "--format",
         "export_format",
         scope="export",
-        type=click.Choice(["dotenv", "json", "shell"]),
+        type=ChoiceType(["dotenv", "json", "shell"]),
         default="dotenv",
         show_default=True,
         help="How to write the variables.",
@@ -333,7 +361,7 @@ OPTIONS: dict[str, Option] = {
         scope="serve-http",
         default=8421,
         show_default=True,
-        type=click.IntRange(0, 65535),
+        type=IntRangeType(0, 65535),
         help="Port to listen on; 0 picks a free one.",
     ),
     "serve_tls_cert": Option(
@@ -357,12 +385,12 @@ OPTIONS: dict[str, Option] = {
         "kind",
         required=True,
         no_variable=_PER_CHANGE,
-        type=click.Choice(["service", "database", "third-party", "storage"]),
+        type=ChoiceType(["service", "database", "third-party", "storage"]),
     ),
     "visibility": Option(
         "--visibility",
         required=True,
-        type=click.Choice(["project", "component"]),
+        type=ChoiceType(["project", "component"]),
         no_variable=_PER_CHANGE,
         help="project: any component of the project; component: only --component.",
     ),
@@ -452,7 +480,7 @@ OPTIONS: dict[str, Option] = {
         "--format",
         "output_format",
         scope="diagram",
-        type=click.Choice(["html", "svg", "mermaid", "dot"]),
+        type=ChoiceType(["html", "svg", "mermaid", "dot"]),
         default="html",
         show_default=True,
         help="html: one self-contained page; svg; mermaid (Markdown); dot (Graphviz).",
@@ -482,20 +510,25 @@ PIPELINE = (
     "debug",
     "quiet",
 )
+# The options of `run` after PIPELINE, in --help order (launcher.cli.commands; launcher.cli.argv parses them).
+RUN = (
+    "supervise",
+    "signal_group",
+    "stop_signal",
+    "rewrite_signal",
+    "grace_period",
+    "keep_descendants",
+    "watch",
+    "watch_interval",
+    "reload_signal",
+    "reload_env_file",
+    "mask_output",
+    "mount_root",
+    "no_override",
+)
 # How a store, etcd or a local file, is reached: `store` and `connection` subcommands.
 REACH = ("ca_file", "timeout", "deadline")
 # Where the store of the `connection` subcommands is, and whose connections they mean.
 CONNECTION_STORE = ("connection_backend", "connection_project", "connection_component", *REACH)
 # The values one `connection create` or `update` sets.
 CONNECTION_VALUES = ("values_env", "param", "secret", "param_file")
-
-
-def use(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """A decorator adding the named options, in this order in --help."""
-
-    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
-        for name in reversed(names):
-            function = OPTIONS[name](function)
-        return function
-
-    return decorate

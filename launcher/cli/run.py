@@ -1,35 +1,20 @@
-"""`choreo-run [OPTIONS] -- CMD`: resolve, write files, then exec or supervise the service."""
+"""`choreo-run [OPTIONS] -- CMD`: resolve, write files, then exec or supervise the service.
+
+No click here: the launch command's argv is parsed by launcher.cli.argv when it can be (the
+`run` command of launcher.cli.commands, click's, calls the same `launch` otherwise).
+"""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-import click
-
-from launcher.cli.common import Settings, debug, pipeline_options, settings_from, state, warn
+from launcher.cli.common import Settings, debug, settings_from, state, warn
 from launcher.errors import UsageError
 
 
-@click.command("run", context_settings={"allow_interspersed_args": False})
-@pipeline_options(
-    "supervise",
-    "signal_group",
-    "stop_signal",
-    "rewrite_signal",
-    "grace_period",
-    "keep_descendants",
-    "watch",
-    "watch_interval",
-    "reload_signal",
-    "reload_env_file",
-    "mask_output",
-    "mount_root",
-    "no_override",
-)
-@click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def run(command: tuple[str, ...], **options: Any) -> None:
-    """Resolve, then run COMMAND with the connections injected."""
+def launch(command: tuple[str, ...], options: dict[str, Any]) -> None:
+    """Resolve, then run COMMAND with the connections injected; consumes `options`."""
     if not command or not command[0]:
         raise UsageError("expected a command to run, e.g. choreo-run -- python app.py")
     supervision = {
@@ -55,6 +40,9 @@ def run(command: tuple[str, ...], **options: Any) -> None:
         hold_secrets_privately(state["argv"])
     settings = settings_from(options)
     mode = _mode(supervision)  # decided before any work: a usage error costs nothing
+    from launcher import parsecache
+
+    parsecache.enable(os.environ)  # the manifest and store parsed by the last launch, if unchanged
     from launcher.resolve.pipeline import local_inputs, plan_and_backend
 
     inputs = local_inputs(settings)

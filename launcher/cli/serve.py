@@ -7,7 +7,7 @@ import logging
 import click
 
 from launcher.backends.http.server import serve
-from launcher.cli.options import use
+from launcher.cli.decorators import use
 
 
 @click.command("serve-http")

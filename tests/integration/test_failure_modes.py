@@ -32,7 +32,11 @@ class Server:
     """`choreo-run serve-http` as a real process, started and stopped by the test."""
 
     def __init__(
-        self, tmp_path: Path, token_component: str = "orders-service", port: int | None = None, store: Path | None = None
+        self,
+        tmp_path: Path,
+        token_component: str = "orders-service",
+        port: int | None = None,
+        store: Path | None = None,
     ) -> None:
         self.port = port or free_port()
         tokens = write(

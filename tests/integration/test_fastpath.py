@@ -14,21 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from support.process import DUMP_ENV, EXAMPLE, run_launcher, write
+from support.process import DUMP_ENV, EXAMPLE, fast_path_only, run_launcher, write
 
 
 @pytest.fixture
 def example(tmp_path: Path) -> dict[str, object]:
     component = tmp_path / "orders-service"
     shutil.copytree(EXAMPLE, component)
-    broken = write(
-        tmp_path / "no-click" / "click" / "__init__.py", "raise ImportError('click is not for the fast path')\n"
-    )
     return {
         "dir": component,
         "cache": tmp_path / "cache",
         "mounts": tmp_path / "mounts",
-        "no_click": str(broken.parent.parent),
+        "no_click": fast_path_only(tmp_path / "no-full-path"),
     }
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from support.process import clean_environment, run_launcher, write
+from support.process import clean_environment, fast_path_only, run_launcher, write
 
 SECRETS = {
     "db-password": "s3cr3t-db-password-91f2",
@@ -224,13 +224,14 @@ def test_the_typos_are_warned_about_without_their_text(setup: dict[str, str]) ->
 
 
 def test_the_fast_paths_replayed_warnings_do_not_quote_a_typo(setup: dict[str, str], tmp_path: Path) -> None:
-    no_click = write(tmp_path / "no-click" / "click" / "__init__.py", "raise ImportError('not on the fast path')\n")
     args = ["-C", setup["dir"], "--mount-root", setup["tmp"] + "/m", "--", "true"]
     cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     first = run_launcher(args, env=cache)
     assert first.returncode == 0, first.stderr
     assert list((tmp_path / "cache" / "choreo-run" / "plans").glob("*.plan")), "no record was made"
-    replayed = run_launcher(args, env={**cache, "PYTHONPATH": str(no_click.parent.parent)})  # the full path fails
+    replayed = run_launcher(
+        args, env={**cache, "PYTHONPATH": fast_path_only(tmp_path / "no-full-path")}
+    )  # no full path
     assert replayed.returncode == 0, replayed.stderr
     assert "SPARE_TOKEN: an unknown key, ignored" in replayed.stderr  # the recorded warnings, replayed
     for result in (first, replayed):

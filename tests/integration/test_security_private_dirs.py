@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from support.process import DUMP_ENV, EXAMPLE, clean_environment, run_launcher
+from support.process import DUMP_ENV, EXAMPLE, clean_environment, fast_path_only, run_launcher
 
 OTHER = 65534
 SETPRIV = shutil.which("setpriv")
@@ -193,11 +193,8 @@ def test_a_private_xdg_runtime_dir_holds_the_env_file(component: Path, tmp_path:
 
 def _launch(component: Path, cache: Path, tmp_path: Path, *, fast_only: bool = False):
     environment = {"XDG_CACHE_HOME": str(cache)}
-    if fast_only:  # click made unimportable: only the fast path can succeed
-        broken = tmp_path / "no-click" / "click"
-        broken.mkdir(parents=True, exist_ok=True)
-        (broken / "__init__.py").write_text("raise ImportError('click is not for the fast path')\n")
-        environment["PYTHONPATH"] = str(broken.parent)
+    if fast_only:  # the full path made unimportable: only the fast path can succeed
+        environment["PYTHONPATH"] = fast_path_only(tmp_path / "no-full-path")
     return run_launcher(["-C", str(component), "--mount-root", str(tmp_path / "m"), "--", *DUMP_ENV], env=environment)
 
 

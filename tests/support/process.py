@@ -74,3 +74,26 @@ def require_shared_manifests() -> Path:
     if not SHARED_MANIFESTS.is_dir():
         pytest.skip(f"real manifests not available at {SHARED_MANIFESTS} (../shared is beside the checkout)")
     return SHARED_MANIFESTS
+
+
+# A sitecustomize under which the full path cannot run: the command line (launcher.cli, which a full launch
+# needs with or without click) and click fail to import; the start-up fast path needs neither.
+_FULL_PATH_REFUSED = """
+import sys
+
+
+class RefuseTheFullPath:
+    def find_spec(self, name, path=None, target=None):
+        if name in ("click", "launcher.cli") or name.startswith(("click.", "launcher.cli.")):
+            raise ImportError(name + " is not for the fast path")
+        return None
+
+
+sys.meta_path.insert(0, RefuseTheFullPath())
+"""
+
+
+def fast_path_only(directory: Path) -> str:
+    """A PYTHONPATH under which only the start-up fast path can launch (the full path fails to import)."""
+    write(directory / "sitecustomize.py", _FULL_PATH_REFUSED)
+    return str(directory)

@@ -15,7 +15,9 @@ from pathlib import Path
 import click
 import pytest
 
+from launcher.cli import commands as cli_commands
 from launcher.cli import main as cli_main
+from launcher.cli.decorators import click_attrs
 from launcher.cli.options import MODE_VARIABLE, OPTIONS
 from launcher.launch import modes
 
@@ -58,7 +60,7 @@ NO_VARIABLE = {
 }
 # Options whose variable the launcher reads itself rather than through click.
 READ_ELSEWHERE = {("run", "--supervise"): "CHOREO_RUN_MODE"}
-# Variables that belong to no option (secrets, and the fast-path switch).
+# Variables that belong to no option (secrets, the fast-path and parse-cache switches).
 WITHOUT_OPTION = {
     "CHOREO_RUN_TOKEN",
     "CHOREO_RUN_ETCD_USER",
@@ -66,6 +68,7 @@ WITHOUT_OPTION = {
     "CHOREO_RUN_ETCD_PASSWORD_FILE",
     "CHOREO_RUN_CACHE_KEY",
     "CHOREO_RUN_FAST",
+    "CHOREO_RUN_PARSE_CACHE",
 }
 
 
@@ -79,8 +82,8 @@ def walk(command: click.Command, path: str = ROOT) -> Iterator[tuple[str, click.
 @pytest.fixture(scope="module")
 def tree() -> dict[str, click.Command]:
     for module_name, attribute in cli_main.OPTIONAL_COMMANDS.values():  # as main() does, but failing loudly
-        cli_main.cli.add_command(getattr(importlib.import_module(module_name), attribute))
-    return dict(walk(cli_main.cli))
+        cli_commands.cli.add_command(getattr(importlib.import_module(module_name), attribute))
+    return dict(walk(cli_commands.cli))
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +158,7 @@ def test_one_variable_means_one_option(options: dict[tuple[str, str], click.Opti
 
 def test_every_option_is_built_from_the_one_table(options: dict[tuple[str, str], click.Option]) -> None:
     """One definition: each command's option is one of launcher.cli.options.OPTIONS, not a copy made inline."""
-    defined = [click.Option(spec.decls, **spec.attrs).to_info_dict() for spec in OPTIONS.values()]
+    defined = [click.Option(spec.decls, **click_attrs(spec)).to_info_dict() for spec in OPTIONS.values()]
     for (path, flag), option in options.items():
         if path != ROOT:  # --version is click's own
             assert option.to_info_dict() in defined, f"{path} {flag} is not defined in launcher/cli/options.py"

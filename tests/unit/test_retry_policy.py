@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from launcher.backends.retry import CONFLICT_POLICY, DEFAULT_POLICY, Attempts, RetryPolicy
@@ -73,6 +73,7 @@ def test_an_inconsistent_policy_is_refused(kwargs) -> None:
 
 
 @given(st.floats(0.0, 30.0), ADVICE, st.floats(0.0, 1.0))
+@example(deadline=0.6, retry_after=None, draw=0.0)  # pauses of 0.05 summing to the deadline in floats
 def test_a_loop_never_sleeps_past_its_deadline_and_ends(deadline, retry_after, draw) -> None:
     clock = FakeClock()
     attempts = Attempts(DEFAULT_POLICY, deadline, clock=clock, sleep=clock.sleep, draw=lambda: draw)
