@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from launcher.atomic import atomic_write
 from launcher.errors import ConfigurationError, OutputError
-from launcher.reading import FileRefused, read_small_text
+from launcher.files.atomic import atomic_write
+from launcher.files.reading import FileRefused, read_small_text
 
 MAX_SECRET_FILE_BYTES = 64 * 1024  # a token or a password; far more than any real one
-MAX_ENV_FILE_BYTES = 4 * 1024 * 1024  # as a manifest or a store file (launcher.yamlfile)
+MAX_ENV_FILE_BYTES = 4 * 1024 * 1024  # as a manifest or a store file (launcher.documents.yamlfile)
 
 
 def read_secret_file(path: str, what: str) -> str | None:
@@ -41,7 +41,7 @@ def etcd_credentials(environ: Mapping[str, str] = os.environ) -> tuple[str | Non
 
 def write_private(path: str, text: str) -> None:
     """Replace `path` atomically with `text`, mode 0600: exports, pulled stores and credentials hold secrets."""
-    from launcher.private import resolve_link
+    from launcher.files.private import resolve_link
 
     target = resolve_link(path)  # a symlink is written at its target, not replaced by a file
     try:

@@ -21,15 +21,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from launcher.atomic import atomic_write
+from launcher.documents.yamlfile import MAX_FILE_BYTES
 from launcher.errors import ConfigurationError
+from launcher.files.atomic import atomic_write
+from launcher.files.reading import MISSING, FileRefused, read_small_file
 from launcher.model import Identity, Snapshot
-from launcher.reading import MISSING, FileRefused, read_small_file
-from launcher.yamlfile import MAX_FILE_BYTES
 
 MAGIC = b"choreo-run-cache 1\n"
 HKDF_INFO = b"choreo-run last-known-good cache v1"
-# Reads are bounded and refuse FIFOs and devices (launcher.reading). A snapshot comes from at most
+# Reads are bounded and refuse FIFOs and devices (launcher.files.reading). A snapshot comes from at most
 # a 4 MiB store or an HTTP answer; Fernet's base64 adds a third.
 MAX_CACHE_BYTES = 64 * 1024 * 1024
 MAX_KEY_BYTES = 64 * 1024

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 from launcher.backends.base import Backend, BackendSettings
 from launcher.backends.url import BackendURL, parse_backend_url
+from launcher.documents.yamlfile import describe_file
 from launcher.errors import ConfigurationError, Problem
+from launcher.files.reading import DIRECTORY, MISSING, TOO_LARGE, FileRefused, read_small_file
 from launcher.keys import NON_SECRET, SECRET_BY_DEFAULT, SPELLINGS, plain
 from launcher.model import COMPONENT, Connection, Identity, Parameter, Snapshot, duplicate_id_message, duplicate_ids
 from launcher.naming import connection_name_problem
-from launcher.reading import DIRECTORY, MISSING, TOO_LARGE, FileRefused, read_small_file
-from launcher.yamlfile import describe_file
 
 ROOT_VARIABLE = "SERVICE_BINDING_ROOT"
 SCHEME = "servicebinding"
@@ -236,7 +236,7 @@ def _text(raw: bytes, shown: str, problems: list[Problem]) -> str | None:
 
 
 def _read_bytes(path: str, shown: str, problems: list[Problem], warnings: list[str]) -> bytes | None:
-    """The entry's bytes, through launcher.reading: a FIFO or a device among the entries is refused,
+    """The entry's bytes, through launcher.files.reading: a FIFO or a device among the entries is refused,
     never waited on, and an entry too large for an environment variable is never read whole."""
     try:
         return read_small_file(path, MAX_ENTRY_BYTES)

@@ -30,7 +30,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from launcher.atomic import atomic_write
 from launcher.backends import BackendSettings, open_backend, refuse_read_only
 from launcher.backends.etcd import layout
 from launcher.backends.local.document import (
@@ -42,9 +41,10 @@ from launcher.backends.local.document import (
 )
 from launcher.backends.local.store_file import Store, parse_store
 from launcher.backends.retry import CONFLICT_POLICY, Attempts
+from launcher.documents.yamlfile import describe_file, load_yaml_file
 from launcher.errors import ConfigurationError, ConflictError, OutputError
-from launcher.private import resolve_link
-from launcher.yamlfile import describe_file, load_yaml_file
+from launcher.files.atomic import atomic_write
+from launcher.files.private import resolve_link
 
 Result = TypeVar("Result")
 Change = Callable[[Store], tuple[Store, Result]]

@@ -49,9 +49,9 @@ def diagram_command(directories: tuple[str, ...], output_format: str, output: st
     [default: the current directory]. The store is --backend, else each directory's connections.yaml.
     No value is read into the output: names, Connection IDs, visibility and resourceRefs only.
     """
-    from launcher.atomic import atomic_write
     from launcher.diagram.build import build_diagram, render
     from launcher.errors import OutputError
+    from launcher.files.atomic import atomic_write
     from launcher.resolve.identity import DEFAULT_ENVIRONMENT
 
     settings = settings_from({**options, **_unset(tuple(n for n in PIPELINE if n not in DIAGRAM_OPTIONS))})
@@ -77,7 +77,7 @@ def diagram_command(directories: tuple[str, ...], output_format: str, output: st
         click.echo(text, nl=False)
         return
     try:
-        from launcher.private import resolve_link
+        from launcher.files.private import resolve_link
 
         atomic_write(resolve_link(output), text.encode("utf-8"), mode=0o644)
     except OSError as error:

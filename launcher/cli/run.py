@@ -40,13 +40,13 @@ def launch(command: tuple[str, ...], options: dict[str, Any]) -> None:
         hold_secrets_privately(state["argv"])
     settings = settings_from(options)
     mode = _mode(supervision)  # decided before any work: a usage error costs nothing
-    from launcher import parsecache
+    from launcher.files import parsecache
 
     parsecache.enable(os.environ)  # the manifest and store parsed by the last launch, if unchanged
     from launcher.resolve.pipeline import local_inputs, plan_and_backend
 
     inputs = local_inputs(settings)
-    from launcher.stamps import stamp_inputs
+    from launcher.files.stamps import stamp_inputs
 
     stamps = stamp_inputs(inputs) if inputs is not None else None
     plan, backend = plan_and_backend(settings, warn, debug)

@@ -26,8 +26,8 @@ from launcher.cli.decorators import use
 from launcher.cli.options import REACH
 from launcher.credentials import etcd_credentials
 from launcher.errors import OutputError
-from launcher.private import open_private_directory, write_at
-from launcher.reading import decode_text, describe_mode
+from launcher.files.private import open_private_directory, write_at
+from launcher.files.reading import decode_text, describe_mode
 from launcher.resolve.output import dotenv_line
 
 
@@ -145,7 +145,7 @@ class UsersFile:
     """`--users-file`: the passwords `store roles` sets, merged into what the file already holds.
 
     Before etcd is changed the file is resolved (a symlink: its target, resolved once), its
-    directory checked (one no other user can change: launcher.private, as the user named it) and
+    directory checked (one no other user can change: launcher.files.private, as the user named it) and
     locked (an exclusive flock on the directory, held to the end), and the file read: a regular
     file of ours, cut into one entry per user. Each password is written as soon as etcd has set it
     (`keep`): the file is replaced atomically, mode 0600, holding every earlier entry as it was

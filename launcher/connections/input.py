@@ -22,10 +22,10 @@ from typing import Any
 
 from launcher.backends.local.store_file import ALL_ENVIRONMENTS
 from launcher.connections.operations import ParameterUpdate
+from launcher.documents.shape import key_segment, scalar_text
+from launcher.documents.yamlfile import load_yaml_file, parse_yaml_bytes
 from launcher.errors import UsageError
 from launcher.keys import is_secret_by_default
-from launcher.shape import key_segment, scalar_text
-from launcher.yamlfile import load_yaml_file, parse_yaml_bytes
 
 STDIN = "-"
 # Asks the terminal for a secret without echo: the label in, the value out. The CLI owns the terminal

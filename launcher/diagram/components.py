@@ -13,9 +13,9 @@ import os
 from typing import Any
 
 from launcher.diagram.analysis import UNKNOWN_TYPE, ComponentSource, Endpoint
+from launcher.documents.yamlfile import describe_file, load_yaml_file
 from launcher.errors import ManifestError, ManifestNotFound
 from launcher.manifest.reader import MANIFEST_DIRS, discover, manifest_from_data
-from launcher.yamlfile import describe_file, load_yaml_file
 
 
 def read_component(directory: str, name: str | None = None) -> ComponentSource:

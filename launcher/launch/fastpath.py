@@ -22,10 +22,10 @@ import marshal
 import os
 import sys
 
-from launcher.atomic import atomic_write
+from launcher.files.atomic import atomic_write
+from launcher.files.stamps import stamp
 from launcher.launch.decision import EXEC, Launch
 from launcher.launch.environment import LAUNCHER_PREFIX
-from launcher.stamps import stamp
 
 RECORD_FORMAT = 3
 SWEEP_LIMIT = 256  # records looked at per sweep: a bound on the full path's extra work

@@ -23,8 +23,8 @@ from __future__ import annotations
 import os
 
 from launcher.errors import OutputError
+from launcher.files.private import Escapes, contained_parts, open_contained, write_at
 from launcher.model import FileOutput
-from launcher.private import Escapes, contained_parts, open_contained, write_at
 
 
 def target_path(output: FileOutput, component_dir: str, mount_root: str | None) -> str:

@@ -34,7 +34,7 @@ def replay(launch: Launch, environ: Mapping[str, str]) -> None:
 
     Returns (so the full path takes over and reports properly) only if a file cannot be written.
     """
-    from launcher.private import Escapes, write_without_symlinks
+    from launcher.files.private import Escapes, write_without_symlinks
 
     try:
         for path, content, mode in launch.files:

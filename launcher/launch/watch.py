@@ -282,7 +282,7 @@ class Reloader:
         return self.environment(plan), files, tuple((a.variable, a.value) for a in plan.assignments)
 
     def _stamps(self) -> list:
-        from launcher.stamps import stamp
+        from launcher.files.stamps import stamp
 
         paths = [*(self.inputs or []), *self._local_store_paths()]
         return [stamp(path) for path in paths]
@@ -314,13 +314,13 @@ class Reloader:
         """The resolved variables as a .env file (mode 0600), for services that reload on a signal.
 
         The file is sourced by shells, so no other user may be able to replace it: its directory
-        must be one only we (or root) can change (launcher.private); a directory the launcher chose
+        must be one only we (or root) can change (launcher.files.private); a directory the launcher chose
         must be private (0700, ours). Raises OutputError (73) naming the directory otherwise.
         """
         if not self.options.env_file:
             return
         from launcher.errors import OutputError
-        from launcher.private import private_directory, write_at
+        from launcher.files.private import private_directory, write_at
         from launcher.resolve.output import dotenv_file
 
         text = dotenv_file(assigned)  # read back exactly by sh, bash and python-dotenv (docs/security.md, 2)
@@ -364,7 +364,7 @@ def default_env_file(environ: dict[str, str] | os._Environ) -> str:
     import atexit
 
     from launcher.errors import OutputError
-    from launcher.private import private_directory
+    from launcher.files.private import private_directory
 
     runtime = environ.get("XDG_RUNTIME_DIR")
     created: str | None = None

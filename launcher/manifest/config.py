@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from launcher.documents.shape import Node, type_name
 from launcher.manifest.grammar import yup_boolean
 from launcher.model import EnvEntry, FileEntry, FileValue, ValueSource
-from launcher.shape import Node, type_name
 
 VALUE_FROM_KINDS = ("connectionRef", "configGroupRef", "configForm")
 ENV_ENTRY_KEYS = frozenset({"name", "value", "valueFrom"})  # also the values of a file

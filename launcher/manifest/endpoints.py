@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from launcher.documents.shape import Node, type_name
 from launcher.manifest.grammar import (
     BASE_PATH,
     BASE_PATH_REQUIRED_TYPES,
@@ -19,7 +20,6 @@ from launcher.manifest.grammar import (
     PROJECT_ONLY_TYPES,
     yup_number,
 )
-from launcher.shape import Node, type_name
 
 # Keys Choreo reads in an endpoint (schemaVersion 1.x, and the older endpoints.yaml / spec.inbound);
 # others are Choreo's to ignore, and choreo-run ignores them too.

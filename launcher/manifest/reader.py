@@ -12,6 +12,8 @@ import os
 from dataclasses import replace
 from typing import Any
 
+from launcher.documents.shape import Node, shown, type_name
+from launcher.documents.yamlfile import describe_file, load_yaml_file
 from launcher.errors import ManifestError, ManifestNotFound
 from launcher.manifest.config import read_configurations
 from launcher.manifest.endpoints import check_endpoints
@@ -24,8 +26,6 @@ from launcher.manifest.grammar import (
 )
 from launcher.model import ConnectionReference, EnvMapping, Manifest, ServiceReference
 from launcher.naming import connection_name_problem
-from launcher.shape import Node, shown, type_name
-from launcher.yamlfile import describe_file, load_yaml_file
 
 MANIFEST_DIRS = (".wso2", ".choreo")
 MANIFEST_NAMES = ("component.yaml", "component-config.yaml", "endpoints.yaml")

@@ -9,9 +9,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from launcher.documents.shape import scalar_text
 from launcher.keys import lookup_key
 from launcher.model import Assignment, Connection, FileEntry, FileOutput, Manifest, Origin, Snapshot, ValueSource
-from launcher.shape import scalar_text
 
 
 class ConfigResolver:

@@ -14,14 +14,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from launcher import shape
 from launcher.backends import Backend, BackendSettings, open_backend, parse_backend_url
+from launcher.documents import shape
+from launcher.documents.yamlfile import describe_file
 from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, NotFound, ProblemCollector
 from launcher.manifest.reader import discover, load_manifest
 from launcher.model import Identity, Manifest, Plan, Snapshot
 from launcher.naming import reserved_variable_problem
 from launcher.resolve.identity import decide_identity
-from launcher.yamlfile import describe_file
 
 if TYPE_CHECKING:
     from launcher.backends.cache import CacheSettings, SnapshotCache
@@ -185,7 +185,7 @@ def interpolated_names(env_files: tuple[str, ...]) -> tuple[str, ...]:
     import re
 
     from launcher.credentials import MAX_ENV_FILE_BYTES
-    from launcher.reading import FileRefused, read_small_text
+    from launcher.files.reading import FileRefused, read_small_text
 
     names: set[str] = set()
     for path in env_files:

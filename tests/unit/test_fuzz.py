@@ -26,10 +26,10 @@ from launcher.backends.etcd.backend import _decoded_pairs
 from launcher.backends.etcd.layout import kvs_to_document
 from launcher.backends.http.codec import decode_snapshot, encode_snapshot
 from launcher.backends.local.store_file import parse_store
+from launcher.documents.yamlfile import parse_yaml_bytes
 from launcher.errors import ConfigurationError, LauncherError, ManifestError
 from launcher.manifest.reader import manifest_from_data
 from launcher.model import Identity
-from launcher.yamlfile import parse_yaml_bytes
 from support.http_fixtures import Answer, json_answer, scripted, url_of
 from support.process import EXAMPLE, Result, run_launcher
 

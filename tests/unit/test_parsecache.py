@@ -1,4 +1,4 @@
-"""The parse cache (launcher.parsecache): never stale, private, never keeps a failure, off by default."""
+"""The parse cache (launcher.files.parsecache): never stale, private, never keeps a failure, off by default."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from launcher import parsecache
+from launcher.documents.yamlfile import load_yaml_file
 from launcher.errors import ConfigurationError
-from launcher.yamlfile import load_yaml_file
+from launcher.files import parsecache
 from support.process import REPO
 
 
@@ -94,8 +94,8 @@ def test_a_cached_read_does_not_import_pyyaml(tmp_path: Path) -> None:
     document = tmp_path / "component.yaml"
     document.write_text("schemaVersion: 1.2\n")
     script = (
-        "import sys; from launcher import parsecache; from launcher.errors import ManifestError; "
-        "from launcher.yamlfile import load_yaml_file; "
+        "import sys; from launcher.files import parsecache; from launcher.errors import ManifestError; "
+        "from launcher.documents.yamlfile import load_yaml_file; "
         f"parsecache.enable({{'XDG_CACHE_HOME': {str(tmp_path / 'cache')!r}}}); "
         f"print(load_yaml_file({str(document)!r}, ManifestError, ManifestError), 'yaml' in sys.modules)"
     )

@@ -1,4 +1,4 @@
-"""launcher.private and the pure helpers of docs/security.md (the attacks themselves are in
+"""launcher.files.private and the pure helpers of docs/security.md (the attacks themselves are in
 tests/integration/test_security_*.py, with real processes and a real second user)."""
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 
 from launcher.credentials import is_secret_setting, read_dotenv
-from launcher.launch.environment import apply_assignments
-from launcher.naming import reserved_variable_problem
-from launcher.private import (
+from launcher.files.private import (
     Escapes,
     UnsafeDirectory,
     contained_parts,
@@ -20,6 +18,8 @@ from launcher.private import (
     private_directory,
     write_without_symlinks,
 )
+from launcher.launch.environment import apply_assignments
+from launcher.naming import reserved_variable_problem
 
 
 def test_a_private_directory_is_created_0700_with_its_missing_parents(tmp_path: Path) -> None:

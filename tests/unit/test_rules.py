@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from launcher import keys, naming, shape
+from launcher import keys, naming
 from launcher.backends.local.document import empty_store
 from launcher.backends.local.store_file import ALL_ENVIRONMENTS, StoredParameter
 from launcher.connections import operations as ops
 from launcher.connections.input import parameter_updates
 from launcher.connections.snippets import connection_keys, details
+from launcher.documents import shape
 from launcher.errors import UsageError
 from launcher.model import COMPONENT, PROJECT, Assignment, Identity, Origin, duplicate_id_message, duplicate_ids
 from launcher.resolve.output import shown_value

@@ -6,8 +6,8 @@ import datetime
 
 import pytest
 
+from launcher.documents.shape import Node, scalar_text
 from launcher.errors import ConfigurationError
-from launcher.shape import Node, scalar_text
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ import yaml
 
 from launcher.backends.local.backend import LocalStore
 from launcher.backends.local.store_file import parse_store
+from launcher.documents.yamlfile import parse_yaml_bytes
 from launcher.errors import ConfigurationError
 from launcher.model import Identity
-from launcher.yamlfile import parse_yaml_bytes
 from support.process import EXAMPLE, write
 
 BASE = """

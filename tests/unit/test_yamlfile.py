@@ -1,4 +1,4 @@
-"""Bounded YAML (launcher.yamlfile) and safe reads (launcher.reading): depth, aliases, size, special files."""
+"""Bounded YAML (launcher.documents.yamlfile) and safe reads (launcher.files.reading): depth, aliases, size, special files."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from launcher.documents.yamlfile import MAX_ALIAS_EXPANSION, MAX_DEPTH, load_yaml_file, parse_yaml_bytes
 from launcher.errors import ConfigurationError, ManifestError, ManifestNotFound
-from launcher.reading import (
+from launcher.files.reading import (
     DIRECTORY,
     MISSING,
     NOT_TEXT,
@@ -20,7 +21,6 @@ from launcher.reading import (
     read_small_file,
     read_small_text,
 )
-from launcher.yamlfile import MAX_ALIAS_EXPANSION, MAX_DEPTH, load_yaml_file, parse_yaml_bytes
 
 
 def refused(raw: bytes) -> str:

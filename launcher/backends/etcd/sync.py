@@ -29,8 +29,8 @@ from launcher.backends.etcd.backend import (
 )
 from launcher.backends.local.document import refuse_unknown_keys
 from launcher.backends.local.store_file import parse_store
+from launcher.documents.yamlfile import describe_file, load_yaml_file
 from launcher.errors import ConfigurationError, ProblemCollector
-from launcher.yamlfile import describe_file, load_yaml_file
 
 ROOT = "root"
 

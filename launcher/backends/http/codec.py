@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
+from launcher.documents.shape import Node, type_name
 from launcher.errors import ConfigurationError
 from launcher.model import (
     PROJECT,
@@ -23,7 +24,6 @@ from launcher.model import (
     duplicate_id_message,
     duplicate_ids,
 )
-from launcher.shape import Node, type_name
 from launcher.visibility import boundary_crossed, owner, scope_problem
 
 SNAPSHOT_VERSION = 1

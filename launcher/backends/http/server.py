@@ -18,12 +18,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
-from launcher import shape
 from launcher.backends.http.codec import encode_snapshot
 from launcher.backends.local.backend import LocalStore
+from launcher.documents import shape
+from launcher.documents.yamlfile import describe_file, load_yaml_file
 from launcher.errors import ConfigurationError, LauncherError, ProblemCollector
 from launcher.model import Identity
-from launcher.yamlfile import describe_file, load_yaml_file
 
 TOKENS_VERSION = 1
 log = logging.getLogger("launcher.backends.http.server")

@@ -15,10 +15,10 @@ from launcher.backends.base import Backend, BackendSettings
 from launcher.backends.local.store_file import Store, parse_store
 from launcher.backends.local.view import store_snapshot
 from launcher.backends.url import FILE, BackendURL, parse_backend_url
+from launcher.documents.yamlfile import describe_file, load_yaml_file
 from launcher.errors import ConfigurationError
+from launcher.files.stamps import stamp
 from launcher.model import Identity, Snapshot
-from launcher.stamps import stamp
-from launcher.yamlfile import describe_file, load_yaml_file
 
 if TYPE_CHECKING:
     from launcher.backends.writer import StoreTarget

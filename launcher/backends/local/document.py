@@ -33,8 +33,8 @@ from launcher.backends.local.store_file import (
     TOP_KEYS,
     Store,
 )
+from launcher.documents.shape import child, describe_unknown_key
 from launcher.errors import ConfigurationError, Problem
-from launcher.shape import child, describe_unknown_key
 
 _NO_PREFIX = ""
 
@@ -68,7 +68,7 @@ class _Fixed:
 
     known: frozenset[str]
     parts: dict[str, _Part] = field(default_factory=dict)
-    secret_bearing: bool = False  # unknown keys here may be values: never named (launcher.shape)
+    secret_bearing: bool = False  # unknown keys here may be values: never named (launcher.documents.shape)
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ def _identity(item: Any, key: str) -> str | None:
 def unknown_keys(document: Any, file: str) -> list[Problem]:
     """Every key of a store document its schema does not know, located by path, never a value.
 
-    The key itself is named only when `launcher.shape.describe_unknown_key` says it is provably not
+    The key itself is named only when `launcher.documents.shape.describe_unknown_key` says it is provably not
     a value (a near miss of a known key, outside a mapping that holds secrets).
     """
     found: list[Problem] = []

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from launcher.documents.shape import Node, child, shown
 from launcher.errors import ConfigurationError
 from launcher.keys import OAUTH_KEYS, is_secret_by_default
 from launcher.model import PROJECT, duplicate_id_message, duplicate_ids
 from launcher.naming import connection_name_problem
-from launcher.shape import Node, child, shown
 from launcher.visibility import may_use_app, owner, scope_problem
 
 STORE_VERSION = 1

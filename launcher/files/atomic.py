@@ -15,12 +15,12 @@ def atomic_write(path: str, data: bytes, mode: int = 0o644, directory_mode: int 
 
     A `directory_mode` without group or other bits (0700) asks for a private directory: created
     0700, or verified to be one (ours, not a symlink, no group/other bits, no parent another user
-    can change); anything else raises launcher.private.UnsafeDirectory (an OSError) and nothing is
+    can change); anything else raises launcher.files.private.UnsafeDirectory (an OSError) and nothing is
     written. Otherwise missing directories are created with `directory_mode`.
     """
     directory = os.path.dirname(path) or "."
     if directory_mode & 0o077 == 0:
-        from launcher.private import private_directory
+        from launcher.files.private import private_directory
 
         directory = private_directory(directory)  # the parent's symlinks resolved once, then checked
         path = os.path.join(directory, os.path.basename(path))

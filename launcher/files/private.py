@@ -257,7 +257,7 @@ def resolve_link(path: str) -> str:
     """
     if not os.path.islink(path):
         return path
-    from launcher.yamlfile import describe_file  # only here: a write through a link is rare
+    from launcher.documents.yamlfile import describe_file  # only here: a write through a link is rare
 
     shown = describe_file(path)
     if os.lstat(path).st_uid not in (os.geteuid(), 0):

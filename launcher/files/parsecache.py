@@ -23,7 +23,7 @@ import sys
 FORMAT = 1
 #: Where entries live; None while the cache is off (library use, tests, every command but a launch).
 directory: str | None = None
-_HERE = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # launcher/
 
 
 def enable(environ: dict[str, str] | os._Environ) -> None:
@@ -53,9 +53,8 @@ def _parser_stamps() -> list[tuple[int, int] | None]:
     """An upgraded launcher may parse differently: its parser, its version and the interpreter (a
     bundle's own binary, whose modules are not files) are part of every entry."""
     found: list[tuple[int, int] | None] = []
-    for path in [os.path.join(_HERE, name) for name in ("yamlparse.py", "yamlfile.py", "__init__.py")] + [
-        sys.executable
-    ]:
+    parser_files = ("documents/yamlparse.py", "documents/yamlfile.py", "__init__.py")
+    for path in [os.path.join(_PACKAGE, name) for name in parser_files] + [sys.executable]:
         try:
             info = os.stat(path)
         except OSError:
@@ -91,7 +90,7 @@ def remember(path: str, raw: bytes, data: object) -> None:
         )
     except ValueError:  # a YAML timestamp (datetime) has no marshal form: parse such a file every time
         return
-    from launcher.atomic import atomic_write
+    from launcher.files.atomic import atomic_write
 
     try:
         # directory_mode 0700: created private, or verified to be (ours, no group/other bits, no

@@ -1,7 +1,7 @@
-"""PyYAML, bounded: the parser behind launcher.yamlfile (which documents the bounds).
+"""PyYAML, bounded: the parser behind launcher.documents.yamlfile (which documents the bounds).
 
 A module of its own so that pyyaml (~10 ms of imports) is loaded only when a file is really parsed:
-a launch whose manifest and store are in the parse cache (launcher.parsecache) never imports it.
+a launch whose manifest and store are in the parse cache (launcher.files.parsecache) never imports it.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from launcher.documents.yamlfile import MAX_ALIAS_EXPANSION, MAX_DEPTH
 from launcher.errors import LauncherError, Problem
-from launcher.yamlfile import MAX_ALIAS_EXPANSION, MAX_DEPTH
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -11,10 +11,10 @@ The bounds are measured on the composed node tree, while it is composed, by an i
   (validated, printed, written as a configuration file), so the copies aliases add are counted
   (nodes plus scalar characters) and refused past MAX_ALIAS_EXPANSION; a document without aliases
   is never refused by this bound, and an alias to its own enclosing anchor is refused at once;
-* size: the file is read through `launcher.reading` (regular files only, at most MAX_FILE_BYTES).
+* size: the file is read through `launcher.files.reading` (regular files only, at most MAX_FILE_BYTES).
 
-The parser itself (PyYAML) is `launcher.yamlparse`, imported only when a file is really parsed: a
-launch may keep what it parsed in the parse cache (`launcher.parsecache`), which serves the same
+The parser itself (PyYAML) is `launcher.documents.yamlparse`, imported only when a file is really parsed: a
+launch may keep what it parsed in the parse cache (`launcher.files.parsecache`), which serves the same
 data again only for byte-for-byte the same file.
 """
 
@@ -24,7 +24,15 @@ import os
 from typing import Any
 
 from launcher.errors import LauncherError, Problem
-from launcher.reading import MISSING, NOT_TEXT, TOO_LARGE, FileRefused, decode_text, describe_size, read_small_file
+from launcher.files.reading import (
+    MISSING,
+    NOT_TEXT,
+    TOO_LARGE,
+    FileRefused,
+    decode_text,
+    describe_size,
+    read_small_file,
+)
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
@@ -43,7 +51,7 @@ def load_yaml_file(path: str, error_class: type[LauncherError], missing_class: t
         # Not there, a directory, a FIFO or a device, or unreadable: the file asked for is not available.
         reason = refused.reason if refused.kind != MISSING else "file not found"
         raise missing_class([Problem(reason, path)]) from None
-    from launcher import parsecache
+    from launcher.files import parsecache
 
     if parsecache.directory is None:  # off unless a launch turned it on
         return parse_yaml_bytes(raw, path, error_class)
@@ -61,7 +69,7 @@ def parse_yaml_bytes(raw: bytes, path: str, error_class: type[LauncherError]) ->
         text = decode_text(raw)
     except FileRefused as refused:
         raise error_class([Problem(refused.reason, path)]) from None
-    from launcher.yamlparse import parse_text
+    from launcher.documents.yamlparse import parse_text
 
     return parse_text(text, path, error_class)
 
