@@ -160,3 +160,37 @@ class ProblemCollector:
             error = error_class(self.problems)
             error.warnings = list(self.warnings)
             raise error
+
+
+# ---------------------------------------------------------------- the one way choreo-run speaks
+
+
+def report(kind: str, message: str) -> None:
+    """`choreo-run: KIND: MESSAGE` on stderr, one line, flushed: every error, warning and debug line.
+
+    The CLI, the start-up fast path and the lean supervisor all speak through this, so the format
+    and its rules cannot drift: nothing when there is no stderr; escape sequences removed unless
+    stderr is a terminal (as click does), so a value from a file cannot drive the terminal.
+    """
+    write_line(f"choreo-run: {kind}: {message}")
+
+
+def write_line(text: str) -> None:
+    import sys
+
+    stream = sys.stderr
+    if stream is None:
+        return
+    if "\033" in text and not _isatty(stream):
+        import re
+
+        text = re.sub(r"\033\[[0-?]*[ -/]*[@-~]", "", text)  # click._compat._ansi_re
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except Exception:
+        return False

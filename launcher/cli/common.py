@@ -8,41 +8,18 @@ never reach the service.
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 from launcher.backends import BackendSettings
 from launcher.credentials import etcd_credentials, read_secret_file, secret_from_env
+from launcher.errors import report
 from launcher.resolve.pipeline import Settings
 
 state: dict[str, Any] = {"debug": False, "quiet": False, "argv": [], "warnings": []}
 
 
 def say(kind: str, message: str) -> None:
-    echo_error(f"choreo-run: {kind}: {message}")
-
-
-def echo_error(text: str) -> None:
-    """One line on stderr as click.echo(text, err=True) writes it, without importing click (launcher.cli.argv).
-
-    Like click: nothing when there is no stderr, ANSI escape sequences removed unless it is a terminal.
-    """
-    stream = sys.stderr
-    if stream is None:
-        return
-    if "\033" in text and not _isatty(stream):
-        import re
-
-        text = re.sub(r"\033\[[0-?]*[ -/]*[@-~]", "", text)  # click._compat._ansi_re
-    stream.write(text + "\n")
-    stream.flush()
-
-
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except Exception:
-        return False
+    report(kind, message)
 
 
 def warn(message: str) -> None:

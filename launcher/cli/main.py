@@ -14,9 +14,10 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from launcher.cli.common import echo_error, say, state, warn
+from launcher.cli.common import say, state, warn
 from launcher.cli.options import OPTIONS, PIPELINE, RUN
 from launcher.errors import LauncherError
+from launcher.errors import write_line as echo_error
 
 # The command words; anything else first on the line is the program to run (see _route).
 COMMANDS = ("run", "check", "plan", "export", "store", "serve-http", "connection", "diagram")

@@ -36,8 +36,9 @@ def exec_service(argv: list[str], environment: dict[str, str]) -> NoReturn:
         code, message = exec_failure(argv[0], error.errno or 22)
     except ValueError:  # a NUL character: the resolver refuses values holding one, so never a record's
         code, message = 126, f"cannot run '{argv[0]}': an argument or variable contains a NUL character"
-    sys.stderr.write(f"choreo-run: error: {message}\n")
-    sys.stderr.flush()
+    from launcher.errors import report  # only on this error path: the fast path stays light
+
+    report("error", message)
     os._exit(code)
 
 

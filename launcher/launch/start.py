@@ -43,9 +43,11 @@ def replay(launch: Launch, environ: Mapping[str, str]) -> None:
             write_without_symlinks(path, content, mode)
     except (OSError, Escapes):
         return
-    if not launch.quiet:
+    if launch.warnings and not launch.quiet:
+        from launcher.errors import report
+
         for warning in launch.warnings:
-            sys.stderr.write(f"choreo-run: warning: {warning}\n")
+            report("warning", warning)
     start(launch, environ)
 
 

@@ -86,13 +86,13 @@ def decode(arguments: list[str]) -> SuperviseOptions:
 
 def main(arguments: list[str]) -> None:
     """Entry point in the re-executed interpreter: options, `--`, the service's command."""
-    from launcher.errors import LauncherError
+    from launcher.errors import LauncherError, report
 
     split = arguments.index("--")
     options, argv = decode(arguments[:split]), arguments[split + 1 :]
 
     def warn(message: str) -> None:
-        sys.stderr.write(f"choreo-run: warning: {message}\n")
+        report("warning", message)
 
     try:
         # Stay resident in `/`, not in the invocation's directory: a supervisor that lives as long
@@ -102,6 +102,6 @@ def main(arguments: list[str]) -> None:
         code = supervise(argv, dict(os.environ), options, warn=warn, cwd=service_directory)
     except LauncherError as error:
         for problem in error.problems:
-            sys.stderr.write(f"choreo-run: error: {problem}\n")
+            report("error", str(problem))
         code = error.exit_code
     sys.exit(code)
