@@ -79,4 +79,6 @@ def start(
         reexec(launch.command, environment, options)  # a fresh, small interpreter stays resident
         if debug is not None:
             debug("re-exec into the lean supervisor failed; supervising from this process")
+    if reloader is not None:
+        reloader.prepare()  # the env file the service may source exists before the service does
     sys.exit(supervise(launch.command, environment, options, warn=warn, reloader=reloader))

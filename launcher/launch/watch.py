@@ -29,20 +29,19 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 
 from launcher.backends import Backend, Watching
 from launcher.backends.retry import DEFAULT_POLICY, Attempts
 from launcher.errors import BackendUnavailable, LauncherError
 from launcher.model import Plan
+from launcher.records import Record, field
 from launcher.resolve.pipeline import Settings, build_plan, local_inputs
 
 ENV_FILE_VARIABLE = "CHOREO_RELOAD_ENV_FILE"
 HARD_DEADLINE_MARGIN = 0.5  # as for a launch: the backend reports its own deadline first
 
 
-@dataclass(frozen=True)
-class WatchOptions:
+class WatchOptions(Record):
     interval: float = 1.0  # how often local stamps and HTTP backends are looked at
     debounce: float = 0.5  # a burst of changes within this quiet time is one change
     env_file: str | None = None  # rewritten on every change, for services reloaded by a signal
@@ -77,7 +76,7 @@ class Reloader:
         self.retry_at = 0.0
         self.reported_down = False  # "unreachable" was said, "reachable again" not yet
         self.straggler: threading.Thread | None = None  # a resolution that outlived its deadline
-        self.inputs = local_inputs(replace(settings, cache=None, backends=()))  # manifest and .env files
+        self.inputs = local_inputs(settings.replace(cache=None, backends=()))  # manifest and .env files
         self.stamps = self._stamps()
         self.identity = plan.identity
         # Live watches (etcd) start in the watch thread (`_loop`): never before the supervisor has
@@ -99,8 +98,11 @@ class Reloader:
         with self.lock:
             return dict(self.running[0])
 
-    def start(self, notify: Callable[[], None]) -> None:
+    def prepare(self) -> None:
+        """Before the service starts: its reload env file exists from its first instant."""
         self.write_env_file(self.running[2])
+
+    def start(self, notify: Callable[[], None]) -> None:
         threading.Thread(target=self._loop, args=(notify,), daemon=True, name="choreo-run watch").start()
 
     def stop(self) -> None:
