@@ -10,9 +10,12 @@ alias is accepted, and the caller warns about the guess. Service Binding entries
 from __future__ import annotations
 
 import re
-from typing import TypeVar
 
-V = TypeVar("V")
+TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    V = TypeVar("V")
 
 # What a secret value shows as wherever values are displayed (plan, connection show, masked output).
 MASK = "********"

@@ -1,14 +1,17 @@
 """The data the pipeline passes around: what a manifest declares, what a backend holds, who we run as.
 
-All frozen dataclasses. Values are kept out of `repr` so that a stray log line or a traceback never
-shows a secret.
+All records (launcher.records: immutable, compared by value, no `dataclasses` at start-up). Values
+are kept out of `repr` so that a stray log line or a traceback never shows a secret.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from launcher.records import Record, field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
 PROJECT = "project"
 COMPONENT = "component"
@@ -18,8 +21,7 @@ VISIBILITIES = (PROJECT, COMPONENT)
 # ---------------------------------------------------------------- identity
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(Record):
     """Which project, component and environment the launcher runs as."""
 
     project: str
@@ -30,8 +32,7 @@ class Identity:
 # ---------------------------------------------------------------- manifest side
 
 
-@dataclass(frozen=True)
-class ConnectionReference:
+class ConnectionReference(Record):
     """`dependencies.connectionReferences[i]`: injected under the default CHOREO_<NAME>_<KEY> names."""
 
     name: str
@@ -39,8 +40,7 @@ class ConnectionReference:
     path: str  # where it was declared, for messages
 
 
-@dataclass(frozen=True)
-class EnvMapping:
+class EnvMapping(Record):
     """One `from` key of a connection, injected as `to`."""
 
     key: str
@@ -48,8 +48,7 @@ class EnvMapping:
     path: str
 
 
-@dataclass(frozen=True)
-class ServiceReference:
+class ServiceReference(Record):
     """`serviceReferences[i]`: looked up by Connection ID; only the listed keys are injected."""
 
     name: str
@@ -58,8 +57,7 @@ class ServiceReference:
     path: str
 
 
-@dataclass(frozen=True)
-class ValueSource:
+class ValueSource(Record):
     """Where one configuration value comes from: exactly one of the four kinds."""
 
     kind: str  # "value" | "connectionRef" | "configGroupRef" | "configForm"
@@ -78,8 +76,7 @@ class ValueSource:
         return self.kind == "configForm" and self.form.get("type") == "secret"
 
 
-@dataclass(frozen=True)
-class EnvEntry:
+class EnvEntry(Record):
     """`configurations.env[i]`."""
 
     variable: str
@@ -87,8 +84,7 @@ class EnvEntry:
     path: str
 
 
-@dataclass(frozen=True)
-class FileValue:
+class FileValue(Record):
     """One named value inside a mounted configuration file."""
 
     name: str
@@ -96,8 +92,7 @@ class FileValue:
     path: str
 
 
-@dataclass(frozen=True)
-class FileEntry:
+class FileEntry(Record):
     """`configurations.file[i]` (1.2): written at mount_path/name before the service starts."""
 
     name: str
@@ -107,8 +102,7 @@ class FileEntry:
     path: str
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(Record):
     """Everything a component declares that the launcher acts on."""
 
     file: str
@@ -124,16 +118,14 @@ class Manifest:
 # ---------------------------------------------------------------- backend side
 
 
-@dataclass(frozen=True)
-class Parameter:
+class Parameter(Record):
     """A connection parameter (or config value) for one environment."""
 
     value: str = field(repr=False)
     secret: bool = False
 
 
-@dataclass(frozen=True)
-class Connection:
+class Connection(Record):
     """A connection as visible to one component in one environment."""
 
     connection_id: str
@@ -170,8 +162,7 @@ def duplicate_id_message(earlier: str, connection_id: str | None = None) -> str:
     return f"duplicate Connection ID{shown} (also {earlier})"
 
 
-@dataclass(frozen=True)
-class OAuthApplication:
+class OAuthApplication(Record):
     """Shared OAuth client credentials for one environment."""
 
     app_id: str
@@ -180,8 +171,7 @@ class OAuthApplication:
     token_url: str = field(repr=False)
 
 
-@dataclass(frozen=True)
-class ForeignConnection:
+class ForeignConnection(Record):
     """A connection the component may NOT use, known only so a refusal can say why."""
 
     connection_id: str
@@ -190,8 +180,7 @@ class ForeignConnection:
     component: str | None
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(Record):
     """What one backend answered for (project, component, environment): all the component may use."""
 
     identity: Identity
@@ -208,8 +197,7 @@ class Snapshot:
 # ---------------------------------------------------------------- resolution result
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(Record):
     """Where an assignment came from, for `plan` and for error messages."""
 
     kind: str  # "connection" | "serviceReference" | "configForm" | "configGroup" | "value" | "env-file"
@@ -218,8 +206,7 @@ class Origin:
     source: str = ""  # backend description
 
 
-@dataclass(frozen=True)
-class Assignment:
+class Assignment(Record):
     """One variable the child will receive."""
 
     variable: str
@@ -228,8 +215,7 @@ class Assignment:
     origin: Origin
 
 
-@dataclass(frozen=True)
-class FileOutput:
+class FileOutput(Record):
     """One configuration file to write before the child starts."""
 
     target: str
@@ -238,8 +224,7 @@ class FileOutput:
     origin: Origin
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Record):
     """The resolved result every command works from."""
 
     identity: Identity

@@ -9,10 +9,18 @@ ask here rather than restating the rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import NamedTuple, Protocol, TypeVar
-
 from launcher.model import COMPONENT, PROJECT, VISIBILITIES, Identity
+
+TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Protocol, TypeVar
+
+    class _Scoped(Protocol):
+        @property
+        def visibility(self) -> str: ...
+
+    S = TypeVar("S", bound=_Scoped)
 
 __all__ = [
     "COMPONENT",
@@ -31,19 +39,26 @@ __all__ = [
 ]
 
 
-class _Scoped(Protocol):
+class ScopeProblem(tuple[str, str]):
+    """Why a (visibility, owning component) pair is inconsistent: the field at fault and what is wrong.
+
+    A (field, message) tuple with names, as a NamedTuple is, without importing `typing` at start-up."""
+
+    __slots__ = ()
+
+    def __new__(cls, field: str, message: str) -> ScopeProblem:
+        return tuple.__new__(cls, (field, message))
+
     @property
-    def visibility(self) -> str: ...
+    def field(self) -> str:  # "visibility" | "component"
+        return self[0]
 
+    @property
+    def message(self) -> str:
+        return self[1]
 
-S = TypeVar("S", bound=_Scoped)
-
-
-class ScopeProblem(NamedTuple):
-    """Why a (visibility, owning component) pair is inconsistent: the field at fault and what is wrong."""
-
-    field: str  # "visibility" | "component"
-    message: str
+    def __repr__(self) -> str:
+        return f"ScopeProblem(field={self[0]!r}, message={self[1]!r})"
 
 
 def owner(visibility: str | None, component: str | None) -> str | None:

@@ -19,21 +19,23 @@ Imports nothing heavy: `launcher.backends` is imported at every start-up.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from launcher.errors import UsageError
+from launcher.records import Record, field
 
+TYPE_CHECKING = False  # `typing` is not imported at start-up (docs/performance.md, issue 16)
 if TYPE_CHECKING:
     import threading
+    from typing import ClassVar, Protocol
 
     from launcher.backends.url import BackendURL
     from launcher.backends.writer import StoreTarget
     from launcher.model import Identity, Snapshot
+else:
+    Protocol = object  # Watching is a protocol for type checkers only: nothing tests isinstance against it
 
 
-@dataclass(frozen=True)
-class BackendSettings:
+class BackendSettings(Record):
     """Options that apply to remote backends; the local ones ignore them."""
 
     token: str | None = field(default=None, repr=False)  # HTTP bearer token; never printed

@@ -7,12 +7,12 @@ developer can point one connection at a local service without touching the share
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
 
 from launcher.backends.base import Backend, BackendSettings, Watching
 from launcher.backends.url import BackendURL
 from launcher.errors import ConfigurationError
 from launcher.model import Identity, Snapshot
+from launcher.records import Record
 
 
 class LayeredBackend(Backend):
@@ -41,7 +41,7 @@ class LayeredBackend(Backend):
         merged = snapshots[0]
         for snapshot in snapshots[1:]:
             merged = merge(merged, snapshot)
-        return replace(merged, backend=self.description)  # the answer is the stack's, not its top layer's
+        return merged.replace(backend=self.description)  # the answer is the stack's, not its top layer's
 
     def guess_identity(self, directory_name: str) -> tuple[str | None, str | None]:
         """The first layer that makes a guess decides (normally a local store)."""
@@ -63,8 +63,7 @@ class LayeredBackend(Backend):
             layer.close()
 
 
-@dataclass(frozen=True)
-class _AllWatches:
+class _AllWatches(Record):
     watches: tuple[Watching, ...]
 
     def stop(self) -> None:
@@ -81,8 +80,7 @@ def merge(lower: Snapshot, upper: Snapshot) -> Snapshot:
     replaced_ids = {c.connection_id for c in upper.connections}
     kept = tuple(c for c in lower.connections if c.name not in replaced_names and c.connection_id not in replaced_ids)
     visible = {c.connection_id for c in kept + upper.connections}
-    return replace(
-        upper,
+    return upper.replace(
         connections=kept + upper.connections,
         oauth_apps={**lower.oauth_apps, **upper.oauth_apps},
         config_groups={**lower.config_groups, **upper.config_groups},

@@ -35,9 +35,9 @@ import os
 import socket
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
     import zlib

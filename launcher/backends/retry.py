@@ -17,14 +17,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+from launcher.records import Record, field
 
 # 2^64 x any sane base is far beyond any cap, and still a finite float.
 _MAX_EXPONENT = 64
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(Record):
     min_delay: float = 0.05  # seconds; the floor of every pause
     base_delay: float = 0.1  # the ceiling of the first pause's jitter
     max_delay: float = 2.0  # the cap of every pause, Retry-After included
@@ -52,8 +52,7 @@ DEFAULT_POLICY = RetryPolicy()
 CONFLICT_POLICY = RetryPolicy(min_delay=0.01, base_delay=0.02, max_delay=0.5, max_attempts=8)
 
 
-@dataclass
-class Attempts:
+class Attempts(Record, frozen=False):
     """One retry loop's state: how many attempts were made and how much of the deadline is left.
 
     attempts = Attempts(policy, deadline_seconds)

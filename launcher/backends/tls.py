@@ -9,10 +9,10 @@ store. Host names are always checked. `ssl` is imported only when TLS is used (~
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from launcher.errors import ConfigurationError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
 

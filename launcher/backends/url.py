@@ -7,9 +7,8 @@ store file literally named `servicebinding:`). Imports nothing heavy: it runs at
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from launcher.errors import ConfigurationError
+from launcher.records import Record, field
 
 FILE = "file"
 
@@ -25,8 +24,7 @@ REGISTRY: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class BackendURL:
+class BackendURL(Record):
     """A backend URL split once: `scheme` (lower case, `file` for a bare path) and what follows it."""
 
     scheme: str

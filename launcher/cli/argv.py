@@ -21,12 +21,15 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from launcher.cli.options import OPTIONS, PIPELINE, RUN, PathType
 
-# What one parse gives: the command, the run callback's options, the eager callbacks to call with their values.
-Parsed = tuple[tuple[str, ...], dict[str, Any], list[tuple[Callable[..., Any], Any]]]
+TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
+if TYPE_CHECKING:
+    from typing import Any
+
+    # What one parse gives: the command, the run callback's options, the eager callbacks to call with their values.
+    Parsed = tuple[tuple[str, ...], dict[str, Any], list[tuple[Callable[..., Any], Any]]]
 
 # click's BoolParamType.bool_states, how click reads a flag's variable (after strip() and lower()).
 BOOLEAN_STATES = {

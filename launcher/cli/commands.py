@@ -67,8 +67,6 @@ def check(directories: tuple[str, ...], **options: Any) -> None:
 
 
 def _check_many(settings: Settings, directories: tuple[str, ...]) -> None:
-    from dataclasses import replace
-
     from launcher.resolve.pipeline import build_plan, open_backends
 
     # One shared backend (parsed once) when given; otherwise each directory's own connections.yaml.
@@ -76,7 +74,7 @@ def _check_many(settings: Settings, directories: tuple[str, ...]) -> None:
     failures: list[LauncherError] = []
     for directory in directories:
         try:
-            _report_ok(build_plan(replace(settings, component_dir=directory), warn, debug, backend))
+            _report_ok(build_plan(settings.replace(component_dir=directory), warn, debug, backend))
         except LauncherError as error:
             failures.append(error)
             for warning in error.warnings:

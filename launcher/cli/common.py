@@ -8,12 +8,15 @@ never reach the service.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from launcher.backends import BackendSettings
 from launcher.credentials import etcd_credentials, read_secret_file, secret_from_env
 from launcher.errors import report
 from launcher.resolve.pipeline import Settings
+
+TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
+if TYPE_CHECKING:
+    from typing import Any
 
 state: dict[str, Any] = {"debug": False, "quiet": False, "argv": [], "warnings": []}
 

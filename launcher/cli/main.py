@@ -12,12 +12,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
 
 from launcher.cli.common import say, state, warn
 from launcher.cli.options import OPTIONS, PIPELINE, RUN
 from launcher.errors import LauncherError
 from launcher.errors import write_line as echo_error
+
+TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 # The command words; anything else first on the line is the program to run (see _route).
 COMMANDS = ("run", "check", "plan", "export", "store", "serve-http", "connection", "diagram")

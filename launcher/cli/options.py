@@ -18,7 +18,10 @@ Data only, without click: the launch command's argv is parsed from this table wi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
+if TYPE_CHECKING:
+    from typing import Any
 
 PREFIX = "CHOREO_RUN_"
 MODE_VARIABLE = "CHOREO_RUN_MODE"  # launcher.launch.modes.MODE_VARIABLE; not imported here, kept equal by a test

@@ -7,10 +7,13 @@ No click here: the launch command's argv is parsed by launcher.cli.argv when it 
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from launcher.cli.common import Settings, debug, settings_from, state, warn
 from launcher.errors import UsageError
+
+TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def launch(command: tuple[str, ...], options: dict[str, Any]) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from launcher.backends.local.store_file import ALL_ENVIRONMENTS
@@ -46,7 +45,7 @@ def parameter_updates(
     # --secret KEY with KEY in the file: the file's value, marked secret
     updates = [
         *(_plain(pair, environments) for pair in pairs),
-        *(replace(update, secret=update.secret or key in secret_keys) for key, update in from_file.items()),
+        *(update.replace(secret=update.secret or key in secret_keys) for key, update in from_file.items()),
     ]
     updates += [_secret(key, environments, param_file, prompt) for key in secret_keys if key not in from_file]
     seen = [update.key for update in updates]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 
 from launcher.backends.local.store_file import StoredConnection, StoredOAuthApp, StoredProject
 from launcher.errors import ConfigurationError, UsageError
 from launcher.model import PROJECT
+from launcher.records import Record
 from launcher.visibility import may_use_app
 
 DEFAULT_ENVIRONMENTS = ("development", "production")  # Choreo's two default environments
@@ -22,8 +22,7 @@ CLIENT_ID_BYTES = 21  # 28 characters, like the consumer keys Choreo shows
 CLIENT_SECRET_BYTES = 32
 
 
-@dataclass(frozen=True)
-class OAuthRequest:
+class OAuthRequest(Record):
     app_id: str | None = None  # use this existing application
     dedicated: bool = False  # a component connection with an application of its own
     token_url: str | None = None  # for environments the application has no credentials for yet
@@ -52,7 +51,7 @@ def attach_oauth_app(
     created = app.app_id not in project.oauth_apps
     environments = request.environments or parameter_environments or tuple(app.environments) or DEFAULT_ENVIRONMENTS
     app = _with_environments(app, environments, request.token_url, token)
-    return replace(project, oauth_apps={**project.oauth_apps, app.app_id: app}), app.app_id, created
+    return project.replace(oauth_apps={**project.oauth_apps, app.app_id: app}), app.app_id, created
 
 
 def _chosen_app(
@@ -114,7 +113,7 @@ def _with_environments(
         }
         for env in missing
     }
-    return replace(app, environments={**app.environments, **added})
+    return app.replace(environments={**app.environments, **added})
 
 
 def rotate_client_secret(
@@ -135,5 +134,5 @@ def rotate_client_secret(
         env: {**values, "clientSecret": token(CLIENT_SECRET_BYTES)} if env in rotated else values
         for env, values in app.environments.items()
     }
-    app = replace(app, environments=fresh)
-    return replace(project, oauth_apps={**project.oauth_apps, app_id: app}), rotated
+    app = app.replace(environments=fresh)
+    return project.replace(oauth_apps={**project.oauth_apps, app_id: app}), rotated

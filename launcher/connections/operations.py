@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 
 from launcher.backends.local.store_file import (
     ALL_ENVIRONMENTS,
@@ -28,6 +27,7 @@ from launcher.errors import ConfigurationError, Problem, UsageError
 from launcher.keys import OAUTH_KEYS, is_secret_by_default
 from launcher.model import COMPONENT, Manifest
 from launcher.naming import connection_name_problem
+from launcher.records import Record, field
 from launcher.visibility import owner, scope_problem
 
 RESOURCE_REF_PREFIX = {
@@ -49,16 +49,17 @@ def new_connection_id() -> str:
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
-@dataclass(frozen=True)
-class Generators:
+class Generators(Record):
     """Where new IDs and secrets come from; tests substitute predictable ones."""
 
     connection_id: Callable[[], str] = new_connection_id
     token: Callable[[int], str] = secrets.token_urlsafe
 
 
-@dataclass(frozen=True)
-class ConnectionSpec:
+GENERATORS = Generators()  # the real ones
+
+
+class ConnectionSpec(Record):
     """What `connection create` asks for."""
 
     project: str
@@ -71,8 +72,7 @@ class ConnectionSpec:
     oauth: OAuthRequest | None = None
 
 
-@dataclass(frozen=True)
-class ParameterUpdate:
+class ParameterUpdate(Record):
     """New values for one key: `{environment | ALL_ENVIRONMENTS: value}`."""
 
     key: str
@@ -81,15 +81,13 @@ class ParameterUpdate:
     plain: bool = False  # given as a plain command-line flag: never allowed for a secret parameter
 
 
-@dataclass(frozen=True)
-class Created:
+class Created(Record):
     connection: StoredConnection
     oauth_app: str | None
     oauth_app_created: bool
 
 
-@dataclass(frozen=True)
-class Deleted:
+class Deleted(Record):
     connection: StoredConnection
     unused_apps: tuple[str, ...]  # OAuth applications no connection uses any more
     pruned: bool  # whether those were deleted too
@@ -144,7 +142,7 @@ def project_of(store: Store, name: str | None) -> StoredProject:
 # ---------------------------------------------------------------- create
 
 
-def create_connection(store: Store, spec: ConnectionSpec, make: Generators = Generators()) -> tuple[Store, Created]:
+def create_connection(store: Store, spec: ConnectionSpec, make: Generators = GENERATORS) -> tuple[Store, Created]:
     _check_spec(store, spec)
     project = _with_component(store.projects.get(spec.project) or _new_project(spec.project), spec.component)
     app_id, created = None, False
@@ -158,7 +156,7 @@ def create_connection(store: Store, spec: ConnectionSpec, make: Generators = Gen
             spec.oauth,
             make.token,
         )
-    parameters = {key: replace(p, secret=p.secret or is_secret_by_default(key)) for key, p in spec.parameters.items()}
+    parameters = {key: p.replace(secret=p.secret or is_secret_by_default(key)) for key, p in spec.parameters.items()}
     connection = StoredConnection(
         make.connection_id(),
         spec.name,
@@ -171,7 +169,7 @@ def create_connection(store: Store, spec: ConnectionSpec, make: Generators = Gen
         spec.resource_ref,
         f"projects.{spec.project}.connections[{len(project.connections)}]",
     )
-    project = replace(project, connections=(*project.connections, connection))
+    project = project.replace(connections=(*project.connections, connection))
     if any(c.connection_id == connection.connection_id for c in store.all_connections()):
         raise ConfigurationError(f"{store.file}: generated Connection ID already exists; run the command again")
     return _with_project(store, project), Created(connection, app_id, created)
@@ -261,17 +259,17 @@ def _with_component(project: StoredProject, component: str | None) -> StoredProj
     """A component connection's owner is registered in the project the first time it is named."""
     if component is None or component in project.components:
         return project
-    return replace(project, components={**project.components, component: StoredComponent(component, {}, {})})
+    return project.replace(components={**project.components, component: StoredComponent(component, {}, {})})
 
 
 def _with_project(store: Store, project: StoredProject) -> Store:
-    return replace(store, projects={**store.projects, project.name: project})
+    return store.replace(projects={**store.projects, project.name: project})
 
 
 def _replace_connection(store: Store, connection: StoredConnection) -> Store:
     project = store.projects[connection.project]
     connections = tuple(connection if c.connection_id == connection.connection_id else c for c in project.connections)
-    return _with_project(store, replace(project, connections=connections))
+    return _with_project(store, project.replace(connections=connections))
 
 
 def add_component(store: Store, project: str, component: str) -> tuple[Store, bool]:
@@ -302,7 +300,7 @@ def update_connection(
                 "rotate its secret with `connection rotate`"
             )
         parameters[update.key] = _merged(parameters.get(update.key), update)
-    changed = replace(connection, parameters=parameters, resource_ref=resource_ref or connection.resource_ref)
+    changed = connection.replace(parameters=parameters, resource_ref=resource_ref or connection.resource_ref)
     if resource_ref:
         _check_ref_kind(changed)
     return _replace_connection(store, changed), changed
@@ -343,7 +341,7 @@ def _remove(
     if not environments:
         return {k: p for k, p in parameters.items() if k != key}
     kept = {env: value for env, value in parameters[key].values.items() if env not in environments}
-    return {**parameters, key: replace(parameters[key], values=kept)}
+    return {**parameters, key: parameters[key].replace(values=kept)}
 
 
 # ---------------------------------------------------------------- rotate
@@ -361,7 +359,7 @@ def rotate_parameter(
 
 
 def rotate_oauth_secret(
-    store: Store, project_name: str, app_id: str, environments: tuple[str, ...] = (), make: Generators = Generators()
+    store: Store, project_name: str, app_id: str, environments: tuple[str, ...] = (), make: Generators = GENERATORS
 ) -> tuple[Store, tuple[str, ...]]:
     """A new client secret for the application; returns the environments rotated."""
     project = project_of(store, project_name)
@@ -377,11 +375,11 @@ def delete_connection(store: Store, connection: StoredConnection, prune: bool = 
     connection needs it again) unless `prune`."""
     project = store.projects[connection.project]
     remaining = tuple(c for c in project.connections if c.connection_id != connection.connection_id)
-    project = replace(project, connections=remaining)
+    project = project.replace(connections=remaining)
     app = connection.oauth_app
     unused = (app,) if app and not connections_using(project, app) else ()
     if prune and unused:
-        project = replace(project, oauth_apps={k: v for k, v in project.oauth_apps.items() if k not in unused})
+        project = project.replace(oauth_apps={k: v for k, v in project.oauth_apps.items() if k not in unused})
     return _with_project(store, project), Deleted(connection, unused, prune and bool(unused))
 
 

@@ -20,9 +20,12 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterator
-from typing import Any
 
 from launcher.errors import LauncherError, ProblemCollector
+
+TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
+if TYPE_CHECKING:
+    from typing import Any
 
 _BOOLEAN_HINT = " (YAML reads yes/no/on/off/true/false as booleans; quote the text)"
 _DATE_HINT = " (YAML reads an unquoted date as a date; quote the text)"

@@ -21,7 +21,6 @@ data again only for byte-for-byte the same file.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from launcher.errors import LauncherError, Problem
 from launcher.files.reading import (
@@ -33,6 +32,10 @@ from launcher.files.reading import (
     describe_size,
     read_small_file,
 )
+
+TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64

@@ -6,8 +6,6 @@ a launch whose manifest and store are in the parse cache (launcher.files.parseca
 
 from __future__ import annotations
 
-from typing import Any
-
 import yaml
 from yaml.events import (
     AliasEvent,
@@ -23,6 +21,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from launcher.documents.yamlfile import MAX_ALIAS_EXPANSION, MAX_DEPTH
 from launcher.errors import LauncherError, Problem
+
+TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
+if TYPE_CHECKING:
+    from typing import Any
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

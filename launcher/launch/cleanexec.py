@@ -28,6 +28,27 @@ def reset_signals_for_exec() -> None:
     _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
 
 
+def execvpe(file: str, argv: list[str], env: dict[str, str]) -> None:
+    """os.execvpe(file, argv, env), without what `os.get_exec_path` costs a freshly forked child: it
+    imports `warnings` (about a millisecond) to search PATH. The same search and the same error:
+    a name with a slash is run as it is; otherwise each directory of env's PATH (os.defpath when
+    unset) is tried in turn, and the first error other than "not found" wins over "not found"."""
+    if os.path.dirname(file):
+        os.execve(file, argv, env)
+    directories = env.get("PATH")
+    saved: OSError | None = None
+    last: OSError = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), file)
+    for directory in (os.defpath if directories is None else directories).split(os.pathsep):
+        try:
+            os.execve(os.path.join(directory, file), argv, env)
+        except (FileNotFoundError, NotADirectoryError) as error:
+            last = error
+        except OSError as error:
+            last = error
+            saved = saved or error
+    raise saved or last
+
+
 def exec_failure(command: str, code: int) -> tuple[int, str]:
     """(exit code, message) for a failed exec, with the codes `env` uses: 127 not found, 126 otherwise."""
     if code == errno.ENOENT:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 
-from launcher.launch.cleanexec import exec_failure, reset_signals_for_exec
+from launcher.launch.cleanexec import exec_failure, execvpe, reset_signals_for_exec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def exec_service(argv: list[str], environment: dict[str, str]) -> NoReturn:
         stream.flush()
     reset_signals_for_exec()
     try:
-        os.execvpe(argv[0], argv, environment)
+        execvpe(argv[0], argv, environment)  # the one PATH search, shared with supervise's fork
     except OSError as error:
         code, message = exec_failure(argv[0], error.errno or 22)
     except ValueError:  # a NUL character: the resolver refuses values holding one, so never a record's

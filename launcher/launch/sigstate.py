@@ -8,13 +8,16 @@ ignored signals and the signal mask survive it, so both are reset explicitly rig
 
 from __future__ import annotations
 
+import _signal  # the C module; `signal.py` (with `enum`) only where a name is looked up
 import errno
 import os
-import signal
-from collections.abc import Mapping
 
 from launcher.errors import CommandNotExecutable, CommandNotFound, LauncherError, UsageError
-from launcher.launch.cleanexec import CATCHABLE, exec_failure, reset_signals_for_exec
+from launcher.launch.cleanexec import CATCHABLE, exec_failure, execvpe, reset_signals_for_exec
+
+TYPE_CHECKING = False  # not typing's: the resident supervisor spawns through this module
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # The clean start itself lives in launcher.launch.cleanexec, which the start-up fast path shares.
 __all__ = [
@@ -80,7 +83,7 @@ def _become_service(
         if terminal_fd is not None:
             os.tcsetpgrp(terminal_fd, os.getpid())  # SIGTTOU is still blocked here, so this works
         reset_signals_for_exec()
-        os.execvpe(argv[0], argv, env)
+        execvpe(argv[0], argv, env)
     except OSError as error:
         code = error.errno or errno.EIO
     finally:
@@ -106,7 +109,12 @@ def parse_signal(text: str) -> int:
         raise UsageError(f"invalid signal '{text}': {number} is not a signal that can be sent and caught")
     if not name.startswith("SIG"):
         name = "SIG" + name
-    found = _realtime(name) if name.startswith("SIGRT") else signal.Signals.__members__.get(name)
+    if name.startswith("SIGRT"):
+        found = _realtime(name)
+    else:
+        import signal
+
+        found = signal.Signals.__members__.get(name)
     if found is None or found not in CATCHABLE:
         raise UsageError(f"invalid signal '{text}': expected a name like TERM or SIGTERM, or a number")
     return int(found)
@@ -116,10 +124,10 @@ def _realtime(name: str) -> int | None:
     """SIGRTMIN, SIGRTMIN+N, SIGRTMAX, SIGRTMAX-N: the spellings kill(1) and tini accept."""
     for base, sign in (("SIGRTMIN", "+"), ("SIGRTMAX", "-")):
         if name == base:
-            return int(getattr(signal, base))
+            return int(getattr(_signal, base))
         offset = name.removeprefix(base + sign)
         if offset != name and offset.isdigit():
-            return int(getattr(signal, base)) + int(offset) * (1 if sign == "+" else -1)
+            return int(getattr(_signal, base)) + int(offset) * (1 if sign == "+" else -1)
     return None
 
 
@@ -133,7 +141,9 @@ def parse_rewrite(text: str) -> tuple[int, int]:
 
 def signal_name(signo: int) -> str:
     """SIGTERM for 15; SIGRTMIN+3 style for real-time signals, which have no member name."""
+    import signal
+
     try:
         return signal.Signals(signo).name
     except ValueError:
-        return f"SIGRTMIN+{signo - signal.SIGRTMIN}"
+        return f"SIGRTMIN+{signo - _signal.SIGRTMIN}"

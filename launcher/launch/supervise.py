@@ -9,18 +9,26 @@ docs/supervise.md.
 
 from __future__ import annotations
 
+import _signal as signal  # the C module: `signal.py` would import `enum` into the resident supervisor
 import os
-import signal
-import threading
+import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from types import MappingProxyType
 
 from launcher.errors import UsageError
 from launcher.launch import reaper
+from launcher.launch.cleanexec import CATCHABLE
 from launcher.launch.service import ServiceStarter
-from launcher.launch.sigstate import CATCHABLE
+
+# The resident supervisor imports neither `typing`, `contextlib`, `collections` nor `types`
+# (docs/performance.md): what only the type checker needs is imported for it alone.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from signal import struct_siginfo
+    from types import MappingProxyType
+    from typing import Protocol
+else:
+    MappingProxyType = type(type.__dict__)
 
 #: Faults the kernel raises in the launcher's own code. Blocking them does not stop a real fault
 #: (the kernel forces a synchronous fault's default action, so a launcher bug still dumps core),
@@ -48,14 +56,14 @@ KILL_WAIT = 5.0
 WATCH_SIGNAL = signal.SIGRTMAX - 1
 
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Protocol
 
     class Reloader(Protocol):
         """What --watch provides (launcher.launch.watch.Reloader): wakes us, then hands over a new environment."""
 
         def current_environment(self) -> dict[str, str]: ...
+
+        def prepare(self) -> None: ...
 
         def start(self, notify: Callable[[], None]) -> None: ...
 
@@ -168,9 +176,10 @@ def supervise(
     """
     if not argv:
         raise UsageError("no command to run")
-    if threading.active_count() > 1 and warn is not None:
+    threading = sys.modules.get("threading")  # not imported: no thread was started through it
+    if threading is not None and threading.active_count() > 1 and warn is not None:
         warn("other threads are running: signals they receive cannot be forwarded to the service")
-    with _signals_blocked(WAITED), reaper.child_subreaper(warn), _Terminal.controlling() as terminal:
+    with _SignalsBlocked(WAITED), reaper.child_subreaper(warn), _ControllingTerminal() as terminal:
         handoff = terminal.fd if terminal is not None and terminal.is_ours() else None
         service = ServiceStarter(argv, handoff, options.mask_variables, cwd)
         try:
@@ -196,17 +205,24 @@ class _Restarts:
         self.next_env = next_env  # set while a restart is under way
 
 
-@contextmanager
-def _signals_blocked(signals: frozenset[int]) -> Iterator[None]:
+class _SignalsBlocked:
     """Block signals for the duration; those still pending at the end concern a child that is
-    gone, so they are discarded rather than acted on by the launcher itself."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
-    try:
-        yield
-    finally:
-        while signal.sigtimedwait(signals, 0) is not None:
+    gone, so they are discarded rather than acted on by the launcher itself. (The context managers
+    here are classes: contextlib would import functools and collections into the supervisor.)"""
+
+    __slots__ = ("previous", "signals")
+
+    def __init__(self, signals: frozenset[int]) -> None:
+        self.signals = signals
+        self.previous: set[int] = set()
+
+    def __enter__(self) -> None:
+        self.previous = signal.pthread_sigmask(signal.SIG_BLOCK, self.signals)
+
+    def __exit__(self, *exc_info: object) -> None:
+        while signal.sigtimedwait(self.signals, 0) is not None:
             pass
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, self.previous)
 
 
 class _Terminal:
@@ -216,19 +232,6 @@ class _Terminal:
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
-
-    @classmethod
-    @contextmanager
-    def controlling(cls) -> Iterator[_Terminal | None]:
-        try:
-            fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)  # fails without a controlling tty
-        except OSError:
-            yield None
-            return
-        try:
-            yield cls(fd)
-        finally:
-            os.close(fd)
 
     def foreground(self) -> int | None:
         try:
@@ -245,6 +248,28 @@ class _Terminal:
             os.tcsetpgrp(self.fd, pgid)
         except OSError:  # the terminal hung up, or the group is gone
             pass
+
+
+class _ControllingTerminal:
+    """Our controlling terminal for the duration, or None without one."""
+
+    __slots__ = ("terminal",)
+
+    def __init__(self) -> None:
+        self.terminal: _Terminal | None = None
+
+    def __enter__(self) -> _Terminal | None:
+        try:
+            fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)  # fails without a controlling tty
+        except OSError:
+            return None
+        self.terminal = _Terminal(fd)
+        return self.terminal
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.terminal is not None:
+            os.close(self.terminal.fd)
+            self.terminal = None
 
 
 class _Supervisor:
@@ -320,12 +345,12 @@ class _Supervisor:
         if self.terminal is not None and self.terminal.foreground() == self.child:
             self.terminal.give(os.getpgrp())
 
-    def _next_signal(self) -> signal.struct_siginfo | None:
+    def _next_signal(self) -> struct_siginfo | None:
         if self.deadline is None:
             return signal.sigwaitinfo(WAITED)
         return signal.sigtimedwait(WAITED, max(0.0, self.deadline - time.monotonic()))
 
-    def _dispatch(self, info: signal.struct_siginfo) -> None:
+    def _dispatch(self, info: struct_siginfo) -> None:
         signo = info.si_signo
         if signo == WATCH_SIGNAL and info.si_pid == os.getpid() and self.restarts is not None:
             self._on_change()
@@ -341,7 +366,7 @@ class _Supervisor:
                 self.stop_requested = True
                 self._start_grace()
 
-    def _should_forward(self, info: signal.struct_siginfo) -> bool:
+    def _should_forward(self, info: struct_siginfo) -> bool:
         from_process = info.si_code in SENT_BY_A_PROCESS
         if from_process and info.si_pid == os.getpid():
             return False  # our own job-control stop of our process group, see _child_stopped

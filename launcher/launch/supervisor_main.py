@@ -10,8 +10,8 @@ signal that arrives in between stays pending and is forwarded once the service r
 
 from __future__ import annotations
 
+import _signal  # the C module: `signal.py` would import `enum` into the resident supervisor
 import os
-import signal
 import sys
 
 from launcher.launch.supervise import WAITED, SuperviseOptions, supervise
@@ -49,11 +49,11 @@ def reexec(argv: list[str], environment: dict[str, str], options: SuperviseOptio
         command = [sys.executable, FROZEN_SUPERVISOR, *encode(options), "--", *argv]
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
+    previous = _signal.pthread_sigmask(_signal.SIG_BLOCK, WAITED)
     try:
         os.execve(sys.executable, command, environment)
     except OSError:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, previous)
 
 
 def encode(options: SuperviseOptions) -> list[str]:

@@ -7,11 +7,14 @@ Each value has exactly one source: a literal `value`, or `valueFrom` with one of
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from launcher.documents.shape import Node, type_name
 from launcher.manifest.grammar import yup_boolean
 from launcher.model import EnvEntry, FileEntry, FileValue, ValueSource
+
+TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
+if TYPE_CHECKING:
+    from typing import Any
 
 VALUE_FROM_KINDS = ("connectionRef", "configGroupRef", "configForm")
 ENV_ENTRY_KEYS = frozenset({"name", "value", "valueFrom"})  # also the values of a file

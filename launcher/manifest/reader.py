@@ -9,8 +9,6 @@ problem listed at once.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
-from typing import Any
 
 from launcher.documents.shape import Node, shown, type_name
 from launcher.documents.yamlfile import describe_file, load_yaml_file
@@ -26,6 +24,10 @@ from launcher.manifest.grammar import (
 )
 from launcher.model import ConnectionReference, EnvMapping, Manifest, ServiceReference
 from launcher.naming import connection_name_problem
+
+TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
+if TYPE_CHECKING:
+    from typing import Any
 
 MANIFEST_DIRS = (".wso2", ".choreo")
 MANIFEST_NAMES = ("component.yaml", "component-config.yaml", "endpoints.yaml")
@@ -94,7 +96,7 @@ def manifest_from_data(data: Any, path: str) -> Manifest:
     }[kind]
     manifest = reader(root, _source_root(path))
     root.raise_if_any(ManifestError)
-    return replace(manifest, warnings=root.warnings)
+    return manifest.replace(warnings=root.warnings)
 
 
 def _source_root(path: str) -> str | None:

@@ -7,11 +7,14 @@ import math
 import posixpath
 import re
 from collections.abc import Callable
-from typing import Any
 
 from launcher.documents.shape import scalar_text
 from launcher.keys import lookup_key
 from launcher.model import Assignment, Connection, FileEntry, FileOutput, Manifest, Origin, Snapshot, ValueSource
+
+TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ConfigResolver:

@@ -9,11 +9,11 @@ component named like the component directory, or its only component). Environmen
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from launcher.errors import ConfigurationError
 from launcher.model import Identity
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from launcher.backends.base import Backend
 

@@ -11,8 +11,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from launcher.backends import Backend, BackendSettings, open_backend, parse_backend_url
 from launcher.documents import shape
@@ -21,16 +19,17 @@ from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError
 from launcher.manifest.reader import discover, load_manifest
 from launcher.model import Identity, Manifest, Plan, Snapshot
 from launcher.naming import reserved_variable_problem
+from launcher.records import Record, field
 from launcher.resolve.identity import decide_identity
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from launcher.backends.cache import CacheSettings, SnapshotCache
 
 DEFAULT_STORE_NAMES = ("connections.yaml", os.path.join(".choreo", "connections.yaml"))
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Record):
     """Everything the CLI gathered from flags and CHOREO_RUN_* variables."""
 
     component_dir: str = "."

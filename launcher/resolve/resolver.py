@@ -12,8 +12,6 @@ Every problem is collected; the caller gets them all at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from launcher.errors import AccessDenied, Problem, ResolutionError
 from launcher.keys import OAUTH_KEYS, lookup_key, oauth_keys
 from launcher.model import (
@@ -25,12 +23,12 @@ from launcher.model import (
     Snapshot,
 )
 from launcher.naming import dangerous_variable_problem, default_variable, reserved_variable_problem
+from launcher.records import Record, field
 from launcher.resolve.config import ConfigResolver
 from launcher.visibility import own_first, why_not_visible
 
 
-@dataclass
-class _Work:
+class _Work(Record, frozen=False):
     """Mutable state of one resolution; discarded once the Plan is built."""
 
     manifest: Manifest

@@ -125,7 +125,7 @@ def etcd_case(tmp_path: Path, stack: ExitStack, request: pytest.FixtureRequest) 
         denied=as_user("orders-service", ETCD_PASSWORD_HINT),
         unreachable=lambda address: open_backend(
             f"etcd://{address}/{prefix}",
-            dataclasses.replace(FAST, username=users["orders-service"][0], password=users["orders-service"][1]),
+            FAST.replace(username=users["orders-service"][0], password=users["orders-service"][1]),
         ),
         secrets=(users["orders-service"][1], users["billing-service"][1], ROOT_PASSWORD),
     )
@@ -140,7 +140,7 @@ def http_case(tmp_path: Path, stack: ExitStack, request: pytest.FixtureRequest) 
         expected=EXPECTED,
         polled=True,
         denied=lambda: open_backend(server.url, BackendSettings(token=BILLING_TOKEN)),
-        unreachable=lambda address: open_backend(f"http://{address}", dataclasses.replace(FAST, token=TOKEN)),
+        unreachable=lambda address: open_backend(f"http://{address}", FAST.replace(token=TOKEN)),
         secrets=(TOKEN, BILLING_TOKEN),
     )
 
@@ -205,9 +205,7 @@ projects:
         layer_count=2,
         # A refusal or an outage of any layer is the stack's: it never answers with fewer layers.
         denied=stack_of(str(shared), server.url, settings=BackendSettings(token=BILLING_TOKEN)),
-        unreachable=lambda address: stack_of(
-            str(shared), f"http://{address}", settings=dataclasses.replace(FAST, token=TOKEN)
-        )(),
+        unreachable=lambda address: stack_of(str(shared), f"http://{address}", settings=FAST.replace(token=TOKEN))(),
         secrets=(BILLING_TOKEN, TOKEN),
     )
 

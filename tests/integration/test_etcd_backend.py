@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
@@ -31,7 +30,7 @@ RICH_IDENTITIES = [Identity("shop", c, "development") for c in ("a", "b/with sla
 
 def comparable(snapshot: Snapshot, store: Store) -> Snapshot:
     """Without what only describes the source: `backend`, `foreign` and file-permission warnings."""
-    return dataclasses.replace(snapshot, backend="", foreign=(), warnings=())
+    return snapshot.replace(backend="", foreign=(), warnings=())
 
 
 def store_with(connections: int) -> Store:
@@ -265,6 +264,6 @@ def test_store_push_and_pull_commands(etcd_single: Cluster, tmp_path: Path) -> N
     assert pulled.exit_code == 0, pulled.output
     assert out.stat().st_mode & 0o777 == 0o600
     # exampleValues describes one file, not the data: a pulled file is private (0600) and says nothing.
-    expected = dataclasses.replace(example_store(), example_values=False)
+    expected = example_store().replace(example_values=False)
     assert parse_store(yaml.safe_load(out.read_text()), "example.yaml") == expected
     assert not any(secret in pushed.output + pulled.output for secret in SECRETS + ("dev-db-password-3b8f",))

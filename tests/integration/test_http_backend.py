@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import shutil
@@ -59,10 +58,10 @@ def local_body(identity: Identity = ORDERS) -> dict:
 )
 def test_http_snapshot_equals_the_local_store_snapshot(tmp_path, identity, token):
     with contract(tmp_path) as server:
-        backend = open_backend(server.url, dataclasses.replace(FAST, token=token))
+        backend = open_backend(server.url, FAST.replace(token=token))
         snapshot = backend.fetch(identity)
     local = LocalStore(EXAMPLE_STORE).fetch(identity)
-    assert snapshot == dataclasses.replace(local, backend=server.url, foreign=())
+    assert snapshot == local.replace(backend=server.url, foreign=())
     assert snapshot.backend == backend.description == server.url
 
 
@@ -111,7 +110,7 @@ def test_base_path_and_names_are_encoded_into_the_request_path():
 def test_401_and_403_are_access_denied_and_never_retried(tmp_path, token, status, words):
     with contract(tmp_path) as server:
         with pytest.raises(AccessDenied, match=words) as caught:
-            fetch(server.url, dataclasses.replace(FAST, token=token))
+            fetch(server.url, FAST.replace(token=token))
     assert server.seen.statuses == [status]
     assert str(status) in str(caught.value)
     assert BILLING_TOKEN not in str(caught.value)
@@ -120,9 +119,7 @@ def test_401_and_403_are_access_denied_and_never_retried(tmp_path, token, status
 def test_unknown_component_is_404_and_a_configuration_error(tmp_path):
     with contract(tmp_path) as server:
         with pytest.raises(ConfigurationError, match="404 Not Found: the backend knows no .*'ghost-service'"):
-            fetch(
-                server.url, dataclasses.replace(FAST, token="ghost-token-0000"), Identity("bookstore", "ghost-service")
-            )
+            fetch(server.url, FAST.replace(token="ghost-token-0000"), Identity("bookstore", "ghost-service"))
     assert server.seen.statuses == [404]
 
 
@@ -155,7 +152,7 @@ def test_other_statuses_fail_at_once(answer, error, words):
 
 def test_503_is_retried_until_the_server_recovers(tmp_path):
     with contract(tmp_path, fail_first=2) as server:
-        snapshot = fetch(server.url, dataclasses.replace(FAST, deadline=5.0))
+        snapshot = fetch(server.url, FAST.replace(deadline=5.0))
     assert server.seen.statuses == [503, 503, 200]
     assert {c.name for c in snapshot.connections} == {"book-catalog", "orders-db"}
 
@@ -173,7 +170,7 @@ def test_retry_after_zero_cannot_turn_retries_into_a_flood():
     deadline = 2.0
     with scripted(Answer(503, headers=(("Retry-After", "0"),))) as server:
         with pytest.raises(BackendUnavailable, match="last error: 503"):
-            fetch(url_of(server), dataclasses.replace(FAST, deadline=deadline))
+            fetch(url_of(server), FAST.replace(deadline=deadline))
     assert 2 <= len(server.paths) <= 20  # backoff: ~10; even at the floor it could not pass deadline / 0.05
     assert len(server.paths) <= deadline / DEFAULT_POLICY.min_delay
 
@@ -219,7 +216,7 @@ def test_the_etag_is_only_sent_for_the_same_identity(tmp_path):
     with contract(tmp_path) as server:
         backend = open_backend(server.url, FAST)
         backend.fetch(ORDERS)
-        backend.fetch(dataclasses.replace(ORDERS, environment="production"))
+        backend.fetch(ORDERS.replace(environment="production"))
     assert server.seen.statuses == [200, 200]
     assert "If-None-Match" not in server.seen.headers[1]
 
@@ -233,14 +230,14 @@ def test_tls_verification_fails_without_the_ca_file_and_succeeds_with_it(tmp_pat
         assert server.url.startswith("https://")
         with pytest.raises(BackendUnavailable, match="TLS certificate verification failed"):
             fetch(server.url)
-        snapshot = fetch(server.url, dataclasses.replace(FAST, ca_file=cert))
+        snapshot = fetch(server.url, FAST.replace(ca_file=cert))
     assert snapshot.identity == ORDERS
     assert server.seen.statuses == [200]  # the refused handshake never became a request
 
 
 def test_an_unreadable_ca_file_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigurationError, match="missing.pem: cannot load the CA file"):
-        open_backend("https://127.0.0.1:1", dataclasses.replace(FAST, ca_file=str(tmp_path / "missing.pem")))
+        open_backend("https://127.0.0.1:1", FAST.replace(ca_file=str(tmp_path / "missing.pem")))
 
 
 # ---------------------------------------------------------------- malformed answers
@@ -296,7 +293,7 @@ def test_bad_urls_are_refused_before_any_request(url, words):
 @pytest.mark.parametrize("token, words", [("", "empty"), ("two words", "cannot go in an HTTP header")])
 def test_unusable_tokens_are_refused_without_showing_them(token, words):
     with pytest.raises(ConfigurationError, match=words) as caught:
-        open_backend("http://127.0.0.1:1", dataclasses.replace(FAST, token=token))
+        open_backend("http://127.0.0.1:1", FAST.replace(token=token))
     assert token not in str(caught.value) or not token
 
 
@@ -306,7 +303,7 @@ def test_the_token_stays_out_of_repr_description_and_server_logs(tmp_path, caplo
         backend = open_backend(server.url + "/", FAST)
         backend.fetch(ORDERS)
         with pytest.raises(AccessDenied):
-            fetch(server.url, dataclasses.replace(FAST, token=BILLING_TOKEN))
+            fetch(server.url, FAST.replace(token=BILLING_TOKEN))
     shown = repr(backend) + backend.description + caplog.text + repr(FAST)
     assert TOKEN not in shown and BILLING_TOKEN not in shown and "dev-db-password-3b8f" not in shown
     assert (

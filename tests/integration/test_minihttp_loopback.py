@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import socket
 import ssl
 import threading
@@ -203,7 +202,7 @@ def test_https_goes_through_a_connect_tunnel_and_is_verified_end_to_end(tmp_path
     with contract(tmp_path, tls=(cert, key)) as server, proxy() as front:
         monkeypatch.setenv("HTTPS_PROXY", front.url)
         url = f"https://127.0.0.1:{server.server_address[1]}"
-        assert open_backend(url, dataclasses.replace(FAST, ca_file=cert)).fetch(ORDERS).identity == ORDERS
+        assert open_backend(url, FAST.replace(ca_file=cert)).fetch(ORDERS).identity == ORDERS
         with pytest.raises(BackendUnavailable, match="TLS certificate verification failed"):
             open_backend(url, FAST).fetch(ORDERS)  # the tunnel does not weaken verification
     assert [line for line, _ in front.seen] == [f"CONNECT 127.0.0.1:{server.server_address[1]} HTTP/1.1"] * 2

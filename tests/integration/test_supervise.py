@@ -6,6 +6,7 @@ PID 1 behaviour is in test_pid1.py; the helpers are in programs/support.py.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 
@@ -334,12 +335,25 @@ def test_whole_tree_is_killed_after_the_grace_period(tmp_path):
             "trap.py", "--ignore", "TERM", "--spawn", "--name grandchild --ignore TERM", "--orphan", stubborn
         ),
     )
-    pids = {line.split()[0]: int(line.split()[2].split("=")[1]) for line in (run.lines.next() for _ in range(3))}
+    pids = ready_pids(run, 3)
     run.kill(signal.SIGTERM)
     run.kill(signal.SIGTERM)  # a second stop changes nothing
     assert run.finish() == (128 + signal.SIGKILL, [])
     assert sorted(pids) == ["child", "grandchild", "orphan"]
     assert not any(psutil.pid_exists(pid) for pid in pids.values())
+
+
+def ready_pids(run, count: int) -> dict[str, int]:
+    """{name: pid} from the first `count` `NAME ready pid=N ...` lines; any other line is a failure worth seeing."""
+    pids: dict[str, int] = {}
+    while len(pids) < count:
+        line = run.lines.next()
+        if not line.strip():
+            continue  # a blank line (the terminal-less trap programs sometimes emit one) says nothing
+        match = re.match(r"(\S+) ready pid=(\d+)", line)
+        assert match, f"expected a ready line, got {line!r}"
+        pids[match[1]] = int(match[2])
+    return pids
 
 
 def test_leftovers_are_stopped_when_the_child_exits_on_its_own(tmp_path):
@@ -359,7 +373,7 @@ def test_leftovers_are_stopped_when_the_child_exits_on_its_own(tmp_path):
             "--name stubborn --ignore TERM",
         ),
     )
-    pids = {line.split()[0]: int(line.split()[2].split("=")[1]) for line in (run.lines.next() for _ in range(3))}
+    pids = ready_pids(run, 3)
     run.process.stdin.close()
     code, rest = run.finish()
     assert code == 5 and rest == ["polite got SIGTERM"]
@@ -383,7 +397,7 @@ def test_keep_descendants_leaves_them_running_when_the_child_exits(tmp_path):
             "--name stubborn --ignore TERM",
         ),
     )
-    pids = {line.split()[0]: int(line.split()[2].split("=")[1]) for line in (run.lines.next() for _ in range(3))}
+    pids = ready_pids(run, 3)
     run.process.stdin.close()
     try:
         assert run.process.wait(timeout=10) == 5

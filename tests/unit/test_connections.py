@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import re
 
@@ -95,8 +94,8 @@ def test_duplicate_names_are_refused_within_a_scope_only() -> None:
     "bad, message",
     [
         (spec("svc-one", kind="database", oauth=OAuthRequest(token_url=URL)), "only a service"),
-        (dataclasses.replace(spec("svc-one"), resource_ref=None), "needs --resource-ref"),
-        (dataclasses.replace(spec("svc-one"), resource_ref="database:x"), "starts with 'service:'"),
+        (spec("svc-one").replace(resource_ref=None), "needs --resource-ref"),
+        (spec("svc-one").replace(resource_ref="database:x"), "starts with 'service:'"),
         (spec("svc-one", "component"), "needs --component"),
         (spec("svc-one", "project", "orders"), "no owning component"),
         (spec("svc-one", oauth=OAuthRequest(token_url=URL), ConsumerKey="x"), "come from the OAuth application"),
@@ -129,7 +128,7 @@ def test_component_oauth_connections_share_the_components_application_unless_ded
         empty_store("s.yaml"),
         spec("one", "component", "orders", oauth=request),
         spec("two", "component", "orders", oauth=request),
-        spec("three", "component", "orders", oauth=dataclasses.replace(request, dedicated=True)),
+        spec("three", "component", "orders", oauth=request.replace(dedicated=True)),
         spec("four", "component", "billing", oauth=request),
     )
     apps = {c.name: c.oauth_app for c in store.projects["shop"].connections}

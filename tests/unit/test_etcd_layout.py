@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import string
 
@@ -33,7 +32,7 @@ from support.stores import SECRETS, example_store, rich_store
 def test_store_survives_a_round_trip_through_keys(store: Store, prefix: str) -> None:
     document = kvs_to_document(store_to_kvs(store, prefix), prefix, "etcd://test")
     # exampleValues describes one file, not the data, so it does not travel through etcd.
-    assert parse_store(document, store.file) == dataclasses.replace(store, example_values=False)
+    assert parse_store(document, store.file) == store.replace(example_values=False)
 
 
 def test_every_key_lives_under_a_prefix_only_its_readers_hold() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import datetime
 import json
 
@@ -43,7 +42,7 @@ def problems_in(body: object, identity: Identity = ORDERS) -> list[str]:
 def test_round_trip_through_json_equals_the_local_snapshot(identity):
     local = LocalStore(EXAMPLE_STORE).fetch(identity)
     decoded = decode_snapshot(example_body(identity), SOURCE, identity)
-    assert decoded == dataclasses.replace(local, backend=SOURCE, foreign=())
+    assert decoded == local.replace(backend=SOURCE, foreign=())
 
 
 def test_encoding_leaves_out_the_backend_description_and_foreign_connections():
@@ -54,8 +53,8 @@ def test_encoding_leaves_out_the_backend_description_and_foreign_connections():
 
 
 def test_non_json_scalars_in_files_travel_as_strings():
-    snapshot = dataclasses.replace(
-        LocalStore(EXAMPLE_STORE).fetch(ORDERS), file_values={"a.json": {"since": datetime.date(2024, 1, 2)}}
+    snapshot = (
+        LocalStore(EXAMPLE_STORE).fetch(ORDERS).replace(file_values={"a.json": {"since": datetime.date(2024, 1, 2)}})
     )
     assert encode_snapshot(snapshot)["files"] == {"a.json": {"since": "2024-01-02"}}
 

@@ -14,21 +14,23 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote, unquote
 
 from launcher.backends.local.store_file import ALL_ENVIRONMENTS, STORE_VERSION, Store, StoredConnection, StoredParameter
 from launcher.errors import ConfigurationError, ProblemCollector
+from launcher.records import Record
 from launcher.visibility import visibility_for
+
+TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 META = "meta"  # <prefix>/meta: rewritten by every push, so concurrent pushes always conflict
 PROJECT_DOC = "project"
 COMPONENT_DOC = "component"
 
 
-@dataclass(frozen=True)
-class ComponentPrefixes:
+class ComponentPrefixes(Record):
     """The three key prefixes one component reads, in the order the backend reads them."""
 
     shared: str
@@ -262,11 +264,15 @@ def kvs_to_document(kvs: dict[str, str], prefix: str, source: str) -> dict[str, 
     problems = ProblemCollector(source)
     org_groups: list[dict[str, Any]] = []
     projects: dict[str, dict[str, Any]] = {}
+    head = prefix + "/"
+    start = len(head)
+    names = _Names()  # a component's keys repeat the same few encoded segments: each unquoted once
     for key, raw in sorted(kvs.items()):
-        relative = key[len(prefix) + 1 :] if key.startswith(prefix + "/") else None
-        doc = _load(raw, key, problems) if relative is not None else None
-        if relative is not None and doc is not None:
-            _place(relative.split("/"), doc, key, org_groups, projects, problems)
+        if not key.startswith(head):
+            continue
+        doc = _load(raw, key, problems)
+        if doc is not None:
+            _place(key[start:].split("/"), doc, key, org_groups, projects, problems, names)
     documents = [_project_document(name, parts, problems) for name, parts in projects.items()]
     problems.raise_if_any(ConfigurationError)
     return {"version": STORE_VERSION, "projects": _ordered(documents), "configGroups": _ordered(org_groups)}
@@ -284,8 +290,22 @@ def _load(raw: str, key: str, problems: ProblemCollector) -> dict[str, Any] | No
     return doc
 
 
+class _Names(dict[str, str]):
+    """Percent-encoded key segments and the names they stand for, unquoted on first use."""
+
+    def __missing__(self, segment: str) -> str:
+        self[segment] = name = unquote(segment)
+        return name
+
+
 def _place(
-    parts: list[str], doc: dict[str, Any], key: str, org_groups: list, projects: dict, problems: ProblemCollector
+    parts: list[str],
+    doc: dict[str, Any],
+    key: str,
+    org_groups: list,
+    projects: dict,
+    problems: ProblemCollector,
+    names: _Names,
 ) -> None:
     """File one document under the part of the store document its key says it belongs to."""
     match parts:
@@ -294,22 +314,26 @@ def _place(
         case ["org", "config-groups", _]:
             org_groups.append(doc)
         case ["projects", project, "shared", name] if name == PROJECT_DOC:
-            _parts(projects, project)["doc"] = doc
+            _parts(projects, names[project])["doc"] = doc
         case ["projects", project, "shared", kind, _] if kind in _LISTS:
             _check_owner(doc, None, kind, key, problems)
-            _parts(projects, project)[_LISTS[kind]].append(doc)
+            _parts(projects, names[project])[_LISTS[kind]].append(doc)
         case ["projects", project, "components", component, name] if name == COMPONENT_DOC:
-            _check_name(doc, unquote(component), key, problems)
-            _parts(projects, project)["components"].append(doc)
+            _check_name(doc, names[component], key, problems)
+            _parts(projects, names[project])["components"].append(doc)
         case ["projects", project, "components", component, kind, _] if kind in ("connections", "oauth-apps"):
-            _check_owner(doc, unquote(component), kind, key, problems)
-            _parts(projects, project)[_LISTS[kind]].append(doc)
+            _check_owner(doc, names[component], kind, key, problems)
+            _parts(projects, names[project])[_LISTS[kind]].append(doc)
         case _:
             problems.add(key, "unexpected key under the store prefix (see docs/backends/etcd.md)")
 
 
 def _parts(projects: dict[str, dict[str, Any]], project: str) -> dict[str, Any]:
-    return projects.setdefault(unquote(project), {"doc": None, "components": [], **{v: [] for v in _LISTS.values()}})
+    """The parts of `project` (a name, already unquoted), made on its first key."""
+    parts = projects.get(project)
+    if parts is None:
+        parts = projects[project] = {"doc": None, "components": [], **{v: [] for v in _LISTS.values()}}
+    return parts
 
 
 def _check_owner(doc: dict[str, Any], component: str | None, kind: str, key: str, problems: ProblemCollector) -> None:

@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 from launcher import __version__
@@ -28,7 +26,9 @@ from launcher.backends.tls import tls_context
 from launcher.backends.url import BackendURL, parse_backend_url, redact
 from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, NotFound
 from launcher.model import Identity, Snapshot
+from launcher.records import Record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
 
@@ -38,8 +38,7 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _HINT_NO_TOKEN = "no token was given (set CHOREO_RUN_TOKEN or CHOREO_RUN_TOKEN_FILE)"
 
 
-@dataclass(frozen=True)
-class _Cached:
+class _Cached(Record):
     """The last answer with an ETag, for If-None-Match on the next fetch of the same identity."""
 
     identity: Identity

@@ -10,7 +10,6 @@ Unknown keys are ignored so that a newer server can add fields without breaking 
 from __future__ import annotations
 
 import json
-from typing import Any, cast
 
 from launcher.documents.shape import Node, type_name
 from launcher.errors import ConfigurationError
@@ -25,6 +24,10 @@ from launcher.model import (
     duplicate_ids,
 )
 from launcher.visibility import boundary_crossed, owner, scope_problem
+
+TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
+if TYPE_CHECKING:
+    from typing import Any
 
 SNAPSHOT_VERSION = 1
 _OAUTH_FIELDS = (("clientId", "client_id"), ("clientSecret", "client_secret"), ("tokenUrl", "token_url"))
@@ -133,7 +136,7 @@ def _connection(node: Node, identity: Identity) -> Connection | None:
     unset_keys = _keys(node.key("unsetKeys"))
     if not visible or None in strings.values():
         return None
-    present = cast("dict[str, str]", strings)  # every value checked just above
+    present: dict[str, str] = strings  # type: ignore[assignment]  # every value checked just above
     return Connection(
         present["id"],
         present["name"],
@@ -185,7 +188,8 @@ def _oauth_apps(node: Node) -> dict[str, OAuthApplication]:
         complete = item.mapping() and bool(item.value)
         values = [_string(item.key(name)) for name, _ in _OAUTH_FIELDS]
         if complete and None not in values:
-            apps[app_id] = OAuthApplication(app_id, *cast("list[str]", values))  # None ruled out above
+            present: list[str] = values  # type: ignore[assignment]  # None ruled out above
+            apps[app_id] = OAuthApplication(app_id, *present)
     return apps
 
 

@@ -7,9 +7,7 @@ visibility rules themselves are `launcher.backends.local.view`, shared with etcd
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from typing import TYPE_CHECKING
 
 from launcher.backends.base import Backend, BackendSettings
 from launcher.backends.local.store_file import Store, parse_store
@@ -20,6 +18,7 @@ from launcher.errors import ConfigurationError
 from launcher.files.stamps import stamp
 from launcher.model import Identity, Snapshot
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from launcher.backends.writer import StoreTarget
 
@@ -56,7 +55,7 @@ class LocalStore(Backend):
     def fetch(self, identity: Identity) -> Snapshot:
         store = self.load()
         snapshot = store_snapshot(store, identity, self.description)
-        return dataclasses.replace(snapshot, warnings=snapshot.warnings + _permission_warnings(self.path, store))
+        return snapshot.replace(warnings=snapshot.warnings + _permission_warnings(self.path, store))
 
     def watched_paths(self) -> list[str]:
         """What --watch stamps to notice a change."""

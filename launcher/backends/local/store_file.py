@@ -6,16 +6,18 @@ data that `launcher.backends.local.backend` turns into a per-component, per-envi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
 from launcher.documents.shape import Node, child, shown
 from launcher.errors import ConfigurationError
 from launcher.keys import OAUTH_KEYS, is_secret_by_default
 from launcher.model import PROJECT, duplicate_id_message, duplicate_ids
 from launcher.naming import connection_name_problem
+from launcher.records import Record, field
 from launcher.visibility import may_use_app, owner, scope_problem
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 STORE_VERSION = 1
 CONNECTION_TYPES = ("service", "database", "third-party", "storage")
@@ -32,8 +34,7 @@ OAUTH_ENVIRONMENT_KEYS = frozenset({"clientId", "clientSecret", "tokenUrl"})
 GROUP_KEYS = frozenset({"name", "parameters"})
 
 
-@dataclass(frozen=True)
-class StoredParameter:
+class StoredParameter(Record):
     """One parameter with its value for each environment (ALL_ENVIRONMENTS for every one)."""
 
     values: dict[str, str] = field(repr=False)
@@ -47,8 +48,7 @@ class StoredParameter:
 ALL_ENVIRONMENTS = "*"
 
 
-@dataclass(frozen=True)
-class StoredConnection:
+class StoredConnection(Record):
     connection_id: str
     name: str
     type: str
@@ -61,23 +61,20 @@ class StoredConnection:
     path: str
 
 
-@dataclass(frozen=True)
-class StoredOAuthApp:
+class StoredOAuthApp(Record):
     app_id: str
     project: str
     component: str | None  # None: the project's shared application
     environments: dict[str, dict[str, str]] = field(repr=False)
 
 
-@dataclass(frozen=True)
-class StoredComponent:
+class StoredComponent(Record):
     name: str
     config_form: dict[str, dict[str, StoredParameter]] = field(repr=False)  # environment -> name -> value
     files: dict[str, dict[str, dict[str, Any]]] = field(repr=False)  # environment -> file -> values
 
 
-@dataclass(frozen=True)
-class StoredProject:
+class StoredProject(Record):
     name: str
     components: dict[str, StoredComponent]
     connections: tuple[StoredConnection, ...]
@@ -85,8 +82,7 @@ class StoredProject:
     config_groups: dict[str, dict[str, StoredParameter]] = field(repr=False)
 
 
-@dataclass(frozen=True)
-class Store:
+class Store(Record):
     file: str
     projects: dict[str, StoredProject]
     config_groups: dict[str, dict[str, StoredParameter]] = field(repr=False)  # organization-wide
