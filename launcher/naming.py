@@ -17,8 +17,19 @@ def default_variable(connection_name: str, key: str) -> str:
 
     `hr-connection` + `ServiceURL` gives CHOREO_HR_CONNECTION_SERVICEURL; camelCase is not split.
     """
-    stem = _NON_ALNUM_RUN.sub("_", connection_name).upper()
-    return f"CHOREO_{stem}_{_NON_ALNUM_RUN.sub('_', key).upper()}"
+    return f"CHOREO_{_variable_part(connection_name)}_{_variable_part(key)}"
+
+
+_PARTS: dict[str, str] = {}  # name or key -> its part of a variable name: a launch may make thousands
+
+
+def _variable_part(text: str) -> str:
+    part = _PARTS.get(text)
+    if part is None:
+        part = _NON_ALNUM_RUN.sub("_", text).upper()
+        if len(_PARTS) < 4096:
+            _PARTS[text] = part
+    return part
 
 
 def is_valid_variable(name: str) -> bool:

@@ -17,8 +17,8 @@ and describe_unknown_key.
 
 from __future__ import annotations
 
-import datetime
 import re
+import sys
 from collections.abc import Iterator
 
 from launcher.errors import LauncherError, ProblemCollector
@@ -131,6 +131,8 @@ def type_name(value: Any) -> str:
         return "a boolean"
     if isinstance(value, (int, float)):
         return "a number"
+    import datetime  # only for a message: not on every launch (docs/performance.md, issue 16)
+
     # datetime before date: a datetime is a date too.
     for kind, name in (
         (str, "a string"),
@@ -159,7 +161,8 @@ def _got(value: Any) -> str:
         return "an empty string"
     if isinstance(value, bool):
         return "a boolean" + _BOOLEAN_HINT
-    if isinstance(value, datetime.date):
+    datetime = sys.modules.get("datetime")  # no date can have been parsed without it
+    if datetime is not None and isinstance(value, datetime.date):
         return type_name(value) + _DATE_HINT
     return type_name(value)
 

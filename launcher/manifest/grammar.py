@@ -15,17 +15,24 @@ import re
 _JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 _JS_DOT = "[^\n\r\u2028\u2029]"
 _HANDLE = "[a-zA-Z0-9_-]+"
+# re.sub(f"[{_JS_SPACE}]", "", text) as a translation table (no regular expression to compile).
+_JS_SPACE_DELETE = dict.fromkeys(
+    [ord(c) for c in "\t\n\v\f\r \u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff"] + list(range(0x2000, 0x200B))
+)
 
 SERVICE_REF_FORMAT = (
     "[service:][/<project-handle>/]<component-handle>/<major-version>[/<endpoint-handle>][/<network-visibility>]"
 )
-_SERVICE_REF = re.compile(
-    rf"(?:service:)?(?:/{_HANDLE}/)?{_HANDLE}/[vV]?[0-9]+(?:\.[0-9]+)*(?:/{_HANDLE})?(?:/(?:PUBLIC|PROJECT|ORGANIZATION))?"
+# Kept as text and matched with re.fullmatch (re compiles each on first use and caches it): a
+# launch compiles only the grammars its manifest uses (docs/performance.md, issue 16).
+_SERVICE_REF = (
+    rf"(?:service:)?(?:/{_HANDLE}/)?{_HANDLE}/[vV]?[0-9]+(?:\.[0-9]+)*"
+    rf"(?:/{_HANDLE})?(?:/(?:PUBLIC|PROJECT|ORGANIZATION))?"
 )
-_THIRDPARTY_REF = re.compile(rf"thirdparty:[a-zA-Z0-9{_JS_SPACE}_.-]+/[vV][0-9]+(?:\.[0-9]+)*")
-_DATABASE_REF = re.compile(rf"database:(?:{_HANDLE}/)?{_HANDLE}")
-_STORAGE_REF = re.compile(rf"storage:[a-zA-Z0-9{_JS_SPACE}_.-]+")
-_CHOREO_SERVICE_NAME = re.compile(
+_THIRDPARTY_REF = rf"thirdparty:[a-zA-Z0-9{_JS_SPACE}_.-]+/[vV][0-9]+(?:\.[0-9]+)*"
+_DATABASE_REF = rf"database:(?:{_HANDLE}/)?{_HANDLE}"
+_STORAGE_REF = rf"storage:[a-zA-Z0-9{_JS_SPACE}_.-]+"
+_CHOREO_SERVICE_NAME = (
     rf"choreo:///{_HANDLE}/{_HANDLE}/{_HANDLE}/{_HANDLE}/v[0-9]+(?:\.[0-9]+)?/(?:PUBLIC|PROJECT|ORGANIZATION)"
 )
 
@@ -49,8 +56,8 @@ def resource_ref_problem(ref: str) -> str | None:
         ("storage:", _STORAGE_REF, _STORAGE_HELP),
     ):
         if ref.startswith(prefix):
-            return None if pattern.fullmatch(ref) else f"invalid {prefix[:-1]} reference {ref!r}: {help_text}"
-    if _SERVICE_REF.fullmatch(ref):
+            return None if re.fullmatch(pattern, ref) else f"invalid {prefix[:-1]} reference {ref!r}: {help_text}"
+    if re.fullmatch(_SERVICE_REF, ref):
         return None
     return (
         f"invalid resourceRef {ref!r}: for services use {SERVICE_REF_FORMAT}, for databases "
@@ -62,16 +69,16 @@ def resource_ref_problem(ref: str) -> str | None:
 def service_name_problem(name: str) -> str | None:
     """Why `name` is not a serviceReferences[].name Choreo accepts (schemas.js `validateServiceName`)."""
     if name.startswith("choreo:///"):
-        if _CHOREO_SERVICE_NAME.fullmatch(name):
+        if re.fullmatch(_CHOREO_SERVICE_NAME, name):
             return None
         return (
             "invalid service identifier: use the format choreo:///<org-handle>/<project-handle>/"
             "<component-handle>/<endpoint-identifier>/<major-version>/<network-visibility>"
         )
     if name.startswith("thirdparty:"):
-        return None if _THIRDPARTY_REF.fullmatch(name) else f"invalid service identifier: {_THIRDPARTY_HELP}"
+        return None if re.fullmatch(_THIRDPARTY_REF, name) else f"invalid service identifier: {_THIRDPARTY_HELP}"
     if name.startswith("database:"):
-        return None if _DATABASE_REF.fullmatch(name) else f"invalid service identifier: {_DATABASE_HELP}"
+        return None if re.fullmatch(_DATABASE_REF, name) else f"invalid service identifier: {_DATABASE_HELP}"
     return "invalid service identifier: expected choreo:///..., thirdparty:... or database:..."
 
 
@@ -132,12 +139,14 @@ def yup_number(value: object) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
-        text = re.sub(rf"[{_JS_SPACE}]", "", value)
+        text = value.translate(_JS_SPACE_DELETE)
         try:
             number = float(text)
         except ValueError:
             return _js_number_literal(text)
         # Python reads `inf`, `nan` and `1_0`; JavaScript's Number() does not.
+        if text.isascii() and text.replace(".", "", 1).isdigit():  # digits, at most one point: a decimal
+            return number
         return None if not re.fullmatch(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", text) else number
     return None
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 import posixpath
 import re
 from collections.abc import Callable
@@ -194,6 +192,8 @@ def render(file_type: str, values: dict[str, Any]) -> bytes:
     cannot hold faithfully raises UnwritableValue rather than being written differently.
     """
     if file_type == "json":
+        import json  # only for a json file: not on every launch (docs/performance.md, issue 16)
+
         return (json.dumps(values, indent=2, ensure_ascii=False) + "\n").encode()
     if file_type == "yaml":
         import yaml  # already loaded for the manifest; imported here to keep this module light
@@ -216,7 +216,8 @@ def render(file_type: str, values: dict[str, Any]) -> bytes:
 
 # ---------------------------------------------------------------- TOML (what Ballerina's Config.toml is)
 
-_TOML_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+# The format-specific patterns are text, compiled (and cached) by re on the first file of that format.
+_TOML_BARE_KEY = r"[A-Za-z0-9_-]+"
 
 
 def _toml(values: dict[str, Any]) -> str:
@@ -240,7 +241,7 @@ def _toml_table(table: dict[str, Any], path: list[str], lines: list[str]) -> Non
 
 def _toml_key(key: Any) -> str:
     text = str(key)
-    return text if _TOML_BARE_KEY.fullmatch(text) else _toml_string(text)
+    return text if re.fullmatch(_TOML_BARE_KEY, text) else _toml_string(text)
 
 
 def _toml_string(text: str) -> str:
@@ -266,6 +267,8 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        import math
+
         if math.isnan(value):
             return "nan"
         if math.isinf(value):
@@ -280,7 +283,7 @@ def _toml_value(value: Any) -> str:
 
 # ---------------------------------------------------------------- INI
 
-_INI_KEY = re.compile(r"[^\s=:\[\];#][^=:\r\n]*")
+_INI_KEY = r"[^\s=:\[\];#][^=:\r\n]*"
 
 
 def _ini(values: dict[str, Any]) -> str:
@@ -302,7 +305,7 @@ def _ini_section(name: str, values: dict[str, Any]) -> str:
     for key, value in values.items():
         text = _text(value)
         key = str(key)
-        if not _INI_KEY.fullmatch(key) or key != key.strip():
+        if not re.fullmatch(_INI_KEY, key) or key != key.strip():
             raise UnwritableValue(f"an INI key cannot be {key!r} (no '=', ':', line breaks, or leading ';', '#', '[')")
         if any(c in text for c in "\r\n\x00") or text != text.strip():
             raise UnwritableValue(
@@ -315,8 +318,8 @@ def _ini_section(name: str, values: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------- XML
 
-_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_NAME = r"[A-Za-z_][A-Za-z0-9_.-]*"
+_XML_INVALID = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
 
 
 def _xml(values: dict[str, Any]) -> bytes:
@@ -337,7 +340,7 @@ def _xml_fill(parent: Any, value: Any) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             name = str(key)
-            if _XML_NAME.fullmatch(name) and not name.lower().startswith("xml"):
+            if re.fullmatch(_XML_NAME, name) and not name.lower().startswith("xml"):
                 element = ElementTree.SubElement(parent, name)
             else:
                 _xml_check(name)
@@ -353,7 +356,7 @@ def _xml_fill(parent: Any, value: Any) -> None:
 
 
 def _xml_check(text: str) -> None:
-    if _XML_INVALID.search(text):
+    if re.search(_XML_INVALID, text):
         raise UnwritableValue("a value holds a control character, which XML 1.0 cannot hold")
 
 
@@ -408,12 +411,12 @@ def _utf16_units(char: str) -> list[int]:
 
 # ---------------------------------------------------------------- dotenv
 
-_ENV_PLAIN = re.compile(r"[A-Za-z0-9_./:@%+,=-]*")
-_ENV_KEY = re.compile(r"[A-Za-z0-9_.-]+")
+_ENV_PLAIN = r"[A-Za-z0-9_./:@%+,=-]*"
+_ENV_KEY = r"[A-Za-z0-9_.-]+"
 
 
 def _env_key(name: str) -> str:
-    if _ENV_KEY.fullmatch(name):
+    if re.fullmatch(_ENV_KEY, name):
         return name
     raise UnwritableValue(f"an env file key cannot be {name!r} (letters, digits, '_', '.' and '-')")
 
@@ -421,7 +424,7 @@ def _env_key(name: str) -> str:
 def _env_value(text: str) -> str:
     """Plain when nothing in it is syntax; else single-quoted (literal to dotenv readers); else, for a
     value holding a quote or a line break, double-quoted with backslash escapes."""
-    if _ENV_PLAIN.fullmatch(text):
+    if re.fullmatch(_ENV_PLAIN, text):
         return text
     if "'" not in text and "\n" not in text and "\r" not in text:
         return f"'{text}'"
@@ -433,6 +436,8 @@ def _text(value: Any) -> str:
     """A value as a variable or file holds it: scalars by the one rule (shape.scalar_text), lists and
     mappings as JSON, nothing as empty; anything else (a YAML date) as Python prints it."""
     if isinstance(value, (dict, list)):
+        import json
+
         return json.dumps(value, ensure_ascii=False)
     if value is None:
         return ""

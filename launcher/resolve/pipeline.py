@@ -5,12 +5,11 @@ I/O happens here and at the CLI; `launcher.resolve.resolver` stays pure.
 
 from __future__ import annotations
 
+import _signal  # the C module: `signal.py` (with its enums) is not needed for one timer
 import os
-import signal
-import threading
+import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from launcher.backends import Backend, BackendSettings, open_backend, parse_backend_url
 from launcher.documents import shape
@@ -129,28 +128,51 @@ class _DeadlineExpired(Exception):
     pass
 
 
-@contextmanager
-def hard_deadline(seconds: float, description: str) -> Iterator[None]:
+def _expire(_signo: int, _frame: object) -> None:
+    raise _DeadlineExpired
+
+
+class hard_deadline:  # a class used as the function it was: `with hard_deadline(seconds, description)`
     """A last-resort guard: backends keep their own deadline, this stops anything that would hang.
 
-    A small margin lets a backend report its own, more precise, failure first.
+    A small margin lets a backend report its own, more precise, failure first. A class rather than
+    a `@contextmanager`, on `_signal` rather than `signal`, and without importing `threading`: the
+    launch path imports none of contextlib, signal or threading for it (docs/performance.md).
     """
-    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
-        yield
-        return
 
-    def expire(_signo: int, _frame: object) -> None:
-        raise _DeadlineExpired
+    __slots__ = ("armed", "description", "previous", "seconds")
 
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds + 0.5)
-    try:
-        yield
-    except _DeadlineExpired:
-        raise BackendUnavailable(f"{description}: no answer within the start-up deadline of {seconds:g} s") from None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    def __init__(self, seconds: float, description: str) -> None:
+        self.seconds = seconds
+        self.description = description
+        self.armed = False
+        self.previous: object = None
+
+    def __enter__(self) -> None:
+        if self.seconds <= 0 or not _on_main_thread():
+            return
+        try:
+            self.previous = _signal.signal(_signal.SIGALRM, _expire)
+        except ValueError:  # not the main thread (one started without `threading`)
+            return
+        self.armed = True
+        _signal.setitimer(_signal.ITIMER_REAL, self.seconds + 0.5)
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> None:
+        if not self.armed:
+            return
+        self.armed = False
+        _signal.setitimer(_signal.ITIMER_REAL, 0)
+        _signal.signal(_signal.SIGALRM, self.previous)
+        if kind is not None and issubclass(kind, _DeadlineExpired):
+            raise BackendUnavailable(
+                f"{self.description}: no answer within the start-up deadline of {self.seconds:g} s"
+            ) from None
+
+
+def _on_main_thread() -> bool:
+    threading = sys.modules.get("threading")  # not imported: no thread was started through it
+    return threading is None or threading.current_thread() is threading.main_thread()
 
 
 def local_inputs(settings: Settings) -> list[str] | None:

@@ -365,4 +365,6 @@ def _project_document(name: str, parts: dict[str, Any], problems: ProblemCollect
 def _ordered(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Back in pushed order; `order` itself is layout, not store data."""
     ranked = sorted(docs, key=lambda doc: doc.get("order", 0) if isinstance(doc.get("order"), int) else 0)
-    return [{key: value for key, value in doc.items() if key != "order"} for doc in ranked]
+    for doc in ranked:  # parsed here, owned by no one else: dropped in place, not copied (1,000s of docs)
+        doc.pop("order", None)
+    return ranked

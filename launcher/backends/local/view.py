@@ -6,7 +6,7 @@ component's role allows, then applies the very same rules), so the two can never
 
 from __future__ import annotations
 
-from launcher.backends.local.store_file import Store, StoredConnection, StoredParameter, StoredProject
+from launcher.backends.local.store_file import ALL_ENVIRONMENTS, Store, StoredConnection, StoredParameter, StoredProject
 from launcher.errors import ConfigurationError
 from launcher.model import (
     Connection,
@@ -56,6 +56,20 @@ def _find_project(store: Store, identity: Identity) -> StoredProject:
 
 
 def _connection_view(connection: StoredConnection, environment: str) -> Connection:
+    # One pass over the parameters (a launch may view a thousand connections): the values for
+    # `environment` (as _env_parameters), the optional keys and the keys without a value.
+    parameters: dict[str, Parameter] = {}
+    optional: list[str] = []
+    unset: list[str] = []
+    for key, parameter in connection.parameters.items():
+        values = parameter.values
+        value = values.get(environment, values.get(ALL_ENVIRONMENTS))  # StoredParameter.value_for
+        if value is None:
+            unset.append(key)
+        else:
+            parameters[key] = Parameter(value, parameter.secret)
+        if parameter.optional:
+            optional.append(key)
     return Connection(
         connection_id=connection.connection_id,
         name=connection.name,
@@ -63,11 +77,11 @@ def _connection_view(connection: StoredConnection, environment: str) -> Connecti
         visibility=connection.visibility,
         project=connection.project,
         component=connection.component,
-        parameters=_env_parameters(connection.parameters, environment),
+        parameters=parameters,
         oauth_app=connection.oauth_app,
         resource_ref=connection.resource_ref,
-        optional_keys=frozenset(k for k, p in connection.parameters.items() if p.optional),
-        unset_keys=frozenset(k for k, p in connection.parameters.items() if p.value_for(environment) is None),
+        optional_keys=frozenset(optional),
+        unset_keys=frozenset(unset),
     )
 
 
