@@ -20,6 +20,8 @@ import marshal
 import os
 import sys
 
+from launcher.files.marshalled import load_private
+
 FORMAT = 1
 #: Where entries live; None while the cache is off (library use, tests, every command but a launch).
 directory: str | None = None
@@ -108,24 +110,6 @@ def _forget(entry_path: str) -> None:
 
 
 def _load(entry_path: str) -> dict | None:
-    """The entry, if it and its directory are ours and private (as launcher.launch.fastpath._load:
-    marshal data must come only from a file nobody else could have written)."""
-    me = os.geteuid()
-    folder = -1
-    try:
-        folder = os.open(os.path.dirname(entry_path), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        info = os.fstat(folder)
-        if info.st_uid != me or info.st_mode & 0o077:
-            return None
-        descriptor = os.open(os.path.basename(entry_path), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
-        with open(descriptor, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if info.st_uid != me or info.st_mode & 0o077:
-                return None
-            entry = marshal.load(handle)
-    except (OSError, EOFError, ValueError, TypeError):
-        return None
-    finally:
-        if folder >= 0:
-            os.close(folder)
-    return entry if isinstance(entry, dict) and entry.get("format") == FORMAT else None
+    """The entry, if it and its directory are ours and private (launcher.files.marshalled)."""
+    entry = load_private(entry_path)
+    return entry if entry is not None and entry.get("format") == FORMAT else None

@@ -23,6 +23,7 @@ import os
 import sys
 
 from launcher.files.atomic import atomic_write
+from launcher.files.marshalled import load_private
 from launcher.files.stamps import stamp
 from launcher.launch.decision import EXEC, Launch
 from launcher.launch.environment import LAUNCHER_PREFIX
@@ -103,28 +104,11 @@ def try_fast_launch(argv: list[str]) -> None:
 
 
 def _load(path: str) -> dict | None:
-    """The record, if it and its directory are ours and private; marshal data must come only from a
-    trusted file. A records directory another user owns, one with group or other bits, or a symlink
-    is not trusted: no replay (the full path refuses to record there and says why under --debug)."""
-    me = os.geteuid()
-    directory = -1
-    try:
-        directory = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        info = os.fstat(directory)
-        if info.st_uid != me or info.st_mode & 0o077:
-            return None
-        descriptor = os.open(os.path.basename(path), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory)
-        with open(descriptor, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if info.st_uid != me or info.st_mode & 0o077:
-                return None
-            record = marshal.load(handle)
-    except (OSError, EOFError, ValueError, TypeError):
-        return None
-    finally:
-        if directory >= 0:
-            os.close(directory)
-    return record if isinstance(record, dict) and record.get("format") == RECORD_FORMAT else None
+    """The record, if it and its directory are ours and private (launcher.files.marshalled). A records
+    directory another user owns, one with group or other bits, or a symlink is not trusted: no replay
+    (the full path refuses to record there and says why under --debug)."""
+    record = load_private(path)
+    return record if record is not None and record.get("format") == RECORD_FORMAT else None
 
 
 # ---------------------------------------------------------------- recording (called by the full path)

@@ -43,6 +43,7 @@ FAST_PATH = [
     "launcher.launch.environment",
     "launcher.launch.cleanexec",
     "launcher.files.atomic",
+    "launcher.files.marshalled",
 ]
 FAST_PATH_STDLIB = {"os", "sys", "marshal", "_signal", "errno", "__future__"}
 
