@@ -17,7 +17,7 @@ import click
 from launcher import __version__
 from launcher.cli.common import Settings, build, count, debug, say, settings_from, warn
 from launcher.cli.decorators import pipeline_options
-from launcher.cli.main import OPTIONAL_COMMANDS, guarded
+from launcher.cli.main import guarded
 from launcher.cli.options import RUN
 from launcher.cli.run import launch
 from launcher.errors import LauncherError, UsageError
@@ -122,18 +122,6 @@ def export_command(export_format: str, reveal: bool, output: str | None, **optio
         from launcher.credentials import write_private
 
         write_private(output, text)
-
-
-def _register_optional_commands() -> None:
-    """Commands that live in their own modules, imported only when asked for (or for --help)."""
-    import importlib
-
-    for module_name, attribute in OPTIONAL_COMMANDS.values():
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        cli.add_command(getattr(module, attribute))
 
 
 # ---------------------------------------------------------------- invoking click

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from launcher.cli.common import Settings, debug, settings_from, state, warn
+from launcher.cli.options import RUN
 from launcher.errors import UsageError
 
 TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
@@ -20,22 +21,8 @@ def launch(command: tuple[str, ...], options: dict[str, Any]) -> None:
     """Resolve, then run COMMAND with the connections injected; consumes `options`."""
     if not command or not command[0]:
         raise UsageError("expected a command to run, e.g. choreo-run -- python app.py")
-    supervision = {
-        key: options.pop(key)
-        for key in (
-            "supervise",
-            "signal_group",
-            "stop_signal",
-            "rewrite_signal",
-            "grace_period",
-            "keep_descendants",
-            "mask_output",
-            "watch",
-            "watch_interval",
-            "reload_signal",
-            "reload_env_file",
-        )
-    }
+    # Every launch option of the table but where files go and who wins: those two shape the environment.
+    supervision = {key: options.pop(key) for key in RUN if key not in ("mount_root", "no_override")}
     mount_root, override = options.pop("mount_root"), not options.pop("no_override")
     if supervision["watch"]:  # resident with the resolver: its secrets out of /proc/PID/environ
         from launcher.credentials import hold_secrets_privately
