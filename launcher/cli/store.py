@@ -26,7 +26,8 @@ from launcher.cli.decorators import use
 from launcher.cli.options import REACH
 from launcher.credentials import etcd_credentials
 from launcher.errors import OutputError
-from launcher.files.private import open_private_directory, write_at
+from launcher.files.atomic import write_at
+from launcher.files.private import open_private_directory
 from launcher.files.reading import decode_text, describe_mode
 from launcher.resolve.output import dotenv_line
 

@@ -26,9 +26,23 @@ def atomic_write(path: str, data: bytes, mode: int = 0o644, directory_mode: int 
         path = os.path.join(directory, os.path.basename(path))
     else:
         os.makedirs(directory, mode=directory_mode, exist_ok=True)
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        write_at(descriptor, os.path.basename(path), data, mode)
+    finally:
+        os.close(descriptor)
+
+
+def write_at(directory_fd: int, name: str, data: bytes, mode: int) -> None:
+    """Replace `name` in `directory_fd` with `data` atomically (temporary file, fsync, rename).
+
+    The rename replaces whatever `name` is (a symlink included) without following it.
+    """
     _counter[0] += 1
-    temporary = os.path.join(directory, f".choreo-run-{os.getpid()}-{_counter[0]}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    temporary = f".choreo-run-{os.getpid()}-{_counter[0]}.tmp"
+    descriptor = os.open(
+        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=directory_fd
+    )
     try:
         os.fchmod(descriptor, mode)  # the umask may have narrowed it; never widened beyond `mode`
         view = memoryview(data)
@@ -37,12 +51,12 @@ def atomic_write(path: str, data: bytes, mode: int = 0o644, directory_mode: int 
         os.fsync(descriptor)
         os.close(descriptor)
         descriptor = -1
-        os.replace(temporary, path)
+        os.replace(temporary, name, src_dir_fd=directory_fd, dst_dir_fd=directory_fd)
     except BaseException:
         if descriptor >= 0:
             os.close(descriptor)
         try:
-            os.unlink(temporary)
+            os.unlink(temporary, dir_fd=directory_fd)
         except OSError:
             pass
         raise

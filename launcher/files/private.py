@@ -23,6 +23,7 @@ import os
 import stat
 
 from launcher.errors import OutputError
+from launcher.files.atomic import write_at
 
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -197,38 +198,6 @@ def open_contained(root_fd: int, parts: list[str], root_shown: str, directory_mo
         os.close(descriptor)
         raise
     return descriptor
-
-
-_counter = [0]
-
-
-def write_at(directory_fd: int, name: str, data: bytes, mode: int) -> None:
-    """Replace `name` in `directory_fd` with `data` atomically (temporary file, fsync, rename).
-
-    The rename replaces whatever `name` is (a symlink included) without following it.
-    """
-    _counter[0] += 1
-    temporary = f".choreo-run-{os.getpid()}-{_counter[0]}.tmp"
-    descriptor = os.open(
-        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=directory_fd
-    )
-    try:
-        os.fchmod(descriptor, mode)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(descriptor, view) :]
-        os.fsync(descriptor)
-        os.close(descriptor)
-        descriptor = -1
-        os.replace(temporary, name, src_dir_fd=directory_fd, dst_dir_fd=directory_fd)
-    except BaseException:
-        if descriptor >= 0:
-            os.close(descriptor)
-        try:
-            os.unlink(temporary, dir_fd=directory_fd)
-        except OSError:
-            pass
-        raise
 
 
 def write_without_symlinks(path: str, data: bytes, mode: int) -> None:

@@ -23,7 +23,8 @@ from __future__ import annotations
 import os
 
 from launcher.errors import OutputError
-from launcher.files.private import Escapes, contained_parts, open_contained, write_at
+from launcher.files.atomic import write_at
+from launcher.files.private import Escapes, contained_parts, open_contained
 from launcher.model import FileOutput
 
 

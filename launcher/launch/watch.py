@@ -322,7 +322,8 @@ class Reloader:
         if not self.options.env_file:
             return
         from launcher.errors import OutputError
-        from launcher.files.private import private_directory, write_at
+        from launcher.files.atomic import write_at
+        from launcher.files.private import private_directory
         from launcher.resolve.output import dotenv_file
 
         text = dotenv_file(assigned)  # read back exactly by sh, bash and python-dotenv (docs/security.md, 2)

@@ -78,6 +78,16 @@ class ConfigResolver:
             return None  # a declared one that failed was reported where it was declared
         values = self._connection_values.get(connection.name, {})
         found = lookup_key(values, source.ref_key or "")
+        unset = lookup_key(dict.fromkeys(connection.unset_keys), source.ref_key or "") if found is None else None
+        if unset is not None:  # defined, without a value in this environment: not "no such key"
+            if unset[0] not in connection.optional_keys:
+                return None  # already reported once, where the connection is referenced
+            self.fail(
+                f"{source.path}.key",
+                f"connection {connection.name!r} has no value for {unset[0]!r} in environment "
+                f"{self.snapshot.identity.environment!r}",
+            )
+            return None
         if found is None:
             self.fail(
                 f"{source.path}.key",

@@ -410,3 +410,29 @@ def test_a_file_built_from_an_object_the_store_holds_is_private(tmp_path: Path) 
     files = "      - name: orders\n        files: {development: {s.json: {payment: {provider: sandbox}}}}\n"
     [output] = plan_with_store(tmp_path, manifest, "      - name: orders\n", files).files
     assert output.secret and b"sandbox" in output.content
+
+
+def test_a_key_without_a_value_here_is_reported_once_not_as_a_missing_key(tmp_path) -> None:
+    """A renamed key with no value in this environment: one problem (the value), not also "no key"."""
+    from launcher.errors import ResolutionError
+    from launcher.model import Connection, Identity, Snapshot
+
+    manifest_file = write(
+        tmp_path / "component.yaml",
+        """
+        schemaVersion: 1.2
+        dependencies:
+          connectionReferences:
+            - {name: orders-db, resourceRef: "database:orders"}
+        configurations:
+          env:
+            - name: DATABASE_PASSWORD
+              valueFrom: {connectionRef: {name: orders-db, key: Password}}
+        """,
+    )
+    connection = Connection("c1", "orders-db", "database", "project", "p", None, unset_keys=frozenset({"Password"}))
+    snapshot = Snapshot(Identity("p", "c", "development"), "test", (connection,))
+    with pytest.raises(ResolutionError) as raised:
+        resolve(load_manifest(str(manifest_file)), snapshot)
+    messages = [str(problem) for problem in raised.value.problems]
+    assert len(messages) == 1 and "has no value for 'Password' in environment 'development'" in messages[0]
