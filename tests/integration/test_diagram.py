@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -331,14 +330,12 @@ def test_the_page_flags_broken_references_shows_them_red_and_keeps_its_script_wo
 
 
 @pytest.mark.parametrize("size", [(50, 200)])
-def test_a_large_project_renders_quickly_and_completely(chromium: str, tmp_path: Path, size: tuple[int, int]) -> None:
+def test_a_large_project_renders_completely(chromium: str, tmp_path: Path, size: tuple[int, int]) -> None:
     directories, store_file, store = write_large_project(tmp_path / "repo", *size)
     page = tmp_path / "large.html"
-    started = time.perf_counter()
+    # How long it takes is measured in docs/diagram.md, not asserted here (docs/performance.md's rule).
     result = run_launcher(["diagram", "--backend", str(store_file), *map(str, directories), "-o", str(page)])
-    elapsed = time.perf_counter() - started
     assert result.returncode == 0, result.stderr
-    assert elapsed < 10, f"diagram of {size} took {elapsed:.1f} s"
     html = page.read_text()
     for value in store_secrets(store_file) + all_values(store_file):
         assert value not in html, f"a store value is in the page: {value[:6]}..."
