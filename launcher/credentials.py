@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from launcher.errors import ConfigurationError, OutputError
 from launcher.files.atomic import atomic_write
 from launcher.files.reading import FileRefused, read_small_text
+from launcher.settings import is_secret_setting
 
 MAX_SECRET_FILE_BYTES = 64 * 1024  # a token or a password; far more than any real one
 MAX_ENV_FILE_BYTES = 4 * 1024 * 1024  # as a manifest or a store file (launcher.documents.yamlfile)
@@ -52,21 +53,11 @@ def write_private(path: str, text: str) -> None:
 
 # ---------------------------------------------------------------- keeping secrets out of /proc/PID/environ
 
-SECRET_SETTING_PARTS = ("TOKEN", "PASSWORD", "KEY")  # as launcher.launch.fastpath leaves them out of its key
 HANDOVER_VARIABLE = "CHOREO_RUN_HANDOVER_FD"
 _PIPE_CAPACITY = 65536  # Linux's default; the secrets are written before the exec, so they must fit
 # Runs in the re-executed interpreter: the package directory replaces sys.path[0] ('' for -c: the
 # working directory, which may be a cloned repository, must not shadow what the launcher imports).
 _BOOT = "import sys; sys.path[0] = sys.argv.pop(1); from launcher.entry import main; main()"
-
-
-def is_secret_setting(name: str) -> bool:
-    """CHOREO_RUN_TOKEN, CHOREO_RUN_ETCD_PASSWORD, CHOREO_RUN_CACHE_KEY (and their _FILE forms)."""
-    return (
-        name.startswith("CHOREO_RUN_")
-        and name != HANDOVER_VARIABLE
-        and any(part in name[len("CHOREO_RUN_") :] for part in SECRET_SETTING_PARTS)
-    )
 
 
 def hold_secrets_privately(argv: list[str]) -> None:

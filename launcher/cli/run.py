@@ -68,6 +68,7 @@ def launch(command: tuple[str, ...], options: dict[str, Any]) -> None:
         os.environ,
         supervision=_supervise_options(supervision, masked) if mode != "exec" else None,
         reloader=reloader,
+        holds_credentials=settings.holds_credentials(),
         warn=warn,
         debug=debug,
     )

@@ -5,19 +5,15 @@ Imports nothing heavy: the start-up fast path (launcher.launch.fastpath) builds 
 
 from __future__ import annotations
 
+from launcher.settings import is_launcher_setting
+
 TYPE_CHECKING = False  # not `from typing import ...`: typing alone costs the fast path ~5 ms
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from launcher.model import Plan
 
-LAUNCHER_PREFIX = "CHOREO_RUN_"  # launcher.naming.LAUNCHER_PREFIX; not imported (re), kept equal by a test
 MOUNT_ROOT_VARIABLE = "CHOREO_MOUNT_ROOT"
-
-
-def is_launcher_setting(name: str) -> bool:
-    """The launcher's own settings (CHOREO_RUN_*) never reach the child."""
-    return name.startswith(LAUNCHER_PREFIX)
 
 
 def apply_assignments(

@@ -26,11 +26,10 @@ from launcher.files.atomic import atomic_write
 from launcher.files.marshalled import load_private
 from launcher.files.stamps import stamp
 from launcher.launch.decision import EXEC, Launch
-from launcher.launch.environment import LAUNCHER_PREFIX
+from launcher.settings import LAUNCHER_PREFIX, is_secret_setting
 
 RECORD_FORMAT = 3
 SWEEP_LIMIT = 256  # records looked at per sweep: a bound on the full path's extra work
-SECRET_SETTING_PARTS = ("TOKEN", "PASSWORD", "KEY")
 
 
 def plan_directory(environ: dict[str, str] | os._Environ) -> str:
@@ -43,7 +42,7 @@ def signature(argv: list[str], environ: dict[str, str] | os._Environ) -> str:
     settings = sorted(
         (name, value)
         for name, value in environ.items()
-        if name.startswith(LAUNCHER_PREFIX) and not any(p in name for p in SECRET_SETTING_PARTS)
+        if name.startswith(LAUNCHER_PREFIX) and not is_secret_setting(name)
     )
     # PID 1 supervises by default: a record made elsewhere must not be replayed as PID 1.
     return repr((RECORD_FORMAT, sys.executable, os.getcwd(), os.getpid() == 1, argv, settings))

@@ -1,8 +1,9 @@
 """The launch orchestrator: every mode starts (and restarts) the service from a `Launch` through here.
 
     full path (cli/run.py) --+                      +--> exec_service            (exec mode)
-                             +--> start(Launch) ----+--> lean supervisor re-exec (supervise)
-    fast path (replay)  -----+                      +--> supervise in-process    (--watch)
+                             +--> start(Launch) ----+--> supervise in-process    (supervise, --watch)
+    fast path (replay)  -----+                      +--> lean supervisor re-exec (supervise, holding
+                                                                                  a credential)
 
 The mode, the environment and what is shown are decided once, by the full path, and recorded in the
 `Launch`; the fast path replays a recorded `Launch` through `replay`, so the two cannot disagree.
@@ -15,6 +16,7 @@ import sys
 
 from launcher.launch.decision import EXEC, Launch
 from launcher.launch.environment import apply_assignments
+from launcher.settings import is_secret_setting
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -57,10 +59,15 @@ def start(
     *,
     supervision: SuperviseOptions | None = None,
     reloader: Reloader | None = None,
+    holds_credentials: bool = False,
     warn: Callable[[str], None] | None = None,
     debug: Callable[[str], None] | None = None,
 ) -> NoReturn:
-    """Start the service as `launch` says; never returns (exec, or exit with the service's code)."""
+    """Start the service as `launch` says; never returns (exec, or exit with the service's code).
+
+    `holds_credentials`: this process has read a secret of the launcher's own (a token, a password,
+    a cache key), so it must not stay resident beside the service.
+    """
     environment = reloader.current_environment() if reloader is not None else service_environment(launch, environ)
     if launch.mode == EXEC:
         from launcher.launch.service import exec_service
@@ -68,17 +75,23 @@ def start(
         if debug is not None:
             debug(f"exec {launch.command[0]}")
         exec_service(launch.command, environment)
-    from launcher.launch.supervise import SuperviseOptions, supervise
+    from launcher.launch.supervise import SuperviseOptions, exit_at_once, supervise, supervise_from_root
 
     options = supervision or SuperviseOptions(mask_variables=launch.masked_names)
     if debug is not None:
         debug(f"supervise {launch.command[0]}")
-    if reloader is None:  # --watch needs the resolver at hand; otherwise stay small
+    if reloader is not None:  # --watch: the resolver stays at hand (its secrets: launcher.credentials)
+        reloader.prepare()  # the env file the service may source exists before the service does
+        sys.exit(supervise(launch.command, environment, options, warn=warn, reloader=reloader))
+    if holds_credentials or any(map(is_secret_setting, environ)):
+        # A credential of ours is in this process's memory or in its environment block, which a
+        # service of the same user can read in /proc/PPID/environ: a fresh interpreter that holds
+        # only the service's environment supervises instead (one interpreter start more).
         from launcher.launch.supervisor_main import reexec
 
-        reexec(launch.command, environment, options)  # a fresh, small interpreter stays resident
+        reexec(launch.command, environment, options)
         if debug is not None:
             debug("re-exec into the lean supervisor failed; supervising from this process")
-    if reloader is not None:
-        reloader.prepare()  # the env file the service may source exists before the service does
-    sys.exit(supervise(launch.command, environment, options, warn=warn, reloader=reloader))
+    # Nothing here that the service could not read itself: supervising from this process saves
+    # starting a second interpreter (docs/supervise.md, "What stays resident").
+    exit_at_once(supervise_from_root(launch.command, environment, options, warn=warn))

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from signal import struct_siginfo
     from types import MappingProxyType
-    from typing import Protocol
+    from typing import NoReturn, Protocol
 else:
     MappingProxyType = type(type.__dict__)
 
@@ -193,6 +193,33 @@ def supervise(
                     reloader.stop()
         finally:
             service.finish()
+
+
+def supervise_from_root(
+    argv: list[str], env: dict[str, str], options: SuperviseOptions, *, warn: Callable[[str], None] | None = None
+) -> int:
+    """`supervise`, staying resident in `/` rather than in the invocation's directory: a supervisor
+    that lives as long as the service must not keep a mount busy. The service still starts where
+    it was asked to. (Not for --watch, which reads its inputs again by their relative paths.)"""
+    try:
+        service_directory: str | None = os.getcwd()
+    except OSError:  # our directory was removed: the service inherits it as it is
+        service_directory = None
+    if service_directory is not None:
+        os.chdir("/")
+    return supervise(argv, env, options, warn=warn, cwd=service_directory)
+
+
+def exit_at_once(code: int) -> NoReturn:
+    """Exit with `code` without tearing the interpreter down: supervision is over, the service and
+    our threads are gone and nothing is left to close but stdout and stderr, while finalizing every
+    module and object would add milliseconds to every supervised start-to-exit (docs/performance.md)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed or broken stream: nothing more can be said on it
+            pass
+    os._exit(code)
 
 
 class _Restarts:

@@ -14,7 +14,7 @@ import _signal  # the C module: `signal.py` would import `enum` into the residen
 import os
 import sys
 
-from launcher.launch.supervise import WAITED, SuperviseOptions, supervise
+from launcher.launch.supervise import WAITED, SuperviseOptions, exit_at_once, supervise_from_root
 
 # Runs in the new interpreter: `-I` keeps the service's PYTHON* variables (meant for the service,
 # and now in our environment) from changing how the supervisor itself starts, and `-S` skips `site`
@@ -95,13 +95,9 @@ def main(arguments: list[str]) -> None:
         report("warning", message)
 
     try:
-        # Stay resident in `/`, not in the invocation's directory: a supervisor that lives as long
-        # as the service must not keep a mount busy. The service still starts where it was asked to.
-        service_directory = os.getcwd()
-        os.chdir("/")
-        code = supervise(argv, dict(os.environ), options, warn=warn, cwd=service_directory)
+        code = supervise_from_root(argv, dict(os.environ), options, warn=warn)
     except LauncherError as error:
         for problem in error.problems:
             report("error", str(problem))
         code = error.exit_code
-    sys.exit(code)
+    exit_at_once(code)

@@ -42,6 +42,11 @@ class Settings(Record):
     cache: CacheSettings | None = None  # the last-known-good cache, when turned on
     allowed_variables: frozenset[str] = frozenset()  # --allow-variable: dangerous names the user allows
 
+    def holds_credentials(self) -> bool:
+        """Whether these settings carry a secret of the launcher's own: a token, a password, a cache key."""
+        credentials = self.backend_settings
+        return bool(credentials.token or credentials.password or self.cache is not None)
+
 
 Reporter = Callable[[str], None]
 

@@ -2,7 +2,7 @@
 
 The bundle is built once per run (tests/support/bare_root.py caches it by the sources' hash) and run
 inside a bare root filesystem: a static busybox, the C library and loader, the bundle, the example
-component. Exec mode, supervise mode as PID 1 with the lean supervisor's re-exec, signals, zombies,
+component. Exec mode, supervise mode as PID 1 (in-process, and the lean supervisor's re-exec), signals, zombies,
 `--watch` with its credential re-exec, every backend and the read-only commands all run from it.
 """
 
@@ -156,16 +156,26 @@ def test_pid1_exit_codes_pass_through(root: Path, script: str, code: int) -> Non
     assert result.returncode == code, result.stderr
 
 
-def test_pid1_is_the_lean_supervisor_reexecuted_through_the_bundles_hidden_mode(root: Path) -> None:
+@pytest.mark.parametrize("credential", [False, True])
+def test_pid1_supervises_in_process_or_through_the_bundles_hidden_mode(root: Path, credential: bool) -> None:
+    """Holding no credential of its own, PID 1 supervises from its own process; holding one (a token
+    here), it re-executes into the lean supervisor through the bundle's hidden entry mode."""
     script = 'echo "pid=$$"; tr "\\0" " " < /proc/1/cmdline; echo; env'
-    result = run_in_root(root, [*IDENTITY, "--mount-root", "/tmp/lean", "--", "/bin/sh", "-c", script], pid1=True)
+    result = run_in_root(
+        root,
+        [*IDENTITY, "--mount-root", "/tmp/lean", "--", "/bin/sh", "-c", script],
+        pid1=True,
+        env={"CHOREO_RUN_TOKEN": "bundle-token-not-used"} if credential else None,
+    )
     assert result.returncode == 0, result.stderr
     pid, cmdline = result.stdout.splitlines()[:2]
     assert pid == "pid=2"  # the service is the supervisor's child
-    assert cmdline.startswith(f"{BINARY_IN_ROOT} {FROZEN_SUPERVISOR} ")
+    expected_command = f"{BINARY_IN_ROOT} {FROZEN_SUPERVISOR} " if credential else f"{BINARY_IN_ROOT} {IDENTITY[0]} "
+    assert cmdline.startswith(expected_command)
     seen, expected = parse_env("\n".join(result.stdout.splitlines()[2:])), expected_environment()
     assert {name: seen.get(name) for name in expected} == expected
     assert_nothing_of_the_bundles_own(seen, expected)
+    assert "bundle-token-not-used" not in result.stdout
 
 
 def test_the_services_python_variables_do_not_reach_the_bundled_interpreter(root: Path) -> None:

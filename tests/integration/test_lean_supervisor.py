@@ -1,8 +1,10 @@
-"""The process that stays resident in supervise mode is a fresh, lean interpreter.
+"""The process that stays resident in supervise mode holds nothing of the launcher's own.
 
-After resolving, the launcher re-executes itself into launcher.launch.supervisor_main; the resident
-process must not carry the resolver's libraries (yaml, click, httpx), and the handover must not
-lose the service's environment, exit code or a signal sent during the re-exec.
+A launcher holding a credential (a token, a password, a cache key) re-executes itself into
+launcher.launch.supervisor_main, a fresh interpreter that never read it and does not carry the
+resolver's libraries; the handover must not lose the service's environment, exit code or a signal
+sent during the re-exec. A launcher holding none supervises from its own process (no second
+interpreter to start). Either way the supervisor leaves the working directory.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from launcher.launch.supervise import SuperviseOptions
 from launcher.launch.supervisor_main import decode, encode
@@ -29,41 +34,77 @@ def test_options_survive_the_command_line_round_trip() -> None:
     assert decode(encode(SuperviseOptions())) == SuperviseOptions()
 
 
-def test_the_resident_supervisor_does_not_carry_the_resolver(tmp_path: Path) -> None:
+#: How a launch comes to hold a credential of the launcher's own (the local store needs none, so each
+#: is read and ignored): none, a secret setting in the environment, a token read from a file.
+CREDENTIALS = {
+    "none": ([], {}),
+    "token variable": ([], {"CHOREO_RUN_TOKEN": "launcher-token-6c1d"}),
+    "token file": (["--token-file", "{token_file}"], {}),
+}
+
+
+def start_supervised(tmp_path: Path, child: str, credential: str, **popen: Any) -> subprocess.Popen[str]:
+    token_file = tmp_path / "token"
+    token_file.write_text("launcher-token-6c1d\n")
+    extra, variables = CREDENTIALS[credential]
+    options = [part.format(token_file=token_file) for part in extra]
+    command = ["-C", str(EXAMPLE), "--mount-root", str(tmp_path / "m"), *options, "--supervise", "--"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "launcher", *command, sys.executable, "-c", child],
+        env={**clean_environment(), **variables},
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+
+
+def wait_for(path: Path, launcher: subprocess.Popen[str], marker: str = "") -> str:
+    deadline = time.monotonic() + 30
+    while not path.exists() or not path.read_text() or marker not in path.read_text():
+        assert launcher.poll() is None and time.monotonic() < deadline, launcher.stderr
+        time.sleep(0.02)
+    return path.read_text()
+
+
+@pytest.mark.parametrize("credential", ["token variable", "token file"])
+def test_a_launcher_holding_a_credential_hands_supervision_to_a_lean_interpreter(
+    tmp_path: Path, credential: str
+) -> None:
     ready = tmp_path / "ready"
     child = (
         f"import os, pathlib, time; pathlib.Path({str(ready)!r}).write_text(os.environ['DATABASE_PASSWORD']); "
         "time.sleep(30)"
     )
-    launcher = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "launcher",
-            "-C",
-            str(EXAMPLE),
-            "--mount-root",
-            str(tmp_path / "m"),
-            "--supervise",
-            "--",
-            sys.executable,
-            "-c",
-            child,
-        ],
-        env=clean_environment(),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    launcher = start_supervised(tmp_path, child, credential)
     try:
-        deadline = time.monotonic() + 30
-        while not ready.exists() or not ready.read_text():
-            assert launcher.poll() is None and time.monotonic() < deadline, launcher.stderr
-            time.sleep(0.02)
-        assert ready.read_text() == "dev-db-password-3b8f"  # the environment survived the handover
-        mapped = Path(f"/proc/{launcher.pid}/maps").read_text()
+        assert wait_for(ready, launcher) == "dev-db-password-3b8f"  # the environment survived the handover
         assert "supervisor_main" in Path(f"/proc/{launcher.pid}/cmdline").read_text()
+        mapped = Path(f"/proc/{launcher.pid}/maps").read_text()
         for library in ("_yaml", "_cffi_backend", "_ssl", "psutil"):
             assert library not in mapped, f"{library} is loaded in the resident supervisor"
+        # Nothing of the launcher's own stays resident: not in the environment block, not in memory
+        # (the lean interpreter never read it).
+        assert b"launcher-token-6c1d" not in Path(f"/proc/{launcher.pid}/environ").read_bytes()
+        launcher.send_signal(signal.SIGTERM)
+        assert launcher.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+
+
+def test_a_launcher_holding_no_credential_supervises_from_its_own_process(tmp_path: Path) -> None:
+    """No second interpreter when the launcher holds nothing the service could not read itself."""
+    ready = tmp_path / "ready"
+    child = (
+        f"import os, pathlib, time; pathlib.Path({str(ready)!r}).write_text(os.environ['DATABASE_PASSWORD']); "
+        "time.sleep(30)"
+    )
+    launcher = start_supervised(tmp_path, child, "none")
+    try:
+        assert wait_for(ready, launcher) == "dev-db-password-3b8f"
+        command_line = Path(f"/proc/{launcher.pid}/cmdline").read_text().split("\0")
+        assert command_line[1:3] == ["-m", "launcher"] and "supervisor_main" not in "".join(command_line)
         launcher.send_signal(signal.SIGTERM)
         assert launcher.wait(timeout=30) == 128 + signal.SIGTERM
     finally:
@@ -87,7 +128,10 @@ def test_a_signal_pending_across_the_re_exec_reaches_the_service() -> None:
     assert result.returncode == 128 + signal.SIGUSR1
 
 
-def test_the_resident_supervisor_leaves_the_working_directory_but_the_service_does_not(tmp_path: Path) -> None:
+@pytest.mark.parametrize("credential", ["none", "token variable"])
+def test_the_resident_supervisor_leaves_the_working_directory_but_the_service_does_not(
+    tmp_path: Path, credential: str
+) -> None:
     """A supervisor living as long as the service must not hold a mount busy; the service runs where asked."""
     workdir = tmp_path / "work"
     workdir.mkdir()
@@ -96,32 +140,9 @@ def test_the_resident_supervisor_leaves_the_working_directory_but_the_service_do
         f"import os, pathlib, time; pathlib.Path({str(report)!r}).write_text("
         "os.getcwd() + '|' + os.readlink(f'/proc/{os.getppid()}/cwd')); time.sleep(30)"
     )
-    launcher = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "launcher",
-            "-C",
-            str(EXAMPLE),
-            "--mount-root",
-            str(tmp_path / "m"),
-            "--supervise",
-            "--",
-            sys.executable,
-            "-c",
-            child,
-        ],
-        cwd=workdir,
-        env=clean_environment(),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    launcher = start_supervised(tmp_path, child, credential, cwd=workdir)
     try:
-        deadline = time.monotonic() + 30
-        while not report.exists() or "|" not in report.read_text():
-            assert launcher.poll() is None and time.monotonic() < deadline, launcher.stderr
-            time.sleep(0.02)
-        service_cwd, supervisor_cwd = report.read_text().split("|")
+        service_cwd, supervisor_cwd = wait_for(report, launcher, "|").split("|")
         assert (service_cwd, supervisor_cwd) == (str(workdir), "/")
     finally:
         launcher.send_signal(signal.SIGTERM)

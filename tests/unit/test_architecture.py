@@ -41,6 +41,7 @@ FAST_PATH = [
     "launcher.files.stamps",
     "launcher.launch.service",
     "launcher.launch.environment",
+    "launcher.settings",
     "launcher.launch.cleanexec",
     "launcher.files.atomic",
     "launcher.files.marshalled",
@@ -150,9 +151,9 @@ def test_the_packages_on_the_fast_path_have_empty_inits() -> None:
 
 
 def test_the_fast_paths_copy_of_the_launcher_prefix_is_the_rule() -> None:
-    """launch/environment.py keeps its own copy so the fast path never imports `re` (launcher.naming)."""
-    from launcher.launch.environment import LAUNCHER_PREFIX as fast_copy
+    """launcher/settings.py keeps its own copy so the fast path never imports `re` (launcher.naming)."""
     from launcher.naming import LAUNCHER_PREFIX, reserved_variable_problem
+    from launcher.settings import LAUNCHER_PREFIX as fast_copy
 
     assert fast_copy == LAUNCHER_PREFIX
     assert reserved_variable_problem(LAUNCHER_PREFIX + "TOKEN") and not reserved_variable_problem("CHOREO_RUNX")

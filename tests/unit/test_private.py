@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from launcher.credentials import is_secret_setting, read_dotenv
+from launcher.credentials import read_dotenv
 from launcher.files.private import (
     Escapes,
     UnsafeDirectory,
@@ -20,6 +20,7 @@ from launcher.files.private import (
 )
 from launcher.launch.environment import apply_assignments
 from launcher.naming import reserved_variable_problem
+from launcher.settings import is_secret_setting
 
 
 def test_a_private_directory_is_created_0700_with_its_missing_parents(tmp_path: Path) -> None:
@@ -125,3 +126,16 @@ def test_read_dotenv_interpolates_without_launcher_settings(tmp_path: Path) -> N
     env_file.write_text("A=${CHOREO_RUN_TOKEN}\nB=${HOME}/x\nC=${B}/y\nD\n")
     values = read_dotenv(str(env_file), {"CHOREO_RUN_TOKEN": "secret", "HOME": "/h"})
     assert values == {"A": "", "B": "/h/x", "C": "/h/x/y", "D": None}
+
+
+def test_settings_holding_a_token_a_password_or_a_cache_key_hold_credentials() -> None:
+    """What decides that a launcher must not stay resident beside its service (launcher.launch.start)."""
+    from launcher.backends.base import BackendSettings
+    from launcher.backends.cache import CacheSettings
+    from launcher.resolve.pipeline import Settings
+
+    assert not Settings().holds_credentials()
+    assert not Settings(backend_settings=BackendSettings(username="reader")).holds_credentials()
+    assert Settings(backend_settings=BackendSettings(token="t")).holds_credentials()
+    assert Settings(backend_settings=BackendSettings(password="p")).holds_credentials()
+    assert Settings(cache=CacheSettings(b"k" * 16, "/tmp", 60.0)).holds_credentials()
