@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,8 +33,10 @@ class Result:
         return json.loads(self.stdout.strip().splitlines()[-1])
 
 
-# Fast-path records (launcher.launch.fastpath) go here, not into the user's ~/.cache.
+# Fast-path records (launcher.launch.fastpath) and parse caches go here, not into the user's
+# ~/.cache; removed when the test run ends, so runs do not pile directories up in /tmp.
 CACHE_HOME = tempfile.mkdtemp(prefix="choreo-run-tests-cache-")
+atexit.register(shutil.rmtree, CACHE_HOME, ignore_errors=True)
 
 
 def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:

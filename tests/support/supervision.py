@@ -14,13 +14,14 @@ import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import termios
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
+from support.process import CACHE_HOME
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "programs"
 REPO = PROGRAMS.parent.parent
@@ -48,12 +49,9 @@ def program(name: str, *args: str) -> list[str]:
 
 def child_env(**extra: str) -> dict[str, str]:
     # Fast-path records go to a throwaway cache home, never the user's ~/.cache.
-    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", XDG_CACHE_HOME=_CACHE_HOME)
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", XDG_CACHE_HOME=CACHE_HOME)
     env.update(extra)
     return env
-
-
-_CACHE_HOME = tempfile.mkdtemp(prefix="choreo-run-tests-cache-")
 
 
 def unshare_works() -> bool:
