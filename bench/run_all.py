@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Issue 8's benchmark, in one command: build the bench venv, run every suite, print markdown.
 
-    python3 bench/run_all.py [--commit REV] [--reuse-venv] [--output FILE] [--quick]
+    python3 bench/run_all.py [--commit REV] [--reuse-venv] [--output FILE] [--quick] [--no-bundle]
 
 The venv gets choreo-run installed non-editable from a clean `git archive` of REV (default HEAD),
-plus python-dotenv's CLI; bytecode is compiled for all of site-packages. The script then re-runs
+plus python-dotenv's CLI; bytecode is compiled for all of site-packages. The self-contained bundle
+is built from the same export with the venv's interpreter (bundle_setup.py). The script then re-runs
 itself with the venv's interpreter (psutil comes with choreo-run) and measures everything with that
-venv's own executables. Generated inputs live in a temporary directory; every server started
-(one etcd member, four serve-http) is stopped at the end. Loopback only.
+venv's own executables, and the bundle's binary next to them. Generated inputs live in a temporary
+directory; every server started (one etcd member, four serve-http) is stopped at the end. Loopback only.
 """
 
 from __future__ import annotations
@@ -42,13 +43,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="time with our round-robin harness instead of hyperfine (fairer on a busy machine)",
     )
+    parser.add_argument(
+        "--bundle",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="build and measure the self-contained bundle too (default: when PyInstaller is in the venv or "
+        "can be installed; the report says why when not); --bundle makes a failed build fatal",
+    )
     parser.add_argument("--output", type=Path, help="also write the markdown here")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def outer(args: argparse.Namespace, argv: list[str]) -> None:
-    """Build the venv (unless reused), then continue inside it."""
+    """Build the venv (unless reused) and the bundle (unless --no-bundle), then continue inside the venv."""
+    from bundle_setup import prepare
     from venv_setup import DEFAULT_VENV, Venv, build
 
     venv = Venv(args.venv or DEFAULT_VENV)
@@ -57,6 +66,7 @@ def outer(args: argparse.Namespace, argv: list[str]) -> None:
     if not args.reuse_venv:
         progress(f"building {venv.root} from {args.commit} of {args.repo}")
         build(args.repo, args.commit, args.python, venv.root)
+    prepare(venv, args.repo, args.commit, args.bundle, args.reuse_venv, progress)
     os.execv(venv.python, [venv.python, str(Path(__file__).resolve()), *argv, "--inside"])
 
 

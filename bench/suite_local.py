@@ -8,11 +8,17 @@ import subprocess
 import time
 from pathlib import Path
 
+import bundle_setup
 from measure import Timing, from_samples, run_quiet, time_commands
 from venv_setup import Venv
-from workload import Workload, make_component
+from workload import CREDENTIAL, Workload, make_component
 
 SIZES = (0, 20, 200)
+# The rows issue 16's targets use (bench/targets.py); a bundle row adds bundle_setup.SUFFIX.
+FULL = "choreo-run local n=20, full path"
+COLD = "choreo-run local n=20, cold (no record, no parse cache)"
+SUPERVISED = "choreo-run local n=20, supervise, full path"
+CREDENTIAL_ROW = "choreo-run local n=20, supervise, full path, launcher credential"
 
 
 def dotenv_file(venv: Venv, workload: Workload) -> Path:
@@ -31,30 +37,55 @@ def has_fast_path(venv: Venv) -> bool:
 
 
 def has_parse_cache(venv: Venv) -> bool:
-    """True when the installed version keeps parsed manifests and stores (launcher/parsecache.py, issue 16)."""
-    return (venv.site_packages() / "launcher" / "parsecache.py").is_file()
+    """True when the installed version keeps parsed manifests and stores (issue 16): launcher/parsecache.py,
+    launcher/files/parsecache.py since the core was grouped in folders."""
+    package = venv.site_packages() / "launcher"
+    return (package / "files" / "parsecache.py").is_file() or (package / "parsecache.py").is_file()
 
 
-def commands(venv: Venv, workloads: list[Workload]) -> dict[str, list[str]]:
+def launch_argv(launcher: str, workload: Workload) -> list[str]:
+    return [launcher, *workload.identity_args(), "--", "true"]
+
+
+def cold_start_rows(launcher: str, workload: Workload, parse_cache: bool) -> dict[str, list[str]]:
+    """Issue 16's n=20 launches besides the full path, all without replay (CHOREO_RUN_FAST=0)."""
+    launch = launch_argv(launcher, workload)
+    supervised = [*launch[:-2], "--supervise", *launch[-2:]]
+    rows = {}
+    if parse_cache:
+        # What a fresh container pays: no record to replay and nothing parsed before.
+        rows[COLD] = ["env", "CHOREO_RUN_FAST=0", "CHOREO_RUN_PARSE_CACHE=0", *launch]
+    # Supervise mode (the PID-1 default) against the same exec launch, without and with a launcher
+    # credential (which makes the launcher re-exec into the lean supervisor).
+    rows[SUPERVISED] = ["env", "CHOREO_RUN_FAST=0", *supervised]
+    rows[CREDENTIAL_ROW] = ["env", "CHOREO_RUN_FAST=0", CREDENTIAL, *supervised]
+    return rows
+
+
+def bundle_rows(venv: Venv, binary: str, workload: Workload) -> dict[str, list[str]]:
+    """The same n=20 launches through the bundle's binary, on the bundle's copy of the inputs."""
+    rows = {FULL: ["env", "CHOREO_RUN_FAST=0", *launch_argv(binary, workload)]}
+    rows.update(cold_start_rows(binary, workload, has_parse_cache(venv)))
+    return {bundle_setup.row(name): argv for name, argv in rows.items()}
+
+
+def commands(venv: Venv, workloads: list[Workload], bundle: tuple[str, Workload] | None = None) -> dict[str, list[str]]:
     """With a fast path, `choreo-run` rows are warm (hyperfine's warm-up records the launch) and the
-    `full path` rows turn it off with CHOREO_RUN_FAST=0 (the `env` in front costs about the floor)."""
+    `full path` rows turn it off with CHOREO_RUN_FAST=0 (the `env` in front costs about the floor).
+    With a bundle (its binary, its n=20 inputs), its rows come right after the installed n=20 ones."""
     named = {
         "floor: env FOO=bar true": ["env", "FOO=bar", "true"],
         "python -I -c pass": [venv.python, "-I", "-c", "pass"],
     }
     for workload in workloads:
-        launch = [venv.choreo_run, *workload.identity_args(), "--", "true"]
+        launch = launch_argv(venv.choreo_run, workload)
         named[f"choreo-run local n={workload.size}"] = launch
         if has_fast_path(venv):
             named[f"choreo-run local n={workload.size}, full path"] = ["env", "CHOREO_RUN_FAST=0", *launch]
         if workload.size == 20:
-            # What a fresh container pays: no record to replay and nothing parsed before (issue 16).
-            cold = ["env", "CHOREO_RUN_FAST=0", "CHOREO_RUN_PARSE_CACHE=0", *launch]
-            if has_parse_cache(venv):
-                named["choreo-run local n=20, cold (no record, no parse cache)"] = cold
-            # Supervise mode (the PID-1 default) against the same exec launch: the lean supervisor's cost.
-            supervised = [*launch[:-2], "--supervise", *launch[-2:]]
-            named["choreo-run local n=20, supervise, full path"] = ["env", "CHOREO_RUN_FAST=0", *supervised]
+            named.update(cold_start_rows(venv.choreo_run, workload, has_parse_cache(venv)))
+            if bundle is not None:
+                named.update(bundle_rows(venv, *bundle))
         named[f"dotenv run n={workload.size}"] = [
             venv.dotenv,
             "-f",
@@ -73,7 +104,7 @@ def first_launches(venv: Venv, workload: Workload, runs: int) -> Timing:
     for _ in range(runs):
         shutil.rmtree(plans, ignore_errors=True)
         started = time.perf_counter()
-        subprocess.run([venv.choreo_run, *workload.identity_args(), "--", "true"], check=True)
+        subprocess.run(launch_argv(venv.choreo_run, workload), check=True)
         samples.append(time.perf_counter() - started)
     return from_samples(samples)
 
@@ -87,9 +118,13 @@ def variable_counts(venv: Venv, workloads: list[Workload]) -> dict[int, int]:
     return counts
 
 
-def run(venv: Venv, root: Path, runs: int, warmup: int) -> tuple[dict[str, Timing], dict[int, int]]:
+def run(
+    venv: Venv, root: Path, runs: int, warmup: int, binary: str | None = None
+) -> tuple[dict[str, Timing], dict[int, int]]:
+    """`binary`: the bundle's, whose rows are timed in the same round-robin (None: no bundle rows)."""
     workloads = [make_component(root, size) for size in SIZES]
-    timings = time_commands(commands(venv, workloads), runs, warmup)
+    bundle = (binary, bundle_setup.workload(root, 20)) if binary else None
+    timings = time_commands(commands(venv, workloads, bundle), runs, warmup)
     if has_fast_path(venv):
         timings["choreo-run local n=20, first launch (no record)"] = first_launches(venv, workloads[1], runs)
     return timings, variable_counts(venv, workloads)

@@ -10,12 +10,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import bundle_setup
 import servers
 from measure import Timing, run_quiet, time_commands
 from venv_setup import Venv
-from workload import COMPONENT, ENVIRONMENT, PROJECT, Workload, make_component, write_tokens
+from workload import COMPONENT, CREDENTIAL, ENVIRONMENT, PROJECT, Workload, make_component, write_tokens
 
 SIZES = (1, 10, 20, 100, 1000)
+BUNDLE_SIZES = (10, 20, 1000)  # the ones issue 16's targets use, timed through the bundle too
 PYTHON = "python -I -c pass"  # in each table: the issue's targets are ratios to it (report.PYTHON)
 TOKEN = "bench-token-0123456789"
 COUNTED_LAUNCHES = 3
@@ -32,8 +34,25 @@ class RemoteResult:
     server_ms: dict[int, float] = field(default_factory=dict)  # HTTP size -> median answer time of one GET
 
 
-def launch_argv(venv: Venv, workload: Workload, url: str) -> list[str]:
-    return [venv.choreo_run, *workload.identity_args(), "--backend", url, "--", "true"]
+def launch_argv(venv: Venv, workload: Workload, url: str, launcher: str | None = None) -> list[str]:
+    """A launch by the venv's choreo-run, or by `launcher` (the bundle's binary)."""
+    return [launcher or venv.choreo_run, *workload.identity_args(), "--backend", url, "--", "true"]
+
+
+def supervise_rows(name: str, argv: list[str]) -> dict[str, list[str]]:
+    """Supervise mode next to exec launch `argv`, without and with a launcher credential (which makes
+    the launcher re-exec into the lean supervisor); the credential row has `env` in front."""
+    supervised = [*argv[:-2], "--supervise", *argv[-2:]]
+    return {
+        f"{name}, supervise": supervised,
+        f"{name}, supervise, launcher credential": ["env", CREDENTIAL, *supervised],
+    }
+
+
+def bundle_rows(name: str, argv: list[str], supervise: bool) -> dict[str, list[str]]:
+    """The bundle's twin of row `name` (its launch `argv`), and its supervise rows if asked."""
+    rows = {name: argv, **(supervise_rows(name, argv) if supervise else {})}
+    return {bundle_setup.row(row): command for row, command in rows.items()}
 
 
 def requests_per_launch(argv: list[str], counter, env: dict[str, str]) -> float:  # type: ignore[no-untyped-def]
@@ -52,14 +71,17 @@ def push(venv: Venv, etcd: servers.Etcd, workload: Workload) -> str:
 
 
 def etcd_part(
-    venv: Venv, etcd: servers.Etcd, workloads: list[Workload], result: RemoteResult, runs: int, warmup: int
+    venv: Venv, etcd: servers.Etcd, root: Path, result: RemoteResult, runs: int, warmup: int, binary: str | None
 ) -> None:
     named = {f"etcd: {PYTHON}": [venv.python, "-I", "-c", "pass"]}
-    for workload in workloads:
+    for workload in [make_component(root, size) for size in SIZES]:
         url = push(venv, etcd, workload)
         named[f"etcd n={workload.size}"] = argv = launch_argv(venv, workload, url)
         if workload.size == 20:
-            named["etcd n=20, supervise"] = [*argv[:-2], "--supervise", *argv[-2:]]
+            named.update(supervise_rows("etcd n=20", argv))
+        if binary and workload.size in BUNDLE_SIZES:
+            twin = launch_argv(venv, bundle_setup.workload(root, workload.size), url, binary)
+            named.update(bundle_rows(f"etcd n={workload.size}", twin, workload.size == 20))
         result.requests[f"etcd n={workload.size}"] = requests_per_launch(argv, etcd.range_requests, dict(os.environ))
         counted = run_quiet([venv.python, COUNTER_SCRIPT, url, PROJECT, COMPONENT]).stdout
         result.client_counter[workload.size] = json.loads(counted)
@@ -80,24 +102,27 @@ def answer_ms(server: servers.HttpServer, samples: int = 15) -> float:
     return statistics.median(times)
 
 
-def http_part(venv: Venv, root: Path, workloads: list[Workload], result: RemoteResult, runs: int, warmup: int) -> None:
+def http_part(venv: Venv, root: Path, result: RemoteResult, runs: int, warmup: int, binary: str | None) -> None:
     """One serve-http per size (it serves one store file), all up together so the sizes are timed side by side."""
     tokens = write_tokens(root / "tokens.yaml", TOKEN)
     env = {**os.environ, "CHOREO_RUN_TOKEN": TOKEN}
     named = {f"http: {PYTHON}": [venv.python, "-I", "-c", "pass"]}
     with ExitStack() as stack:
-        for workload in workloads:
+        for workload in [make_component(root, size) for size in SIZES]:
             log = root / f"serve-http-{workload.size}.log"
             server = stack.enter_context(servers.serve_http(venv.choreo_run, workload.store, tokens, log))
             named[f"http n={workload.size}"] = argv = launch_argv(venv, workload, server.url)
+            if binary and workload.size == 20:
+                twin = launch_argv(venv, bundle_setup.workload(root, 20), server.url, binary)
+                named.update(bundle_rows("http n=20", twin, supervise=False))
             result.requests[f"http n={workload.size}"] = requests_per_launch(argv, server.snapshot_requests, env)
             result.server_ms[workload.size] = answer_ms(server)
         result.timings.update(time_commands(named, runs, warmup, env))
 
 
-def run(venv: Venv, etcd: servers.Etcd, root: Path, runs: int, warmup: int) -> RemoteResult:
-    workloads = [make_component(root, size) for size in SIZES]
+def run(venv: Venv, etcd: servers.Etcd, root: Path, runs: int, warmup: int, binary: str | None = None) -> RemoteResult:
+    """`binary`: the bundle's, whose rows are timed in the same round-robins (None: no bundle rows)."""
     result = RemoteResult()
-    etcd_part(venv, etcd, workloads, result, runs, warmup)
-    http_part(venv, root, workloads, result, runs, warmup)
+    etcd_part(venv, etcd, root, result, runs, warmup, binary)
+    http_part(venv, root, result, runs, warmup, binary)
     return result

@@ -15,10 +15,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import bundle_setup
 import psutil
 from measure import percentile
 from venv_setup import Venv
-from workload import Workload, make_component
+from workload import CREDENTIAL, Workload, make_component
 
 CHILD = str(Path(__file__).with_name("signal_child.py"))
 TIMEOUT = 5.0  # seconds to wait for any one line from the child
@@ -57,10 +58,10 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return info.rss / 2**20, info.uss / 2**20
 
 
-def measure_tree(argv: list[str], count: int) -> SignalRun:
+def measure_tree(argv: list[str], count: int, env: dict[str, str] | None = None) -> SignalRun:
     """Start `argv` (which ends with the child and its pipe), wait for ready, signal it `count` times."""
     reader, writer = os.pipe()
-    process = subprocess.Popen([*argv, str(writer), str(count)], pass_fds=(writer,))
+    process = subprocess.Popen([*argv, str(writer), str(count)], pass_fds=(writer,), env=env)
     os.close(writer)
     try:
         if read_line(reader) != b"ready":
@@ -78,17 +79,31 @@ def measure_tree(argv: list[str], count: int) -> SignalRun:
     return SignalRun(rss, uss, percentile(latencies, 0.5), percentile(latencies, 0.95), max(latencies))
 
 
-def launcher_argv(venv: Venv, workload: Workload, backend: list[str]) -> list[str]:
-    return [venv.choreo_run, *workload.identity_args(), *backend, "--supervise", "--", venv.python, CHILD]
+def launcher_argv(venv: Venv, workload: Workload, backend: list[str], launcher: str | None = None) -> list[str]:
+    """Supervise the signal child, by the venv's choreo-run or by `launcher` (the bundle's binary)."""
+    return [launcher or venv.choreo_run, *workload.identity_args(), *backend, "--supervise", "--", venv.python, CHILD]
 
 
-def run(venv: Venv, root: Path, count: int, etcd_url: str | None = None) -> dict[str, SignalRun]:
-    """Direct child (floor), supervised with the local store (20 connections), and through etcd if given."""
-    workload = make_component(root, 20)
-    results = {
-        "child alone (floor)": measure_tree([venv.python, CHILD], count),
-        "supervise, local n=20": measure_tree(launcher_argv(venv, workload, []), count),
+def local_runs(argv: list[str], count: int) -> dict[str, SignalRun]:
+    """Supervising with the local store, without and with a launcher credential in the environment."""
+    name, value = CREDENTIAL.split("=", 1)
+    return {
+        "supervise, local n=20": measure_tree(argv, count),
+        "supervise, local n=20, launcher credential": measure_tree(argv, count, {**os.environ, name: value}),
     }
+
+
+def run(
+    venv: Venv, root: Path, count: int, etcd_url: str | None = None, binary: str | None = None
+) -> dict[str, SignalRun]:
+    """Direct child (floor), supervised with the local store (20 connections), through etcd if given,
+    and by the bundle's `binary` if given."""
+    workload = make_component(root, 20)
+    results = {"child alone (floor)": measure_tree([venv.python, CHILD], count)}
+    results.update(local_runs(launcher_argv(venv, workload, []), count))
     if etcd_url:
         results["supervise, etcd n=20"] = measure_tree(launcher_argv(venv, workload, ["--backend", etcd_url]), count)
+    if binary:
+        twin = launcher_argv(venv, bundle_setup.workload(root, 20), [], binary)
+        results.update({bundle_setup.row(name): run for name, run in local_runs(twin, count).items()})
     return results

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import bundle_setup
 import importtime_top
 import machine
 import measure
@@ -31,24 +32,27 @@ def run_everything(args: argparse.Namespace, root: Path, progress: Progress) -> 
     # member unless told it is a development one (older versions ignore the variable).
     os.environ["CHOREO_RUN_ETCD_ALLOW_NO_AUTH"] = "1"
     timer = "round-robin perf_counter harness" if measure.INTERLEAVE["on"] else "hyperfine -N"
+    bundle = bundle_setup.load(venv)
+    binary = bundle.binary
     lines = [
         "## Machine",
         "",
         *machine.describe(venv, args.repo, args.commit),
+        bundle_setup.describe(bundle),
         f"* timing: {timer}; {args.runs} runs local, {args.remote_runs} remote, {args.warmup} warm-up; "
         f"load average at the start: {machine.load_average()}",
         "",
     ]
-    progress("local store start-up")
-    local, variables = suite_local.run(venv, root, args.runs, args.warmup)
-    lines += section("Exec-mode start-up, local store", report.local_table(local, variables))
+    progress("local store start-up" + (" (installed and bundle)" if binary else ""))
+    local, variables = suite_local.run(venv, root, args.runs, args.warmup, binary)
+    lines += section("Exec-mode start-up, local store", report.local_table(local, variables) + bundle_note(bundle))
     with servers.etcd_member() as etcd:
         progress("etcd and HTTP backends")
-        remote = suite_remote.run(venv, etcd, root, args.remote_runs, args.warmup)
-        lines += section("Start-up through etcd and HTTP (loopback)", report.remote_table(remote))
+        remote = suite_remote.run(venv, etcd, root, args.remote_runs, args.warmup, binary)
+        lines += section("Start-up through etcd and HTTP (loopback)", report.remote_table(remote) + bundle_note(bundle))
         progress("supervise mode")
         etcd_url = suite_remote.push(venv, etcd, make_component(root, 20))
-        supervised = suite_supervise.run(venv, root, args.signals, etcd_url)
+        supervised = suite_supervise.run(venv, root, args.signals, etcd_url, binary)
         lines += section("Supervise mode", report.supervise_table(supervised, args.signals))
         progress("phases (--debug)")
         lines += section("Inside the process (--debug)", phase_rows(venv, root, etcd_url, local, remote))
@@ -65,12 +69,28 @@ def run_everything(args: argparse.Namespace, root: Path, progress: Progress) -> 
     checked, many, count = suite_check.run(venv, root, max(3, args.runs // 3), 1, args.loop_runs)
     note = [] if many else ["", "(`check DIR...` refused several directories: only the loop was timed)"]
     lines += section(f"`check` over {count} components", report.check_table(checked, count) + note)
-    lines += section("Targets", targets.targets_table(targets.checks(local, remote, supervised)))
+    lines += section("Targets", targets.targets_table(targets.checks(local, remote, supervised, bundle)))
+    lines += section(
+        "Supervise with a launcher credential (information, not a target)",
+        targets.credential_table(local, remote, bundle),
+    )
     return "\n".join(lines)
 
 
 def section(title: str, body: list[str]) -> list[str]:
     return [f"## {title}", "", *body, ""]
+
+
+def bundle_note(bundle: bundle_setup.BundleStatus) -> list[str]:
+    """Under a table with bundle rows: what they are and what their `x python -I` divides by."""
+    if bundle.binary is None:
+        return ["", f"No bundle rows: {bundle.reason}."]
+    return [
+        "",
+        f"Rows ending in `{bundle_setup.SUFFIX.strip(', ')}` run the self-contained bundle's binary (same commit, "
+        "same inputs copied to another directory) in the same round-robin; their `x python -I` is still the "
+        "venv's `python -I -c pass`, the interpreter the bundle replaces.",
+    ]
 
 
 def phase_rows(venv: Venv, root: Path, etcd_url: str, local: dict, remote: suite_remote.RemoteResult) -> list[str]:

@@ -15,6 +15,9 @@ from typing import Any
 PROJECT = "bench"
 COMPONENT = "svc"
 ENVIRONMENT = "development"
+# A launcher credential (any CHOREO_RUN_* name with TOKEN, PASSWORD or KEY): a launcher holding one
+# supervises through the lean supervisor re-exec, so that no credential stays resident.
+CREDENTIAL = "CHOREO_RUN_TOKEN=bench-not-a-real-token"
 
 
 @dataclass(frozen=True)
