@@ -81,10 +81,22 @@ def words(name: str) -> list[str]:
     return [word.lower() for word in _WORD.findall(name)]
 
 
+_SECRET_BY_DEFAULT: dict[str, bool] = {}  # key -> the answer: a store repeats a few keys thousands of times
+
+
 def is_secret_by_default(key: str) -> bool:
     """Keys that name credentials are secret: Password, ConsumerSecret, client_secret, API-Key,
     AccessToken, SecretKey, privateKey, passphrase, credentials... (see _SECRET_WORDS). Not
     `TokenURL`, `Passport`, `PASSWORD_FILE` or `ConsumerKey`. Surrounding blanks do not matter."""
+    secret = _SECRET_BY_DEFAULT.get(key)
+    if secret is None:
+        secret = _is_secret_by_default(key)
+        if len(_SECRET_BY_DEFAULT) < 4096:
+            _SECRET_BY_DEFAULT[key] = secret
+    return secret
+
+
+def _is_secret_by_default(key: str) -> bool:
     if plain(key.strip()) in SECRET_BY_DEFAULT:
         return True
     found = [word for word in words(key) if not word.isdigit()]  # `Password2` is a password

@@ -169,7 +169,12 @@ def _make_init(cls: type) -> Callable[..., None]:
             parameters.append(f"{field_name}=default{index}")
         else:
             parameters.append(field_name)
-        body.append(f" set(self, {field_name!r}, {value})")
+        setter = _slot_setter(cls, field_name)
+        if setter is None:
+            body.append(f" set(self, {field_name!r}, {value})")
+        else:
+            scope[f"set{index}"] = setter
+            body.append(f" set{index}(self, {value})")
     if hasattr(cls, "__post_init__"):
         body.append(" self.__post_init__()")
     source = f"def __init__(self, {', '.join(parameters)}):\n" + ("\n".join(body) or " pass") + "\n"
@@ -177,6 +182,19 @@ def _make_init(cls: type) -> Callable[..., None]:
     init: Callable[..., None] = scope["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     return init
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None] | None:
+    """The `__set__` of the slot that holds field `name` (what `object.__setattr__` ends up calling,
+    without looking the name up on every construction), or None when no class declares the slot."""
+    for klass in cls.__mro__:
+        attribute = klass.__dict__.get(name)
+        if attribute is not None:
+            return attribute.__set__ if type(attribute) is _MemberDescriptor else None
+    return None
+
+
+_MemberDescriptor = type(Field.__dict__["default"])  # what `__slots__` makes of each name
 
 
 class Record(metaclass=RecordType):

@@ -2,9 +2,11 @@
 
 One idiom for every reader: a `Node` is a value, its path in the document and the shared problem
 sink. Readers walk with `.key("env")`, `.at(2)`, `.list()`, `.mappings(KEYS)`, `.entries()` and ask
-for what they need with `.text()`, `.scalar()`, `.flag()`, ...; a value of the wrong
-shape becomes one problem, `file: path.inside[2].it: expected ..., got ...`, and the reader carries
-on so the user sees every problem at once. Messages describe types, never values (values may be
+for what they need with `.text()`, `.scalar()`, `.flag()`, ... (`.text_at("id")` and
+`.scalar_at("value")` are `.key(...).text()` and `.key(...).scalar()` that make the child node only
+to report a problem); a value of the wrong shape becomes one problem,
+`file: path.inside[2].it: expected ..., got ...`, and the reader carries on so the user sees every
+problem at once. Messages describe types, never values (values may be
 secrets); a reader that echoes a value does so itself, for values that are not secret by nature.
 Keys are shown only when they look like names (a YAML typo can make a value a key): see key_segment
 and describe_unknown_key.
@@ -25,6 +27,7 @@ from launcher.errors import LauncherError, ProblemCollector
 
 TYPE_CHECKING = False  # `typing` stays off the launch path (docs/performance.md, issue 16)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
 _BOOLEAN_HINT = " (YAML reads yes/no/on/off/true/false as booleans; quote the text)"
@@ -154,6 +157,18 @@ def shown(value: Any) -> str:
     return repr(value) if value is None or isinstance(value, (str, int, float)) else type_name(value)
 
 
+_new_node = object.__new__  # Node._child fills every slot itself
+
+
+def _as_text(value: Any) -> str | None:
+    """What Node.text accepts as text (see there), or None."""
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return scalar_text(value)
+    return None
+
+
 def _got(value: Any) -> str:
     """The `got ...` part of a message about a value where a scalar belongs, with a hint when YAML
     typed the user's text as something else."""
@@ -173,14 +188,21 @@ class Node:
     Navigating never fails: a key of something that is not a mapping, or a missing key, is a Node
     holding None, so a reader states what it expects at each step and the first wrong shape is
     reported once, where it is.
+
+    A node made by `key` or `at` keeps its parent and its key or index, and writes its path text
+    (`a.b[3].c`) only when something asks for it (a problem, a warning, a record that keeps its
+    place), once: a store of a thousand connections visits tens of thousands of nodes, and almost
+    none of them is ever reported (docs/performance.md).
     """
 
-    __slots__ = ("path", "sink", "value")
+    __slots__ = ("_parent", "_path", "_segment", "sink", "value")
 
     def __init__(self, value: Any, path: str, sink: ProblemCollector) -> None:
         self.value = value
-        self.path = path
+        self._path: str | None = path
         self.sink = sink
+        self._parent: Node | None = None
+        self._segment: str | int = ""
 
     @classmethod
     def root(cls, value: Any, file: str | None) -> Node:
@@ -190,15 +212,36 @@ class Node:
     def __repr__(self) -> str:  # the value may be a secret: show where, not what
         return f"Node({self.path or '<root>'})"
 
+    @property
+    def path(self) -> str:
+        """Where this is in the document: `dependencies.connectionReferences[2].name`."""
+        path = self._path
+        if path is None:
+            assert self._parent is not None  # only `_child` leaves the path unwritten
+            path = self._path = child(self._parent.path, self._segment)
+        return path
+
     # ------------------------------------------------------------ moving around
+
+    def _child(self, value: Any, segment: str | int) -> Node:
+        """The node holding `value` under `segment` (a key as text, or a list index) of this one."""
+        node = _new_node(Node)
+        node.value = value
+        node._path = None
+        node.sink = self.sink
+        node._parent = self
+        node._segment = segment
+        return node
 
     def key(self, name: Any) -> Node:
         """The value under `name` (None when absent or when this is not a mapping)."""
-        value = self.value.get(name) if isinstance(self.value, dict) else None
-        return Node(value, child(self.path, str(name)), self.sink)
+        value = self.value
+        return self._child(
+            value.get(name) if isinstance(value, dict) else None, name if type(name) is str else str(name)
+        )
 
     def at(self, index: int) -> Node:
-        return Node(self.value[index] if isinstance(self.value, list) else None, child(self.path, index), self.sink)
+        return self._child(self.value[index] if isinstance(self.value, list) else None, index)
 
     def has(self, name: str) -> bool:
         """Whether the mapping holds `name` at all (`value: null` is there, with nothing in it)."""
@@ -248,7 +291,8 @@ class Node:
     def list(self, *, required: bool = False) -> list[Node]:
         """Each item of a list; none when absent and optional, a problem when not a list."""
         if isinstance(self.value, list):
-            return [self.at(index) for index in range(len(self.value))]
+            make = self._child
+            return [make(item, index) for index, item in enumerate(self.value)]
         if self.value is not None or required:
             self.problem(f"expected a list, got {type_name(self.value)}")
         return []
@@ -258,12 +302,16 @@ class Node:
         every other item is a problem."""
         return (item for item in self.list() if item.mapping(keys=keys))
 
-    def entries(self) -> Iterator[tuple[str, Node]]:
+    def entries(self) -> Sequence[tuple[str, Node]]:
         """(name, value) for an optional mapping used as a map (environments, parameters): any
         name is allowed, so none is warned about."""
+        found: list[tuple[str, Node]] = []
         if self.mapping(required=False):
-            for name in self.value:
-                yield str(name), self.key(name)
+            make, add = self._child, found.append
+            for name, value in self.value.items():
+                text = name if type(name) is str else str(name)
+                add((text, make(value, text)))
+        return found
 
     def known_keys(self, allowed: frozenset[str], *, secret_bearing: bool = False) -> None:
         """Warn about keys outside `allowed`: ignored (newer platforms add keys), but a typo such as
@@ -273,7 +321,10 @@ class Node:
         as `{secret: true, value:s3cr3t}` makes a value a key. `secret_bearing` (a parameter, an OAuth
         application's credentials) never names one.
         """
-        for name in self.value if isinstance(self.value, dict) else ():
+        value = self.value
+        if not isinstance(value, dict) or allowed.issuperset(value):  # the usual case, in one C call
+            return
+        for name in value:
             if name in allowed:
                 continue
             shown_key, message = describe_unknown_key(name, allowed, secret_bearing=secret_bearing)
@@ -298,12 +349,9 @@ class Node:
         """A non-empty string, stripped; numbers are accepted as text (YAML reads `port: 5432` as an
         int), booleans are not (`name: on` is almost always a quoting mistake)."""
         value = self.value
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return scalar_text(value)
-        if value is None and not required:
-            return None
+        text = _as_text(value)
+        if text is not None or (value is None and not required):
+            return text
         self.problem(f"expected {what}, got {_got(value)}")
         return None
 
@@ -316,6 +364,27 @@ class Node:
         if text is None:
             self.problem(f"expected a string, number or boolean, got {_got(self.value)}")
         return text
+
+    # The same, for the value under `name` of this mapping: `node.text_at("id", ...)` is
+    # `node.key("id").text(...)`, but makes the child node only when it has a problem to report (a
+    # store's thousand connections would otherwise make ten nodes each that nothing ever names).
+
+    def text_at(self, name: str, what: str = "a string", *, required: bool = True) -> str | None:
+        value = self.value.get(name) if isinstance(self.value, dict) else None
+        text: str | None
+        if type(value) is str:  # what _as_text does with a string, without the call
+            text = value.strip()
+        elif value is None and not required:
+            return None
+        else:
+            text = _as_text(value)
+        return text or self.key(name).text(what, required=required)
+
+    def scalar_at(self, name: str) -> str | None:
+        value = self.value.get(name) if isinstance(self.value, dict) else None
+        # scalar_text, without the call for a string
+        text: str | None = value if type(value) is str else scalar_text(value)
+        return self.key(name).scalar() if text is None else text
 
     def variable_name(self) -> str | None:
         """An environment variable name: letters, digits and `_`, not starting with a digit."""

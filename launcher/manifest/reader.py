@@ -196,28 +196,31 @@ def _connection_references(node: Node, version: str | None) -> tuple[ConnectionR
         node.warn("needs schemaVersion 1.1 or later (Choreo ignores it in 1.0); read anyway")
     references = []
     for entry in (item for item in items if item.mapping(keys=CONNECTION_REFERENCE_KEYS)):
-        name = _connection_name(entry.key("name"))
-        resource_ref = _resource_ref(entry.key("resourceRef"))
+        name = _connection_name(entry)
+        resource_ref = _resource_ref(entry)
         if name:
             references.append(ConnectionReference(name, resource_ref, entry.path))
     return tuple(references)
 
 
-def _connection_name(node: Node) -> str | None:
-    name = node.text("a connection name")
+def _connection_name(entry: Node) -> str | None:
+    """The `name` of a connection reference (`entry`, a mapping)."""
+    name = entry.text_at("name", "a connection name")
     if name and (problem := connection_name_problem(name)):
-        node.problem(f"invalid connection name {name!r}: {problem}")
+        entry.key("name").problem(f"invalid connection name {name!r}: {problem}")
         return None
-    if name and isinstance(node.value, str) and not connection_name_matches(node.value):
-        node.problem(f"invalid connection name {name!r}: at most one white space character may follow it")
+    raw = entry.value.get("name")
+    if name and isinstance(raw, str) and not connection_name_matches(raw):
+        entry.key("name").problem(f"invalid connection name {name!r}: at most one white space character may follow it")
         return None
     return name
 
 
-def _resource_ref(node: Node) -> str | None:
-    ref = node.text("a resourceRef such as service:/project/component/v1/endpoint/PUBLIC")
-    if ref and (problem := resource_ref_problem(str(node.value))):
-        node.problem(problem)
+def _resource_ref(entry: Node) -> str | None:
+    """The `resourceRef` of a connection reference (`entry`, a mapping)."""
+    ref = entry.text_at("resourceRef", "a resourceRef such as service:/project/component/v1/endpoint/PUBLIC")
+    if ref and (problem := resource_ref_problem(str(entry.value.get("resourceRef")))):
+        entry.key("resourceRef").problem(problem)
         return None
     return ref
 

@@ -70,7 +70,10 @@ def resolve(
     _connection_references(work)
     _service_references(work)
     config = ConfigResolver(manifest, snapshot, work.by_name, work.fail, work.warnings.append)
-    work.assignments = config.apply_env(work.assignments)
+    # Without configurations, nothing is added or renamed and no connection value is looked up (by env
+    # or file entries): the index of 1,000s of connection values apply_env builds would go unused.
+    if manifest.env or manifest.files:
+        work.assignments = config.apply_env(work.assignments)
     files = config.files()
     _check_duplicates(work)
     for assignment in work.assignments:
@@ -101,8 +104,9 @@ def resolve(
 
 
 def _connection_references(work: _Work) -> None:
+    add = work.assignments.append
     for reference in work.manifest.connection_references:
-        connection = _find_by_name(work, reference.name, f"{reference.path}.name")
+        connection = _find_by_name(work, reference.name, reference.path)
         if connection is None:
             continue
         if reference.resource_ref and connection.resource_ref and reference.resource_ref != connection.resource_ref:
@@ -111,16 +115,20 @@ def _connection_references(work: _Work) -> None:
                 f"differs from the connection's {connection.resource_ref!r}; using the connection"
             )
         work.by_name[reference.name] = connection
+        name = connection.name
         for key, value, secret in _all_parameters(work, connection, reference.path):
-            _refuse_empty(work, connection, key, value, reference.path)
-            origin = _origin(work, "connection", f"{connection.name}.{key}", connection)
-            work.assignments.append(Assignment(default_variable(reference.name, key), value, secret, origin))
+            if not value:
+                _refuse_empty(work, connection, key, value, reference.path)
+            origin = _origin(work, "connection", f"{name}.{key}", connection)
+            add(Assignment(default_variable(reference.name, key), value, secret, origin))
 
 
-def _find_by_name(work: _Work, name: str, path: str) -> Connection | None:
-    candidates = own_first(work.named.get(name, []))
+def _find_by_name(work: _Work, name: str, reference_path: str) -> Connection | None:
+    """The connection `name` names for this component; a problem at `reference_path`.name if none."""
+    candidates = work.named.get(name)
     if candidates:
-        return candidates[0]
+        return own_first(candidates)[0] if len(candidates) > 1 else candidates[0]
+    path = f"{reference_path}.name"
     foreign = [f for f in work.snapshot.foreign if f.name == name]
     if foreign:
         work.deny(
@@ -139,7 +147,7 @@ def _find_by_name(work: _Work, name: str, path: str) -> Connection | None:
 def _all_parameters(work: _Work, connection: Connection, path: str) -> list[tuple[str, str, bool]]:
     """Every key with a value in this environment, the OAuth keys included; missing ones are problems."""
     values = [(key, p.value, p.secret) for key, p in connection.parameters.items()]
-    for key in sorted(connection.unset_keys - connection.optional_keys):
+    for key in sorted(connection.unset_keys - connection.optional_keys) if connection.unset_keys else ():
         work.fail(
             path,
             f"connection {connection.name!r} has no value for {key!r} in environment "

@@ -167,6 +167,34 @@ def test_malformed_values_are_named_by_key_without_echoing_them() -> None:
     assert "a-db-secret-9" not in message
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [" {json} ", "\n{json}\n", "{json} x", "{json}{json}", "\ufeff{json}", "{json", "", "null", "NaN"],
+    ids=["blanks", "newlines", "extra", "two", "bom", "cut", "empty", "null", "nan"],
+)
+def test_values_decode_exactly_as_json_loads_reads_them(raw: str) -> None:
+    """Values are decoded without json.loads' per-call checks; whatever is not exactly one document goes
+    through json.loads itself, so white space around a value is accepted and anything else refused as always."""
+    kvs = store_to_kvs(rich_store(), "/choreo")
+    key = "/choreo/projects/shop/shared/connections/c-1"
+    value = raw.replace("{json}", kvs[key])
+    kvs[key] = value
+    try:
+        expected: object = json.loads(value)
+    except ValueError:
+        expected = "expected a JSON document"
+    try:
+        document = kvs_to_document(kvs, "/choreo", "etcd://test")
+    except ConfigurationError as error:
+        assert f"shared/connections/c-1: {expected if isinstance(expected, str) else 'expected a JSON object'}" in str(
+            error
+        )
+        return
+    assert isinstance(expected, dict)
+    expected.pop("order")
+    assert expected in document["projects"][0]["connections"]
+
+
 @pytest.mark.parametrize("prefix, end", [(b"/a/", b"/a0"), (b"a\xff", b"b"), (b"\xff\xff", b"\x00")])
 def test_prefix_end_is_etcds_rule(prefix: bytes, end: bytes) -> None:
     assert prefix_end(prefix) == end

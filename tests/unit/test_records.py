@@ -105,3 +105,19 @@ def test_a_full_path_launch_imports_no_dataclasses_typing_or_inspect() -> None:
     imported = set(re.findall(r"^import time:.*\|\s*(\S+)$", result.stderr, re.MULTILINE))
     assert "launcher.resolve.resolver" in imported, result.stderr[-2000:]  # the full path did run
     assert not imported & {"dataclasses", "typing", "inspect"}
+
+
+class Slotted(Record):
+    """A record whose class declares its own slots, and one field with no slot of its own."""
+
+    __slots__ = ("a",)
+    a: int
+    b: int = 0
+
+
+def test_fields_are_set_through_their_slots_or_as_always() -> None:
+    assert (Point3(1, 2, [], "", 3).x, Point3(1, 2, [], "", 3).z) == (1, 3)  # an inherited slot and its own
+    counter = Counter(5)
+    assert (counter.start, counter.seen, counter.total) == (5, [], 5)
+    with pytest.raises(AttributeError):  # `b` has no slot: refused by object.__setattr__, as before
+        Slotted(1, 2)

@@ -226,6 +226,12 @@ def test_names_that_only_contain_a_credential_word_are_not(key: str) -> None:
     assert not keys.is_secret_by_default(key)
 
 
+def test_secret_by_default_answers_the_same_when_asked_again() -> None:
+    # Answers are remembered per key (a store repeats a few keys thousands of times): never a stale one.
+    for key in ["Password", "password", "Passport", "TokenURL", "AccessToken", "HostName", " Password"] * 2:
+        assert keys.is_secret_by_default(key) == keys._is_secret_by_default(key)
+
+
 def test_words_split_camel_case_acronyms_snake_and_kebab() -> None:
     assert keys.words("ChoreoAPIKey") == ["choreo", "api", "key"]
     assert keys.words("TokenURL") == ["token", "url"]

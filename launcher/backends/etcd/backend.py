@@ -322,9 +322,16 @@ class EtcdBackend(Backend):
             component, _ = session.range_prefix(prefixes.component, revision)
             _require_component(component, shared, prefixes, identity, self.description)
             org, _ = session.range_prefix(prefixes.org, revision)
-        document = layout.kvs_to_document({**org, **shared, **component}, self.target.prefix, self.description)
+        kvs = {**org, **shared, **component}
+        del org, shared, component
+        # Each step's input is let go as soon as the next is built: a thousand connections are
+        # megabytes, and memory freed is reused where new memory would have to be mapped (and faulted in).
+        document = layout.kvs_to_document(kvs, self.target.prefix, self.description)
+        del kvs
+        store = parse_store(document, self.description)
+        del document
         # The slice this component's role may read, answered by the local store's own rules.
-        return store_snapshot(parse_store(document, self.description), identity, self.description)
+        return store_snapshot(store, identity, self.description)
 
     def _require_auth(self, session: EtcdSession) -> None:
         """Roles keep components apart only when etcd checks them: a cluster without auth is refused."""

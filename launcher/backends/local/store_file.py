@@ -136,7 +136,7 @@ def _components(node: Node) -> dict[str, StoredComponent]:
         name = item.key("name").text("a component name")
         # A config form value is a parameter named by its variable: `API_TOKEN` is secret by default.
         form = {
-            environment: {name: _parameter(value, key=name) for name, value in entries.entries()}
+            environment: {name: _parameter(value, name) for name, value in entries.entries()}
             for environment, entries in item.key("configForm").entries()
         }
         files = _per_environment(item.key("files"), _file_values)
@@ -167,7 +167,7 @@ def _oauth_apps(node: Node, project: str, components: dict[str, StoredComponent]
     apps: dict[str, StoredOAuthApp] = {}
     for item in node.mappings(OAUTH_APP_KEYS):
         app_id = item.key("id").text("an application id")
-        component = _owner(item.key("component"), components)
+        component = _owner(item, components)
         environments = _per_environment(item.key("environments"), lambda value: value.text() or "")
         listed = item.key("environments")
         for environment in listed.value if listed.is_mapping else ():  # each holds a client secret
@@ -186,10 +186,11 @@ def _oauth_apps(node: Node, project: str, components: dict[str, StoredComponent]
     return apps
 
 
-def _owner(node: Node, components: dict[str, StoredComponent]) -> str | None:
-    owner = node.optional_text("a component name")
+def _owner(item: Node, components: dict[str, StoredComponent]) -> str | None:
+    """The `component` of `item`, which must be one of the project's."""
+    owner = item.text_at("component", "a component name", required=False)
     if owner is not None and owner not in components:
-        node.problem(f"expected a component of this project, got {owner!r}")
+        item.key("component").problem(f"expected a component of this project, got {owner!r}")
     return owner
 
 
@@ -198,17 +199,17 @@ def _connection(
 ) -> StoredConnection | None:
     if not node.mapping(keys=CONNECTION_KEYS):
         return None
-    connection_id = node.key("id").text("a Connection ID")
-    name = node.key("name").text("a connection name")
+    connection_id = node.text_at("id", "a Connection ID")
+    name = node.text_at("name", "a connection name")
     if name and (problem := connection_name_problem(name)):
         node.key("name").problem(f"invalid connection name {name!r}: {problem}")
-    kind = node.key("type").text("a connection type")
+    kind = node.text_at("type", "a connection type")
     if kind and kind not in CONNECTION_TYPES:  # still read, so duplicate names and IDs are reported too
         node.key("type").problem(f"expected one of {', '.join(CONNECTION_TYPES)}, got {kind!r}")
     visibility, component = _visibility(node, components)
     parameters = _parameters(node.key("parameters"))
     oauth_app = _oauth_link(node, visibility, component, apps, parameters)
-    resource_ref = node.key("resourceRef").optional_text()
+    resource_ref = node.text_at("resourceRef", required=False)
     if not (connection_id and name and kind and visibility):
         return None
     return StoredConnection(
@@ -217,13 +218,13 @@ def _connection(
 
 
 def _visibility(node: Node, components: dict[str, StoredComponent]) -> tuple[str | None, str | None]:
-    visibility = node.key("visibility").text("a visibility (project or component)")
+    visibility = node.text_at("visibility", "a visibility (project or component)")
     # The visibility itself first: an owning component means nothing without a valid one.
     problem = scope_problem(visibility, None) if visibility else None
     if problem and problem.field == "visibility":
         node.key("visibility").problem(f"{problem.message}, got {visibility!r}")
         return None, None
-    component = _owner(node.key("component"), components)
+    component = _owner(node, components)
     if visibility and (problem := scope_problem(visibility, component)):
         node.key(problem.field).problem(problem.message)
     return visibility, component
@@ -237,9 +238,8 @@ def _oauth_link(
     parameters: dict[str, StoredParameter],
 ) -> str | None:
     """`oauthApp: ID`, or `auth: oauth` for the scope's default application (docs/store.md)."""
-    link = node.key("oauthApp")
-    app_id = link.optional_text()
-    if app_id is None and node.key("auth").value == "oauth":
+    app_id = node.text_at("oauthApp", required=False)
+    if app_id is None and node.value.get("auth") == "oauth":  # a connection is a mapping
         scope = owner(visibility, component)
         candidates = [app.app_id for app in apps.values() if app.component == scope]
         if len(candidates) != 1:
@@ -252,6 +252,7 @@ def _oauth_link(
     if app_id is None:
         return None
     app = apps.get(app_id)
+    link = node.key("oauthApp")
     if app is None:
         link.problem(f"expected an OAuth application of this project, got {app_id!r}")
     elif visibility and not may_use_app(app.component, visibility, component):
@@ -267,22 +268,24 @@ def _oauth_link(
 
 
 def _parameters(node: Node) -> dict[str, StoredParameter]:
-    return {key: _parameter(value, key=key) for key, value in node.entries()}
+    return {key: _parameter(value, key) for key, value in node.entries()}
 
 
-def _parameter(node: Node, *, key: str) -> StoredParameter:
+def _parameter(node: Node, key: str) -> StoredParameter:
     """A scalar (same value everywhere) or `{value | values: {env: v}, secret, optional}`."""
     secret_default = is_secret_by_default(key)
-    if not node.is_mapping:
+    spec = node.value
+    if not isinstance(spec, dict):
         value = node.scalar()
         return StoredParameter({ALL_ENVIRONMENTS: value} if value is not None else {}, secret_default)
     node.known_keys(PARAMETER_KEYS, secret_bearing=True)  # `{value:s3cr3t}` would name a secret
     values = {}
-    if node.has("value") and (value := node.key("value").scalar()) is not None:
+    if "value" in spec and (value := node.scalar_at("value")) is not None:
         values[ALL_ENVIRONMENTS] = value
-    for environment, per_env in node.key("values").entries():
-        if (text := per_env.scalar()) is not None:
-            values[environment] = text
+    if "values" in spec:  # absent (as null): no value of its own for any environment
+        for environment, per_env in node.key("values").entries():
+            if (text := per_env.scalar()) is not None:
+                values[environment] = text
     return StoredParameter(values, node.flag("secret", secret_default), node.flag("optional", False))
 
 
