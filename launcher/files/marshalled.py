@@ -25,7 +25,7 @@ def load_private(path: str) -> dict | None:
             info = os.fstat(handle.fileno())
             if info.st_uid != me or info.st_mode & 0o077:
                 return None
-            loaded = marshal.load(handle)
+            loaded = marshal.loads(handle.read())  # one read: marshal.load reads a file in small pieces
     except (OSError, EOFError, ValueError, TypeError):
         return None
     finally:

@@ -43,18 +43,21 @@ _DATABASE_HELP = "use the format database:[<serverName>/]<databaseName> (letters
 _STORAGE_HELP = "use the format storage:<service_name> (letters, digits, spaces, '.', '_' and '-')"
 
 
+_RESOURCE_REF_GRAMMARS = (  # (prefix, pattern, help): built once, a manifest may hold a thousand references
+    ("service:", _SERVICE_REF, f"use the format {SERVICE_REF_FORMAT}"),
+    ("thirdparty:", _THIRDPARTY_REF, _THIRDPARTY_HELP),
+    ("database:", _DATABASE_REF, _DATABASE_HELP),
+    ("storage:", _STORAGE_REF, _STORAGE_HELP),
+)
+
+
 def resource_ref_problem(ref: str) -> str | None:
     """Why `ref` is not a connectionReferences[].resourceRef Choreo accepts, or None.
 
     schemas.js `validateResourceRef`: the prefix picks the grammar; `service:` is optional, so a
     reference with no known prefix must be a service reference.
     """
-    for prefix, pattern, help_text in (
-        ("service:", _SERVICE_REF, f"use the format {SERVICE_REF_FORMAT}"),
-        ("thirdparty:", _THIRDPARTY_REF, _THIRDPARTY_HELP),
-        ("database:", _DATABASE_REF, _DATABASE_HELP),
-        ("storage:", _STORAGE_REF, _STORAGE_HELP),
-    ):
+    for prefix, pattern, help_text in _RESOURCE_REF_GRAMMARS:
         if ref.startswith(prefix):
             return None if re.fullmatch(pattern, ref) else f"invalid {prefix[:-1]} reference {ref!r}: {help_text}"
     if re.fullmatch(_SERVICE_REF, ref):
