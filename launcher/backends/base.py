@@ -69,6 +69,9 @@ class Backend(abc.ABC):
     writable: ClassVar[bool] = False
     # --watch fetches again every interval (cheap when the backend answers "unchanged").
     polled_for_changes: bool = False
+    # `fetch` mostly waits on the network: a launch starts it early, in a thread, and reads the
+    # manifest meanwhile (launcher.resolve.pipeline.EarlyFetch). False: it is local work.
+    fetches_over_network: bool = False
 
     @classmethod
     @abc.abstractmethod

@@ -27,6 +27,7 @@ class LayeredBackend(Backend):
         self._layers = tuple(layers)
         self.description = " + ".join(layer.description for layer in self._layers)
         self.polled_for_changes = any(layer.polled_for_changes for layer in self._layers)
+        self.fetches_over_network = any(layer.fetches_over_network for layer in self._layers)
 
     @classmethod
     def from_url(cls, url: BackendURL, settings: BackendSettings) -> LayeredBackend:

@@ -14,7 +14,14 @@ from collections.abc import Callable
 from launcher.backends import Backend, BackendSettings, open_backend, parse_backend_url
 from launcher.documents import shape
 from launcher.documents.yamlfile import describe_file
-from launcher.errors import AccessDenied, BackendUnavailable, ConfigurationError, NotFound, ProblemCollector
+from launcher.errors import (
+    AccessDenied,
+    BackendUnavailable,
+    ConfigurationError,
+    LauncherError,
+    NotFound,
+    ProblemCollector,
+)
 from launcher.manifest.reader import discover, load_manifest
 from launcher.model import Identity, Manifest, Plan, Snapshot
 from launcher.naming import reserved_variable_problem
@@ -23,6 +30,8 @@ from launcher.resolve.identity import decide_identity
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import threading
+
     from launcher.backends.cache import CacheSettings, SnapshotCache
 
 DEFAULT_STORE_NAMES = ("connections.yaml", os.path.join(".choreo", "connections.yaml"))
@@ -63,18 +72,28 @@ def plan_and_backend(
     settings: Settings, warn: Reporter, debug: Reporter, backend: Backend | None = None
 ) -> tuple[Plan, Backend]:
     """build_plan, also returning the backend it used (--watch keeps fetching from it)."""
+    started = time.perf_counter()
+    # The backend and the identity come from the settings alone, so a backend that waits on the
+    # network is asked first and answers while the manifest is read. Whatever goes wrong is still
+    # reported in the same order: the manifest's problems, then the backend's, then the fetch's.
+    try:
+        opened = backend or open_backends(settings)
+        early: EarlyFetch | LauncherError = EarlyFetch(
+            opened,
+            decide_identity(settings.project, settings.component, settings.environment, settings.component_dir, opened),
+        )
+    except LauncherError as error:
+        early = error
     from launcher.resolve.resolver import resolve
 
-    started = time.perf_counter()
     manifest = read_manifest(settings, warn)
     debug(f"manifest {manifest.file} ({manifest.kind} {manifest.schema_version}) read in {_ms(started)}")
-    backend = backend or open_backends(settings)
-    identity = decide_identity(
-        settings.project, settings.component, settings.environment, settings.component_dir, backend
-    )
+    if isinstance(early, LauncherError):
+        raise early
+    backend, identity = early.backend, early.identity
     cache = _cache_for(settings, manifest, identity, backend, warn)
     fetched = time.perf_counter()
-    snapshot, from_cache = fetch_snapshot(backend, identity, settings.backend_settings.deadline, cache, warn)
+    snapshot, from_cache = fetch_snapshot(early, settings.backend_settings.deadline, cache, warn)
     debug(
         f"fetched {len(snapshot.connections)} connections for {identity.project}/{identity.component} "
         f"({identity.environment}) from {snapshot.backend} in {_ms(fetched)}"
@@ -98,13 +117,49 @@ def plan_and_backend(
     return plan, backend
 
 
+class EarlyFetch:
+    """`backend.fetch(identity)`, started now in a thread when the backend waits on the network
+    (`Backend.fetches_over_network`), else run when asked: `result()` returns the snapshot or raises
+    what the fetch raised, in the caller's thread, as a direct call would have."""
+
+    __slots__ = ("backend", "error", "identity", "snapshot", "thread")
+
+    def __init__(self, backend: Backend, identity: Identity) -> None:
+        self.backend = backend
+        self.identity = identity
+        self.snapshot: Snapshot | None = None
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        if backend.fetches_over_network:
+            import threading
+
+            # A daemon: a launch that fails on its manifest exits without waiting for the answer.
+            self.thread = threading.Thread(target=self._run, name="choreo-run-fetch", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.snapshot = self.backend.fetch(self.identity)
+        except BaseException as error:  # handed to result(): the caller's thread reports it
+            self.error = error
+
+    def result(self) -> Snapshot:
+        if self.thread is None:
+            return self.backend.fetch(self.identity)
+        self.thread.join()  # interruptible: hard_deadline's alarm still ends a wait that hangs
+        if self.error is not None:
+            raise self.error
+        assert self.snapshot is not None
+        return self.snapshot
+
+
 def fetch_snapshot(
-    backend: Backend, identity: Identity, deadline: float, cache: SnapshotCache | None, warn: Reporter
+    fetch: EarlyFetch, deadline: float, cache: SnapshotCache | None, warn: Reporter
 ) -> tuple[Snapshot, bool]:
     """(snapshot, whether it came from the cache). The cache serves only an unavailable backend."""
     try:
-        with hard_deadline(deadline, backend.description):
-            return backend.fetch(identity), False
+        with hard_deadline(deadline, fetch.backend.description):
+            return fetch.result(), False
     except (AccessDenied, NotFound):
         if cache is not None:
             cache.forget()  # a revoked credential or a deleted component must not live on in the cache

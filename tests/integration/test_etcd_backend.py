@@ -95,14 +95,14 @@ def test_unknown_identities_are_configuration_errors(etcd_single: Cluster, ident
 
 
 @pytest.mark.parametrize("connections", [1, 200])
-def test_one_fetch_costs_three_range_reads_however_many_connections(etcd_single: Cluster, connections: int) -> None:
+def test_one_fetch_costs_one_transaction_however_many_connections(etcd_single: Cluster, connections: int) -> None:
     backend = etcd_single.backend(unique_prefix(), etcd_allow_no_auth=True)
     backend.push(store_with(connections))  # 200 connections: more than etcd's 128 ops, still one transaction
     assert backend.requests["/v3/kv/txn"] == 1
     backend.requests.clear()
     snapshot = backend.fetch(Identity("p", "a"))
     assert len(snapshot.connections) == connections
-    assert dict(backend.requests) == {"/v3/kv/range": 3}
+    assert dict(backend.requests) == {"/v3/kv/txn": 1}  # three ranges in one round trip, at one revision
 
 
 def test_pull_gives_back_the_pushed_store(etcd_single: Cluster) -> None:
@@ -199,7 +199,9 @@ def test_the_backend_turns_a_refusal_into_access_denied_at_once(shop) -> None:
     )
     with pytest.raises(AccessDenied, match="permission denied reading .*b%2Fwith%20slash") as raised:
         backend.fetch(Identity("shop", "b/with slash", "development"))
-    assert backend.requests["/v3/kv/range"] == 2  # shared prefix granted, component prefix refused, no retry
+    # The transaction is refused whole; one read at a time names the prefix: shared granted,
+    # component refused, and no retry on the "other" member.
+    assert dict(backend.requests) == {"/v3/auth/authenticate": 1, "/v3/kv/txn": 1, "/v3/kv/range": 2}
     assert password not in str(raised.value) and password not in repr(raised.value)
 
 
@@ -210,7 +212,7 @@ def test_bad_or_missing_credentials_are_access_denied(shop, user, password) -> N
     backend = cluster.backend(prefix, username=user, password=password)
     with pytest.raises(AccessDenied) as raised:
         backend.fetch(Identity("shop", "a", "development"))
-    assert backend.requests["/v3/kv/range"] + backend.requests["/v3/auth/authenticate"] == 1
+    assert backend.requests["/v3/kv/txn"] + backend.requests["/v3/auth/authenticate"] == 1
     assert "wrong" not in str(raised.value)
 
 

@@ -236,6 +236,28 @@ class EtcdSession:
         # one, and reporting that would let a write made in between slip past a revision guard.
         return kvs, revision or int(answer["header"]["revision"])
 
+    def range_prefixes(self, prefixes: tuple[str, ...]) -> list[dict[str, str]]:
+        """Every key under each prefix with its value, read in one transaction: one round trip, and
+        every prefix as of the same revision."""
+        body = {"success": [{"request_range": prefix_range(prefix)} for prefix in prefixes]}
+        answer = self.call("/v3/kv/txn", body, f"reading {', '.join(prefixes)}")
+        responses = answer.get("responses")
+        if not isinstance(responses, list) or len(responses) != len(prefixes):
+            raise ConfigurationError(
+                f"{self.target.description}: malformed transaction answer (expected one per range)"
+            )
+        found = []
+        for response in responses:
+            ranged = response.get("response_range") if isinstance(response, dict) else None
+            if not isinstance(ranged, dict):
+                raise ConfigurationError(f"{self.target.description}: malformed transaction answer (expected ranges)")
+            found.append(_decoded_pairs(ranged.get("kvs", []), self.target.description))
+        return found
+
+
+class PermissionDenied(AccessDenied):
+    """etcd's RBAC refused a request that was authenticated (or anonymous): a role lacks a prefix."""
+
 
 class _AuthNotEnabled(Exception):
     """The member answered `authenticate` with: authentication is not enabled."""
@@ -255,7 +277,7 @@ def _answer(response: minihttp.Response, member: str, what: str, user: str | Non
     )
     who = f"etcd user {user!r}" if user else "anonymous etcd access"
     if code == PERMISSION_DENIED or response.status_code == 403:
-        raise AccessDenied(f"etcd {member}: permission denied {what} ({who})")
+        raise PermissionDenied(f"etcd {member}: permission denied {what} ({who})")
     if code == UNAUTHENTICATED or "authentication failed" in message or "user name is empty" in message:
         hint = "" if user else "; set CHOREO_RUN_ETCD_USER and CHOREO_RUN_ETCD_PASSWORD"
         raise AccessDenied(f"etcd {member}: {message} ({who}){hint}")
@@ -286,6 +308,7 @@ class EtcdBackend(Backend):
     """A Backend reading from etcd; also the push/pull end of `choreo-run store` and connection commands."""
 
     writable = True
+    fetches_over_network = True
 
     def __init__(self, target: EtcdTarget, settings: BackendSettings) -> None:
         self.target = target
@@ -316,12 +339,15 @@ class EtcdBackend(Backend):
     def fetch(self, identity: Identity) -> Snapshot:
         prefixes = layout.component_prefixes(self.target.prefix, identity.project, identity.component)
         with self.session() as session:
-            shared, revision = session.range_prefix(prefixes.shared)
+            try:  # one round trip, one revision: a push landing mid-fetch can never mix two versions
+                shared, component, org = session.range_prefixes((prefixes.shared, prefixes.component, prefixes.org))
+            except PermissionDenied:
+                # etcd refuses a transaction whole: read one prefix at a time, so that the refusal
+                # names its prefix (and a missing project or component is said first), as ever.
+                shared, component, org = self._read_one_by_one(session, prefixes, identity)
             self._require_auth(session)
             _require_project(shared, prefixes.shared, identity, self.description)
-            component, _ = session.range_prefix(prefixes.component, revision)
             _require_component(component, shared, prefixes, identity, self.description)
-            org, _ = session.range_prefix(prefixes.org, revision)
         kvs = {**org, **shared, **component}
         del org, shared, component
         # Each step's input is let go as soon as the next is built: a thousand connections are
@@ -332,6 +358,17 @@ class EtcdBackend(Backend):
         del document
         # The slice this component's role may read, answered by the local store's own rules.
         return store_snapshot(store, identity, self.description)
+
+    def _read_one_by_one(
+        self, session: EtcdSession, prefixes: layout.ComponentPrefixes, identity: Identity
+    ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+        """The three prefixes in three reads, the second and third pinned to the first's revision."""
+        shared, revision = session.range_prefix(prefixes.shared)
+        _require_project(shared, prefixes.shared, identity, self.description)
+        component, _ = session.range_prefix(prefixes.component, revision)
+        _require_component(component, shared, prefixes, identity, self.description)
+        org, _ = session.range_prefix(prefixes.org, revision)
+        return shared, component, org
 
     def _require_auth(self, session: EtcdSession) -> None:
         """Roles keep components apart only when etcd checks them: a cluster without auth is refused."""

@@ -91,6 +91,7 @@ class HttpBackend(Backend):
     Read-only: the control plane manages its own connections."""
 
     polled_for_changes = True  # --watch fetches again each interval: a 304 when nothing changed
+    fetches_over_network = True
 
     def __init__(self, url: str, settings: BackendSettings, retry: RetryPolicy = DEFAULT_POLICY) -> None:
         self.description = url
