@@ -1,6 +1,6 @@
 """Run inside the bench venv: fetch once through the etcd backend and print its request counter.
 
-Usage: python count_requests.py ETCD_URL PROJECT COMPONENT  ->  {"/v3/kv/range": 3}
+Usage: python count_requests.py ETCD_URL PROJECT COMPONENT  ->  {"/v3/kv/txn": 1}
 """
 
 from __future__ import annotations

@@ -71,9 +71,10 @@ class Etcd:
         return f"etcd://{self.address}{prefix}"
 
     def range_requests(self) -> int:
-        """Range RPCs served so far (the JSON gateway goes through gRPC, so each read counts once)."""
+        """Reads served so far: Range and Txn RPCs (the JSON gateway goes through gRPC, so each request
+        counts once; since 7cde569 a fetch is one read-only transaction, before it three ranges)."""
         text = (http_get(f"http://{self.address}/metrics") or b"").decode()
-        pattern = r'^grpc_server_handled_total\{[^}]*grpc_method="Range"[^}]*\} (\S+)$'
+        pattern = r'^grpc_server_handled_total\{[^}]*grpc_method="(?:Range|Txn)"[^}]*\} (\S+)$'
         return int(sum(float(value) for value in re.findall(pattern, text, re.MULTILINE)))
 
 
