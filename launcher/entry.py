@@ -5,6 +5,7 @@ Kept tiny on purpose: everything imported here is paid by every launch.
 
 from __future__ import annotations
 
+import gc
 import sys
 
 # A self-contained bundle (bundle/build, docs/bundle.md) is one binary that takes no interpreter
@@ -22,6 +23,12 @@ def main() -> None:
 
             supervisor(sys.argv[2:])  # exits with the service's status
             return
+    # A launch lives tens of milliseconds and then execs: the cyclic garbage collector, which only
+    # finds reference cycles (a launch makes next to none), would walk every object the imports and
+    # the resolution made, again and again: ~3 ms of each launch, ~7 ms with 1,000 connections
+    # (docs/performance.md). Every process that stays turns it back on: a supervisor
+    # (launcher.launch.start), a --watch launcher and every other command (launcher.cli.main).
+    gc.disable()
     from launcher.launch.fastpath import try_fast_launch
 
     try_fast_launch(sys.argv[1:])  # execs when a recorded launch is still valid; returns otherwise

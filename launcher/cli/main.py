@@ -9,6 +9,7 @@ any other argv, help and every usage error are click's.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
         parsed = parse_run(args[1:], os.environ)
         if parsed is not None:
             sys.exit(_launch(*parsed))
+    if args[0] != "run":  # not a launch: a command may run long (serve-http), so collect as usual
+        gc.enable()
     if args[0] in OPTIONAL_COMMANDS or args[0] in ("-h", "--help"):
         _register_optional_commands()
     from launcher.cli.commands import invoke

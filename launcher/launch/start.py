@@ -75,6 +75,9 @@ def start(
         if debug is not None:
             debug(f"exec {launch.command[0]}")
         exec_service(launch.command, environment)
+    import gc
+
+    gc.enable()  # this process stays resident now (launcher.entry turned it off for the launch)
     from launcher.launch.supervise import SuperviseOptions, exit_at_once, supervise, supervise_from_root
 
     options = supervision or SuperviseOptions(mask_variables=launch.masked_names)

@@ -46,7 +46,7 @@ FAST_PATH = [
     "launcher.files.atomic",
     "launcher.files.marshalled",
 ]
-FAST_PATH_STDLIB = {"os", "sys", "marshal", "_signal", "errno", "__future__"}
+FAST_PATH_STDLIB = {"os", "sys", "marshal", "_signal", "errno", "gc", "__future__"}  # gc: built in
 
 
 def module_name(path: Path) -> str:
