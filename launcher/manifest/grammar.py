@@ -85,15 +85,21 @@ def service_name_problem(name: str) -> str | None:
     return "invalid service identifier: expected choreo:///..., thirdparty:... or database:..."
 
 
-# schemas.js connectionReferencesSchema.name, as written (the whitespace around it is allowed).
-_CONNECTION_NAME = re.compile(
-    rf"[{_JS_SPACE}]*(?!{_JS_DOT}*[^a-zA-Z0-9][^a-zA-Z0-9])[a-zA-Z0-9][a-zA-Z0-9 _\-.]{{1,48}}[a-zA-Z0-9][{_JS_SPACE}]*"
-)
+def _connection_name(space: str, dot: str) -> str:
+    """schemas.js connectionReferencesSchema.name, as written (the whitespace around it is allowed)."""
+    return rf"[{space}]*(?!{dot}*[^a-zA-Z0-9][^a-zA-Z0-9])[a-zA-Z0-9][a-zA-Z0-9 _\-.]{{1,48}}[a-zA-Z0-9][{space}]*"
+
+
+_CONNECTION_NAME = _connection_name(_JS_SPACE, _JS_DOT)
+# The same rule with the classes' non-ASCII members left out: on ASCII text, where they can match
+# nothing, it accepts exactly what the rule accepts, and it compiles in a tenth of the time (the
+# Unicode classes cost ~0.9 ms to compile, in every launch whose manifest references a connection).
+_CONNECTION_NAME_ASCII = _connection_name("\t\n\v\f\r ", "[^\n\r]")
 
 
 def connection_name_matches(raw: str) -> bool:
     """Whether the connection name, as written (before stripping), passes the validator's rule."""
-    return _CONNECTION_NAME.fullmatch(raw) is not None
+    return re.fullmatch(_CONNECTION_NAME_ASCII if raw.isascii() else _CONNECTION_NAME, raw) is not None
 
 
 # yup's `string().uuid()`: any version, the RFC 4122 variants, and the nil and max UUIDs.

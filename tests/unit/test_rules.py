@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from launcher import keys, naming
 from launcher.backends.local.document import empty_store
@@ -311,3 +313,18 @@ def test_edit_distance_counts_a_transposition_once() -> None:
     assert shape.edit_distance("nmae", "name") == 1
     assert shape.edit_distance("connectionRefrences", "connectionReferences") == 1
     assert shape.near_miss("ab", frozenset({"id"})) is None  # two edits of a two-letter key is no typo
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aZ09 _-.\t\n\v\f\r!/\u00a0\u2028\u3000\ufeffé")), max_size=60))
+def test_the_ascii_connection_name_rule_is_the_rule_on_ascii_text(raw: str) -> None:
+    """grammar.connection_name_matches takes the cheaper ASCII-only pattern for ASCII text: it must
+    accept exactly what the validator's full pattern accepts there (and the full one decides the rest)."""
+    import re
+
+    from launcher.manifest import grammar
+
+    full = re.fullmatch(grammar._CONNECTION_NAME, raw) is not None
+    assert grammar.connection_name_matches(raw) == full
+    if raw.isascii():
+        assert (re.fullmatch(grammar._CONNECTION_NAME_ASCII, raw) is not None) == full
