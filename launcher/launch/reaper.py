@@ -11,14 +11,13 @@ from __future__ import annotations
 import _signal
 import os
 
+from launcher.launch.prctl import PR_GET_CHILD_SUBREAPER, PR_SET_CHILD_SUBREAPER, prctl_call
+
 TYPE_CHECKING = False  # not typing's: the resident supervisor does not import typing
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     import psutil
-
-PR_SET_CHILD_SUBREAPER = 36
-PR_GET_CHILD_SUBREAPER = 37
 
 
 class child_subreaper:
@@ -46,45 +45,8 @@ class child_subreaper:
             _set_subreaper(self.previous)
 
 
-_PRCTL: list[tuple[Callable[..., int], Callable[[], object], Callable[..., object]] | None] = []
-
-
-def _prctl() -> tuple[Callable[..., int], Callable[[], object], Callable[..., object]] | None:
-    """(prctl, a new C int, a pointer to one), from libc through the C `_ctypes` module directly.
-
-    What `ctypes.CDLL(None, use_errno=True).prctl` builds, without importing the `ctypes` package
-    (which costs the resident supervisor's start about a millisecond more than `_ctypes` alone);
-    `os` has no prctl. None where there is no prctl (not Linux) or no `_ctypes`. Built once.
-    """
-    if not _PRCTL:
-        _PRCTL.append(_load_prctl())
-    return _PRCTL[0]
-
-
-def _load_prctl() -> tuple[Callable[..., int], Callable[[], object], Callable[..., object]] | None:
-    try:
-        import _ctypes
-    except ImportError:
-        return None
-
-    class Int(_ctypes._SimpleCData):
-        _type_ = "i"
-
-    class Function(_ctypes.CFuncPtr):
-        _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
-        _restype_ = Int
-
-    class Library:
-        _handle = _ctypes.dlopen(None, os.RTLD_LOCAL)  # type: ignore[arg-type]  # dlopen(NULL): the program
-
-    try:
-        return Function(("prctl", Library)), Int, _ctypes.byref  # type: ignore[arg-type]  # has a `_handle`
-    except (OSError, AttributeError):  # not Linux
-        return None
-
-
 def _get_subreaper() -> int | None:
-    found = _prctl()
+    found = prctl_call()
     if found is None:
         return None
     prctl, new_int, pointer = found
@@ -95,7 +57,7 @@ def _get_subreaper() -> int | None:
 
 
 def _set_subreaper(value: int) -> bool:
-    found = _prctl()
+    found = prctl_call()
     return found is not None and found[0](PR_SET_CHILD_SUBREAPER, value, 0, 0, 0) == 0
 
 

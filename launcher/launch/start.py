@@ -2,8 +2,8 @@
 
     full path (cli/run.py) --+                      +--> exec_service            (exec mode)
                              +--> start(Launch) ----+--> supervise in-process    (supervise, --watch)
-    fast path (replay)  -----+                      +--> lean supervisor re-exec (supervise, holding
-                                                                                  a credential)
+    fast path (replay)  -----+                      +--> lean supervisor re-exec (supervise, holding a
+                                                                 credential where this process cannot be sealed)
 
 The mode, the environment and what is shown are decided once, by the full path, and recorded in the
 `Launch`; the fast path replays a recorded `Launch` through `replay`, so the two cannot disagree.
@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 def service_environment(launch: Launch, base: Mapping[str, str]) -> dict[str, str]:
     """The environment the service starts with: `base` without the launcher's settings, plus the launch's."""
     return apply_assignments(base, launch.assignments, override=launch.override, mount_root=launch.mount_root)
+
+
+def secret_in_block(environ: Mapping[str, str]) -> bool:
+    """Whether the launcher's environment holds one of its secrets itself (CHOREO_RUN_TOKEN=...),
+    not just the name of a file holding one (CHOREO_RUN_TOKEN_FILE=/run/secrets/token)."""
+    return any(is_secret_setting(name) and not name.endswith("_FILE") for name in environ)
 
 
 def replay(launch: Launch, environ: Mapping[str, str]) -> None:
@@ -66,7 +72,7 @@ def start(
     """Start the service as `launch` says; never returns (exec, or exit with the service's code).
 
     `holds_credentials`: this process has read a secret of the launcher's own (a token, a password,
-    a cache key), so it must not stay resident beside the service.
+    a cache key): it stays resident beside the service only once no other process may read it.
     """
     environment = reloader.current_environment() if reloader is not None else service_environment(launch, environ)
     if launch.mode == EXEC:
@@ -78,23 +84,27 @@ def start(
     import gc
 
     gc.enable()  # this process stays resident now (launcher.entry turned it off for the launch)
+    from launcher.launch.prctl import forbid_inspection
     from launcher.launch.supervise import SuperviseOptions, exit_at_once, supervise, supervise_from_root
 
     options = supervision or SuperviseOptions(mask_variables=launch.masked_names)
     if debug is not None:
         debug(f"supervise {launch.command[0]}")
+    # Before the service exists: from now on no process without CAP_SYS_PTRACE (the service, of the
+    # same user, included) may read this one's memory, nor, unless it is root, /proc/PID/environ.
+    sealed = forbid_inspection()
     if reloader is not None:  # --watch: the resolver stays at hand (its secrets: launcher.credentials)
         reloader.prepare()  # the env file the service may source exists before the service does
         sys.exit(supervise(launch.command, environment, options, warn=warn, reloader=reloader))
-    if holds_credentials or any(map(is_secret_setting, environ)):
-        # A credential of ours is in this process's memory or in its environment block, which a
-        # service of the same user can read in /proc/PPID/environ: a fresh interpreter that holds
-        # only the service's environment supervises instead (one interpreter start more).
+    if secret_in_block(environ) or (holds_credentials and not sealed):
+        # A credential of ours is in this process's environment block (which a root service can
+        # read even now), or in its memory and this process could not be sealed: a fresh
+        # interpreter that never held it, with only the service's environment, supervises instead
+        # (one interpreter start more; docs/supervise.md, "What stays resident").
         from launcher.launch.supervisor_main import reexec
 
         reexec(launch.command, environment, options)
         if debug is not None:
             debug("re-exec into the lean supervisor failed; supervising from this process")
-    # Nothing here that the service could not read itself: supervising from this process saves
-    # starting a second interpreter (docs/supervise.md, "What stays resident").
+    # Supervising from this process saves starting a second interpreter (docs/supervise.md).
     exit_at_once(supervise_from_root(launch.command, environment, options, warn=warn))

@@ -14,6 +14,7 @@ import _signal  # the C module: `signal.py` would import `enum` into the residen
 import os
 import sys
 
+from launcher.launch.prctl import forbid_inspection
 from launcher.launch.supervise import WAITED, SuperviseOptions, exit_at_once, supervise_from_root
 
 # Runs in the new interpreter: `-I` keeps the service's PYTHON* variables (meant for the service,
@@ -94,6 +95,7 @@ def main(arguments: list[str]) -> None:
     def warn(message: str) -> None:
         report("warning", message)
 
+    forbid_inspection()  # as every supervisor: never dumped, never read by the service (launcher.launch.start)
     try:
         code = supervise_from_root(argv, dict(os.environ), options, warn=warn)
     except LauncherError as error:

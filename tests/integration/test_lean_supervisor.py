@@ -1,10 +1,12 @@
-"""The process that stays resident in supervise mode holds nothing of the launcher's own.
+"""The process that stays resident in supervise mode gives nothing of the launcher's away.
 
-A launcher holding a credential (a token, a password, a cache key) re-executes itself into
-launcher.launch.supervisor_main, a fresh interpreter that never read it and does not carry the
-resolver's libraries; the handover must not lose the service's environment, exit code or a signal
-sent during the re-exec. A launcher holding none supervises from its own process (no second
-interpreter to start). Either way the supervisor leaves the working directory.
+The launcher supervises from its own process, made non-dumpable first, so that the service (the
+same user, or root, without CAP_SYS_PTRACE) cannot read its memory. A launcher with a secret setting
+in its environment block (which root may still read), or holding a credential where it cannot make
+itself non-dumpable, re-executes itself into launcher.launch.supervisor_main, a fresh interpreter
+that never read it and does not carry the resolver's libraries; that handover must not lose the
+service's environment, exit code or a signal sent during the re-exec. Either way the supervisor
+leaves the working directory.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -43,14 +46,33 @@ CREDENTIALS = {
 }
 
 
-def start_supervised(tmp_path: Path, child: str, credential: str, **popen: Any) -> subprocess.Popen[str]:
+#: The adversary of docs/security.md: the service, as the launcher's user but without CAP_SYS_PTRACE
+#: (what a non-root user, or root in a default container, is). The tests run as root.
+WITHOUT_PTRACE = ["setpriv", "--bounding-set=-sys_ptrace", "--inh-caps=-sys_ptrace"]
+#: The launcher as `python -m launcher`, but unable to make itself non-dumpable (prctl refused).
+UNSEALABLE = [
+    "-c",
+    "import sys; import launcher.launch.prctl as p; p.forbid_inspection = lambda: False; "
+    "sys.argv[0] = 'choreo-run'; from launcher.entry import main; main()",
+]
+
+
+def start_supervised(
+    tmp_path: Path,
+    child: str,
+    credential: str,
+    *,
+    prefix: tuple[str, ...] = (),
+    entry: tuple[str, ...] = (),
+    **popen: Any,
+) -> subprocess.Popen[str]:
     token_file = tmp_path / "token"
     token_file.write_text("launcher-token-6c1d\n")
     extra, variables = CREDENTIALS[credential]
     options = [part.format(token_file=token_file) for part in extra]
     command = ["-C", str(EXAMPLE), "--mount-root", str(tmp_path / "m"), *options, "--supervise", "--"]
     return subprocess.Popen(
-        [sys.executable, "-m", "launcher", *command, sys.executable, "-c", child],
+        [*prefix, sys.executable, *(entry or ("-m", "launcher")), *command, sys.executable, "-c", child],
         env={**clean_environment(), **variables},
         stderr=subprocess.PIPE,
         text=True,
@@ -66,16 +88,61 @@ def wait_for(path: Path, launcher: subprocess.Popen[str], marker: str = "") -> s
     return path.read_text()
 
 
-@pytest.mark.parametrize("credential", ["token variable", "token file"])
-def test_a_launcher_holding_a_credential_hands_supervision_to_a_lean_interpreter(
-    tmp_path: Path, credential: str
+@pytest.mark.parametrize("credential", ["none", "token file"])
+def test_the_supervisor_cannot_be_read_by_its_service(tmp_path: Path, credential: str) -> None:
+    """Supervising from the launcher's own process, a token read from a file or none: the service
+    (here root without CAP_SYS_PTRACE) cannot read its parent's memory, and what it may read of its
+    environment block (root may; another user may not) holds no secret of the launcher's."""
+    report = tmp_path / "report"
+    child = textwrap.dedent(f"""
+        import os, pathlib, time
+        seen = []
+        for name in ("environ", "mem"):
+            try:
+                with open(f"/proc/{{os.getppid()}}/{{name}}", "rb") as handle:
+                    text = handle.read(1 << 20) if name == "environ" else handle.read(1)
+                seen.append(name + (" with the token" if b"launcher-token-6c1d" in text else " readable"))
+            except PermissionError:
+                seen.append(name + " refused")
+            except OSError as error:  # mem at offset 0 is not mapped: opening it was allowed
+                seen.append(name + " opened " + type(error).__name__)
+        seen.append(os.environ["DATABASE_PASSWORD"])
+        seen.append(str("CHOREO_RUN_TOKEN" in os.environ))
+        pathlib.Path({str(report)!r}).write_text("|".join(seen))
+        time.sleep(30)
+    """)
+    launcher = start_supervised(tmp_path, child, credential, prefix=tuple(WITHOUT_PTRACE))
+    try:
+        environ, mem, password, token_passed = wait_for(report, launcher, "|").split("|")
+        assert environ in ("environ readable", "environ refused")  # never "with the token"
+        assert mem == "mem refused"
+        assert (password, token_passed) == ("dev-db-password-3b8f", "False")
+        command_line = Path(f"/proc/{launcher.pid}/cmdline").read_text().split("\0")
+        assert command_line[1:3] == ["-m", "launcher"]  # no second interpreter: this process supervises
+        launcher.send_signal(signal.SIGTERM)
+        assert launcher.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+
+
+@pytest.mark.parametrize(
+    ("credential", "entry"),
+    [
+        ("token variable", ()),  # the token is in the environment block: only a new block drops it
+        ("token file", tuple(UNSEALABLE)),  # the token is only in memory, but nothing can seal it
+    ],
+)
+def test_a_credential_the_launcher_cannot_keep_from_the_service_goes_with_a_lean_re_exec(
+    tmp_path: Path, credential: str, entry: tuple[str, ...]
 ) -> None:
     ready = tmp_path / "ready"
     child = (
         f"import os, pathlib, time; pathlib.Path({str(ready)!r}).write_text(os.environ['DATABASE_PASSWORD']); "
         "time.sleep(30)"
     )
-    launcher = start_supervised(tmp_path, child, credential)
+    launcher = start_supervised(tmp_path, child, credential, entry=entry)
     try:
         assert wait_for(ready, launcher) == "dev-db-password-3b8f"  # the environment survived the handover
         assert "supervisor_main" in Path(f"/proc/{launcher.pid}/cmdline").read_text()
