@@ -11,7 +11,7 @@ from pathlib import Path
 import bundle_setup
 from measure import Timing, from_samples, run_quiet, time_commands
 from venv_setup import Venv
-from workload import CREDENTIAL, Workload, make_component
+from workload import CREDENTIAL, Workload, credential_file, make_component
 
 SIZES = (0, 20, 200)
 # The rows issue 16's targets use (bench/targets.py); a bundle row adds bundle_setup.SUFFIX.
@@ -19,6 +19,7 @@ FULL = "choreo-run local n=20, full path"
 COLD = "choreo-run local n=20, cold (no record, no parse cache)"
 SUPERVISED = "choreo-run local n=20, supervise, full path"
 CREDENTIAL_ROW = "choreo-run local n=20, supervise, full path, launcher credential"
+CREDENTIAL_FILE_ROW = "choreo-run local n=20, supervise, full path, launcher credential file"
 
 
 def dotenv_file(venv: Venv, workload: Workload) -> Path:
@@ -59,6 +60,7 @@ def cold_start_rows(launcher: str, workload: Workload, parse_cache: bool) -> dic
     # credential (which makes the launcher re-exec into the lean supervisor).
     rows[SUPERVISED] = ["env", "CHOREO_RUN_FAST=0", *supervised]
     rows[CREDENTIAL_ROW] = ["env", "CHOREO_RUN_FAST=0", CREDENTIAL, *supervised]
+    rows[CREDENTIAL_FILE_ROW] = ["env", "CHOREO_RUN_FAST=0", credential_file(workload.directory), *supervised]
     return rows
 
 

@@ -14,7 +14,16 @@ import bundle_setup
 import servers
 from measure import Timing, run_quiet, time_commands
 from venv_setup import Venv
-from workload import COMPONENT, CREDENTIAL, ENVIRONMENT, PROJECT, Workload, make_component, write_tokens
+from workload import (
+    COMPONENT,
+    CREDENTIAL,
+    ENVIRONMENT,
+    PROJECT,
+    Workload,
+    credential_file,
+    make_component,
+    write_tokens,
+)
 
 SIZES = (1, 10, 20, 100, 1000)
 BUNDLE_SIZES = (10, 20, 1000)  # the ones issue 16's targets use, timed through the bundle too
@@ -39,19 +48,20 @@ def launch_argv(venv: Venv, workload: Workload, url: str, launcher: str | None =
     return [launcher or venv.choreo_run, *workload.identity_args(), "--backend", url, "--", "true"]
 
 
-def supervise_rows(name: str, argv: list[str]) -> dict[str, list[str]]:
+def supervise_rows(name: str, argv: list[str], directory: Path) -> dict[str, list[str]]:
     """Supervise mode next to exec launch `argv`, without and with a launcher credential (which makes
     the launcher re-exec into the lean supervisor); the credential row has `env` in front."""
     supervised = [*argv[:-2], "--supervise", *argv[-2:]]
     return {
         f"{name}, supervise": supervised,
         f"{name}, supervise, launcher credential": ["env", CREDENTIAL, *supervised],
+        f"{name}, supervise, launcher credential file": ["env", credential_file(directory), *supervised],
     }
 
 
-def bundle_rows(name: str, argv: list[str], supervise: bool) -> dict[str, list[str]]:
+def bundle_rows(name: str, argv: list[str], supervise: bool, directory: Path) -> dict[str, list[str]]:
     """The bundle's twin of row `name` (its launch `argv`), and its supervise rows if asked."""
-    rows = {name: argv, **(supervise_rows(name, argv) if supervise else {})}
+    rows = {name: argv, **(supervise_rows(name, argv, directory) if supervise else {})}
     return {bundle_setup.row(row): command for row, command in rows.items()}
 
 
@@ -78,10 +88,11 @@ def etcd_part(
         url = push(venv, etcd, workload)
         named[f"etcd n={workload.size}"] = argv = launch_argv(venv, workload, url)
         if workload.size == 20:
-            named.update(supervise_rows("etcd n=20", argv))
+            named.update(supervise_rows("etcd n=20", argv, workload.directory))
         if binary and workload.size in BUNDLE_SIZES:
-            twin = launch_argv(venv, bundle_setup.workload(root, workload.size), url, binary)
-            named.update(bundle_rows(f"etcd n={workload.size}", twin, workload.size == 20))
+            twin_workload = bundle_setup.workload(root, workload.size)
+            twin = launch_argv(venv, twin_workload, url, binary)
+            named.update(bundle_rows(f"etcd n={workload.size}", twin, workload.size == 20, twin_workload.directory))
         result.requests[f"etcd n={workload.size}"] = requests_per_launch(argv, etcd.range_requests, dict(os.environ))
         counted = run_quiet([venv.python, COUNTER_SCRIPT, url, PROJECT, COMPONENT]).stdout
         result.client_counter[workload.size] = json.loads(counted)
@@ -113,8 +124,9 @@ def http_part(venv: Venv, root: Path, result: RemoteResult, runs: int, warmup: i
             server = stack.enter_context(servers.serve_http(venv.choreo_run, workload.store, tokens, log))
             named[f"http n={workload.size}"] = argv = launch_argv(venv, workload, server.url)
             if binary and workload.size == 20:
-                twin = launch_argv(venv, bundle_setup.workload(root, 20), server.url, binary)
-                named.update(bundle_rows("http n=20", twin, supervise=False))
+                twin_workload = bundle_setup.workload(root, 20)
+                twin = launch_argv(venv, twin_workload, server.url, binary)
+                named.update(bundle_rows("http n=20", twin, False, twin_workload.directory))
             result.requests[f"http n={workload.size}"] = requests_per_launch(argv, server.snapshot_requests, env)
             result.server_ms[workload.size] = answer_ms(server)
         result.timings.update(time_commands(named, runs, warmup, env))

@@ -12,10 +12,11 @@ from typing import Any
 
 from bundle_setup import BundleStatus, row
 from report import PYTHON, table
-from suite_local import COLD, CREDENTIAL_ROW, FULL, SUPERVISED
+from suite_local import COLD, CREDENTIAL_FILE_ROW, CREDENTIAL_ROW, FULL, SUPERVISED
 
 ETCD_SUPERVISED = "etcd n=20, supervise"
 ETCD_CREDENTIAL = "etcd n=20, supervise, launcher credential"
+ETCD_CREDENTIAL_FILE = "etcd n=20, supervise, launcher credential file"
 
 SUPERVISED_RUN = "supervise, local n=20"  # suite_supervise's row
 
@@ -95,11 +96,16 @@ def remote_checks(remote: Any, bundle: bool) -> list[Check]:
 
 
 def supervise_pairs(
-    local: dict[str, Any], remote: Any, bundle: bool, credential: bool
+    local: dict[str, Any], remote: Any, bundle: bool, credential: str | None
 ) -> list[tuple[str, Any, Any, Any]]:
     """(label, exec timing, supervise timing, interpreter median) for the local store and etcd, 20
-    connections; the supervise launch without or with a launcher credential. None where not measured."""
-    local_row, etcd_row = (CREDENTIAL_ROW, ETCD_CREDENTIAL) if credential else (SUPERVISED, ETCD_SUPERVISED)
+    connections; the supervise launch without a launcher credential (None), or with one as a
+    "variable" or a "file". None where not measured."""
+    local_row, etcd_row = {
+        None: (SUPERVISED, ETCD_SUPERVISED),
+        "variable": (CREDENTIAL_ROW, ETCD_CREDENTIAL),
+        "file": (CREDENTIAL_FILE_ROW, ETCD_CREDENTIAL_FILE),
+    }[credential]
     return [
         ("local store", local.get(named(FULL, bundle)), local.get(named(local_row, bundle)), local[PYTHON].median),
         (
@@ -114,7 +120,7 @@ def supervise_pairs(
 def supervise_checks(local: dict[str, Any], remote: Any, bundle: bool) -> list[Check]:
     """Issue 16: supervise mode (no launcher credential) adds at most one interpreter start to exec."""
     found = []
-    for label, exec_timing, supervised, interpreter in supervise_pairs(local, remote, bundle, credential=False):
+    for label, exec_timing, supervised, interpreter in supervise_pairs(local, remote, bundle, credential=None):
         if exec_timing is None or supervised is None or interpreter is None:
             continue
         extra = supervised.median - exec_timing.median
@@ -177,32 +183,42 @@ def checks(local: dict[str, Any], remote: Any, supervised: dict[str, Any], bundl
 
 
 def credential_rows(local: dict[str, Any], remote: Any, bundle: bool) -> list[list[str]]:
-    """Supervise with a launcher credential (CHOREO_RUN_TOKEN set): the lean supervisor re-exec."""
+    """Supervise with a launcher credential: CHOREO_RUN_TOKEN set (the lean supervisor re-exec), or
+    CHOREO_RUN_TOKEN_FILE (supervised from the launcher's own process, made non-dumpable)."""
     rows = []
-    plain = supervise_pairs(local, remote, bundle, credential=False)
-    for (label, exec_timing, supervised, interpreter), (_, _, without, _) in zip(
-        supervise_pairs(local, remote, bundle, credential=True), plain, strict=True
-    ):
-        if exec_timing is None or supervised is None or interpreter is None:
-            continue
-        rows.append(
-            [
-                f"{label}, 20 connections{' (bundle)' if bundle else ''}",
-                f"{supervised.median * 1000:.1f}",
-                f"{exec_timing.median * 1000:.1f}",
-                f"+{(supervised.median - exec_timing.median) * 1000:.1f} ms",
-                f"+{(without.median - exec_timing.median) * 1000:.1f} ms" if without else "-",
-                f"{(supervised.median - exec_timing.median) / interpreter:.2f}",
-            ]
-        )
+    plain = supervise_pairs(local, remote, bundle, credential=None)
+    for form in ("variable", "file"):
+        for (label, exec_timing, supervised, interpreter), (_, _, without, _) in zip(
+            supervise_pairs(local, remote, bundle, credential=form), plain, strict=True
+        ):
+            if exec_timing is None or supervised is None or interpreter is None:
+                continue
+            rows.append(
+                credential_row(
+                    f"{label}, 20 connections, token {form}", bundle, exec_timing, supervised, without, interpreter
+                )
+            )
     return rows
+
+
+def credential_row(
+    label: str, bundle: bool, exec_timing: Any, supervised: Any, without: Any, interpreter: float
+) -> list[str]:
+    return [
+        f"{label}{' (bundle)' if bundle else ''}",
+        f"{supervised.median * 1000:.1f}",
+        f"{exec_timing.median * 1000:.1f}",
+        f"+{(supervised.median - exec_timing.median) * 1000:.1f} ms",
+        f"+{(without.median - exec_timing.median) * 1000:.1f} ms" if without else "-",
+        f"{(supervised.median - exec_timing.median) / interpreter:.2f}",
+    ]
 
 
 def credential_table(local: dict[str, Any], remote: Any, bundle: BundleStatus) -> list[str]:
     """Information, not a target: what supervise costs when the launcher holds a credential."""
     rows = credential_rows(local, remote, False) + (credential_rows(local, remote, True) if bundle.binary else [])
     header = [
-        "supervise with CHOREO_RUN_TOKEN set",
+        "supervise with a launcher token (CHOREO_RUN_TOKEN, or its _FILE)",
         "median ms",
         "exec ms",
         "extra over exec",
@@ -212,9 +228,11 @@ def credential_table(local: dict[str, Any], remote: Any, bundle: BundleStatus) -
     note = [
         "",
         "Exec is the full path (local store: `CHOREO_RUN_FAST=0`) without `--supervise`; interpreter "
-        "starts are the venv's `python -I -c pass` of the same table. The etcd credential rows have "
-        "`env CHOREO_RUN_TOKEN=...` in front (about the floor, `env FOO=bar true`) and etcd's exec row "
-        "does not; the local rows all have an `env` in front.",
+        "starts are the venv's `python -I -c pass` of the same table. A token variable is in the "
+        "launcher's environment block, so it supervises through the lean re-exec; a token file is "
+        "only in its memory, so it supervises in-process, made non-dumpable (docs/supervise.md). The "
+        "etcd credential rows have `env CHOREO_RUN_TOKEN...=...` in front (about the floor, "
+        "`env FOO=bar true`) and etcd's exec row does not; the local rows all have an `env` in front.",
     ]
     return table(header, rows) + note
 

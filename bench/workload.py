@@ -15,9 +15,17 @@ from typing import Any
 PROJECT = "bench"
 COMPONENT = "svc"
 ENVIRONMENT = "development"
-# A launcher credential (any CHOREO_RUN_* name with TOKEN, PASSWORD or KEY): a launcher holding one
-# supervises through the lean supervisor re-exec, so that no credential stays resident.
+# A launcher credential as a variable (any CHOREO_RUN_* name with TOKEN, PASSWORD or KEY): it is in
+# the environment block, so the launcher supervises through the lean supervisor re-exec, and no
+# credential stays resident (docs/supervise.md). As a file (credential_file) it supervises in-process.
 CREDENTIAL = "CHOREO_RUN_TOKEN=bench-not-a-real-token"
+
+
+def credential_file(directory: Path) -> str:
+    """The same credential as a file (the Docker and Kubernetes secrets convention), for `env`."""
+    path = directory / "launcher-token"
+    path.write_text("bench-not-a-real-token\n", encoding="utf-8")
+    return f"CHOREO_RUN_TOKEN_FILE={path}"
 
 
 @dataclass(frozen=True)
