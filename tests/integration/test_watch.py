@@ -99,8 +99,13 @@ def watched(tmp_path: Path):
     started = Watched(tmp_path)
     yield started
     if started.process.poll() is None:
-        started.process.kill()
-        started.process.wait()
+        # SIGTERM, as in life: the supervisor stops its service. A SIGKILL would leave the service
+        # running, adopted by init, for the rest of the machine's life.
+        try:
+            started.stop()
+        except subprocess.TimeoutExpired:
+            started.process.kill()
+            started.process.wait()
 
 
 def words(lines: list[str]) -> list[tuple[str, str]]:
