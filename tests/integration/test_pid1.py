@@ -13,7 +13,17 @@ import subprocess
 import psutil
 import pytest
 
-from support.supervision import PROGRAMS, PYTHON, child_env, component_files, program, start, stop_all, unshare_works
+from support.supervision import (
+    PROGRAMS,
+    PYTHON,
+    child_env,
+    component_files,
+    program,
+    ready_pids,
+    start,
+    stop_all,
+    unshare_works,
+)
 
 pytestmark = pytest.mark.skipif(not unshare_works(), reason="unshare --pid --fork --mount-proc is not permitted here")
 UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"]
@@ -114,7 +124,7 @@ def test_pid1_stops_the_whole_tree(tmp_path):
             "--name orphan --ignore QUIT",
         ),
     )
-    ready = sorted(run.lines.next().split()[0] for _ in range(3))
+    ready = sorted(ready_pids(run, 3))
     assert ready == ["child", "grandchild", "orphan"]
     namespace = psutil.Process(run.launcher_pid()).children(recursive=True)
     run.kill(signal.SIGTERM)
@@ -131,6 +141,6 @@ def test_pid1_stops_leftovers_when_the_child_exits(tmp_path):
         stdin=subprocess.PIPE,
         command=program("trap.py", "--until-input", "--code", "5", "--orphan", "TERM --name leftover --exit-after 1"),
     )
-    assert sorted(run.lines.next().split()[0] for _ in range(2)) == ["child", "leftover"]
+    assert sorted(ready_pids(run, 2)) == ["child", "leftover"]
     run.process.stdin.close()
     assert run.finish() == (5, ["leftover got SIGTERM"])

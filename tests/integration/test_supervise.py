@@ -6,7 +6,6 @@ PID 1 behaviour is in test_pid1.py; the helpers are in programs/support.py.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 
@@ -18,7 +17,7 @@ from launcher.launch.modes import default_mode
 from launcher.launch.sigstate import parse_rewrite, parse_signal
 from launcher.launch.supervise import FORWARDED, SuperviseOptions, supervise
 from support.supervision import PROGRAMS as PROGRAM_DIR
-from support.supervision import PYTHON, Terminal, child_env, launcher_argv, program, start, stop_all
+from support.supervision import PYTHON, Terminal, child_env, launcher_argv, program, ready_pids, start, stop_all
 
 # What a user would send a service; TSTP/TTIN/TTOU are trapped by the child, so it does not stop.
 SENT = [
@@ -286,7 +285,7 @@ def test_forward_to_child_or_its_whole_group(tmp_path, group, grandchild_sees):
         command=program("trap.py", "USR1", "--until-input", "--code", "4", "--spawn", grandchild),
         stdin=subprocess.PIPE,
     )
-    ready = sorted(run.lines.next().split()[0] for _ in range(2))
+    ready = sorted(ready_pids(run, 2))
     assert ready == ["child", "grandchild"]
     run.kill(signal.SIGUSR1)
     run.expect("child got SIGUSR1") if not group else None
@@ -341,19 +340,6 @@ def test_whole_tree_is_killed_after_the_grace_period(tmp_path):
     assert run.finish() == (128 + signal.SIGKILL, [])
     assert sorted(pids) == ["child", "grandchild", "orphan"]
     assert not any(psutil.pid_exists(pid) for pid in pids.values())
-
-
-def ready_pids(run, count: int) -> dict[str, int]:
-    """{name: pid} from the first `count` `NAME ready pid=N ...` lines; any other line is a failure worth seeing."""
-    pids: dict[str, int] = {}
-    while len(pids) < count:
-        line = run.lines.next()
-        if not line.strip():
-            continue  # a blank line (the terminal-less trap programs sometimes emit one) says nothing
-        match = re.match(r"(\S+) ready pid=(\d+)", line)
-        assert match, f"expected a ready line, got {line!r}"
-        pids[match[1]] = int(match[2])
-    return pids
 
 
 def test_leftovers_are_stopped_when_the_child_exits_on_its_own(tmp_path):
