@@ -16,6 +16,14 @@ import subprocess
 import sys
 
 
+def say(text: str) -> None:
+    """One line in one write(2). print() writes the text and the newline separately when output is
+    unbuffered (PYTHONUNBUFFERED), so the lines of the processes sharing this pipe (us, --spawn,
+    --orphan) could interleave: `child ready ...stubborn ready ...` then a blank line. A single
+    write under PIPE_BUF bytes is atomic."""
+    os.write(1, (text + "\n").encode())
+
+
 def name_of(signo: int) -> str:
     try:
         return signal.Signals(signo).name
@@ -58,7 +66,7 @@ def main() -> None:
 
     def handler(signo, frame):
         received.append(signo)
-        print(f"{args.name} got {name_of(signo)}", flush=True)
+        say(f"{args.name} got {name_of(signo)}")
         if args.exit_after and len(received) >= args.exit_after:
             os._exit(args.code)
 
@@ -71,7 +79,7 @@ def main() -> None:
     if args.orphan:
         orphan(shlex.split(args.orphan))
     wakeup = wakeup_fd()
-    print(f"{args.name} ready pid={os.getpid()} pgid={os.getpgrp()}", flush=True)
+    say(f"{args.name} ready pid={os.getpid()} pgid={os.getpgrp()}")
     watched = [wakeup, 0] if args.until_input else [wakeup]
     while True:
         # Not signal.pause(): a signal arriving just before it would wait for the next one.

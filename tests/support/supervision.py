@@ -124,13 +124,11 @@ class Run:
 
 def ready_pids(run: Run, count: int) -> dict[str, int]:
     """{name: pid} from the first `count` `NAME ready pid=N ...` lines of tests/programs/trap.py;
-    any other line is a failure worth seeing. A blank line is skipped: the trap programs, without a
-    terminal, now and then emit one, which says nothing."""
+    any other line is a failure worth seeing (the trap programs write each line in one write, so the
+    lines of several of them never interleave)."""
     pids: dict[str, int] = {}
     while len(pids) < count:
         line = run.lines.next()
-        if not line.strip():
-            continue
         match = re.match(r"(\S+) ready pid=(\d+)", line)
         assert match, f"expected a ready line, got {line!r}"
         pids[match[1]] = int(match[2])
