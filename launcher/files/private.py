@@ -70,22 +70,38 @@ def describe_untrusted(info: os.stat_result, private: bool) -> str | None:
     return None
 
 
-def _open_below(
-    parent_fd: int, name: str, shown: str, create: bool, mode: int, private: bool, repair: bool = False
-) -> int:
-    """Open (creating if asked) the directory `name` in `parent_fd`, without following a symlink."""
+class _NotADirectory(Exception):
+    """A component of a walk is a symlink or not a directory: `info` is its lstat, for the message."""
+
+    def __init__(self, info: os.stat_result) -> None:
+        super().__init__()
+        self.info = info
+
+
+def _open_child(parent_fd: int, name: str, create: bool, mode: int) -> int:
+    """The directory `name` in `parent_fd` (created first if asked), opened without following a
+    symlink: the one step of every walk here. _NotADirectory when it is a symlink or a file."""
     if create:
         try:
             os.mkdir(name, mode, dir_fd=parent_fd)
         except FileExistsError:
             pass
     try:
-        descriptor = os.open(name, _DIRECTORY_FLAGS, dir_fd=parent_fd)
+        return os.open(name, _DIRECTORY_FLAGS, dir_fd=parent_fd)
     except OSError as error:
         if error.errno in (errno.ELOOP, errno.ENOTDIR):
-            info = os.lstat(name, dir_fd=parent_fd)
-            raise UnsafeDirectory(shown, describe_untrusted(info, private) or "is not a directory") from None
+            raise _NotADirectory(os.lstat(name, dir_fd=parent_fd)) from None
         raise
+
+
+def _open_below(
+    parent_fd: int, name: str, shown: str, create: bool, mode: int, private: bool, repair: bool = False
+) -> int:
+    """Open (creating if asked) the directory `name` in `parent_fd`, without following a symlink."""
+    try:
+        descriptor = _open_child(parent_fd, name, create, mode)
+    except _NotADirectory as refused:
+        raise UnsafeDirectory(shown, describe_untrusted(refused.info, private) or "is not a directory") from None
     info = os.fstat(descriptor)
     if private and repair and info.st_uid == os.geteuid() and not info.st_mode & 0o022 and info.st_mode & 0o077:
         # Ours and writable by us alone (e.g. 0755 from an older version): nobody else can have put
@@ -182,16 +198,10 @@ def open_contained(root_fd: int, parts: list[str], root_shown: str, directory_mo
         for part in parts:
             shown = os.path.join(shown, part)
             try:
-                os.mkdir(part, directory_mode, dir_fd=descriptor)
-            except FileExistsError:
-                pass
-            try:
-                below = os.open(part, _DIRECTORY_FLAGS, dir_fd=descriptor)
-            except OSError as error:
-                if error.errno in (errno.ELOOP, errno.ENOTDIR):
-                    kind = "a symlink" if stat.S_ISLNK(os.lstat(part, dir_fd=descriptor).st_mode) else "not a directory"
-                    raise Escapes(f"{shown} is {kind}; refusing to write through it") from None
-                raise
+                below = _open_child(descriptor, part, True, directory_mode)
+            except _NotADirectory as refused:
+                kind = "a symlink" if stat.S_ISLNK(refused.info.st_mode) else "not a directory"
+                raise Escapes(f"{shown} is {kind}; refusing to write through it") from None
             os.close(descriptor)
             descriptor = below
     except BaseException:
