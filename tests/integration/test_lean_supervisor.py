@@ -16,6 +16,8 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,18 @@ def start_supervised(
     )
 
 
+@contextmanager
+def supervised(tmp_path: Path, child: str, credential: str, **options: Any) -> Iterator[subprocess.Popen[str]]:
+    """start_supervised, and the launcher (with its service) killed if a failed test left it running."""
+    launcher = start_supervised(tmp_path, child, credential, **options)
+    try:
+        yield launcher
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+
+
 def wait_for(path: Path, launcher: subprocess.Popen[str], marker: str = "") -> str:
     deadline = time.monotonic() + 30
     while not path.exists() or not path.read_text() or marker not in path.read_text():
@@ -111,8 +125,7 @@ def test_the_supervisor_cannot_be_read_by_its_service(tmp_path: Path, credential
         pathlib.Path({str(report)!r}).write_text("|".join(seen))
         time.sleep(30)
     """)
-    launcher = start_supervised(tmp_path, child, credential, prefix=tuple(WITHOUT_PTRACE))
-    try:
+    with supervised(tmp_path, child, credential, prefix=tuple(WITHOUT_PTRACE)) as launcher:
         environ, mem, password, token_passed = wait_for(report, launcher, "|").split("|")
         assert environ in ("environ readable", "environ refused")  # never "with the token"
         assert mem == "mem refused"
@@ -121,10 +134,6 @@ def test_the_supervisor_cannot_be_read_by_its_service(tmp_path: Path, credential
         assert command_line[1:3] == ["-m", "launcher"]  # no second interpreter: this process supervises
         launcher.send_signal(signal.SIGTERM)
         assert launcher.wait(timeout=30) == 128 + signal.SIGTERM
-    finally:
-        if launcher.poll() is None:
-            launcher.kill()
-            launcher.wait()
 
 
 @pytest.mark.parametrize(
@@ -142,8 +151,7 @@ def test_a_credential_the_launcher_cannot_keep_from_the_service_goes_with_a_lean
         f"import os, pathlib, time; pathlib.Path({str(ready)!r}).write_text(os.environ['DATABASE_PASSWORD']); "
         "time.sleep(30)"
     )
-    launcher = start_supervised(tmp_path, child, credential, entry=entry)
-    try:
+    with supervised(tmp_path, child, credential, entry=entry) as launcher:
         assert wait_for(ready, launcher) == "dev-db-password-3b8f"  # the environment survived the handover
         assert "supervisor_main" in Path(f"/proc/{launcher.pid}/cmdline").read_text()
         mapped = Path(f"/proc/{launcher.pid}/maps").read_text()
@@ -154,10 +162,6 @@ def test_a_credential_the_launcher_cannot_keep_from_the_service_goes_with_a_lean
         assert b"launcher-token-6c1d" not in Path(f"/proc/{launcher.pid}/environ").read_bytes()
         launcher.send_signal(signal.SIGTERM)
         assert launcher.wait(timeout=30) == 128 + signal.SIGTERM
-    finally:
-        if launcher.poll() is None:
-            launcher.kill()
-            launcher.wait()
 
 
 def test_a_launcher_holding_no_credential_supervises_from_its_own_process(tmp_path: Path) -> None:
@@ -167,17 +171,12 @@ def test_a_launcher_holding_no_credential_supervises_from_its_own_process(tmp_pa
         f"import os, pathlib, time; pathlib.Path({str(ready)!r}).write_text(os.environ['DATABASE_PASSWORD']); "
         "time.sleep(30)"
     )
-    launcher = start_supervised(tmp_path, child, "none")
-    try:
+    with supervised(tmp_path, child, "none") as launcher:
         assert wait_for(ready, launcher) == "dev-db-password-3b8f"
         command_line = Path(f"/proc/{launcher.pid}/cmdline").read_text().split("\0")
         assert command_line[1:3] == ["-m", "launcher"] and "supervisor_main" not in "".join(command_line)
         launcher.send_signal(signal.SIGTERM)
         assert launcher.wait(timeout=30) == 128 + signal.SIGTERM
-    finally:
-        if launcher.poll() is None:
-            launcher.kill()
-            launcher.wait()
 
 
 def test_a_signal_pending_across_the_re_exec_reaches_the_service() -> None:
