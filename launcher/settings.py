@@ -8,6 +8,10 @@ of its record's key, and a process holding one never stays resident as the servi
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # no imports at all at run time: the fast path passes through here
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 LAUNCHER_PREFIX = "CHOREO_RUN_"  # launcher.naming.LAUNCHER_PREFIX, kept equal by a test
 #: Parts of a setting's name that make it one of the launcher's own secrets (and its _FILE form).
 SECRET_SETTING_PARTS = ("TOKEN", "PASSWORD", "KEY")
@@ -16,6 +20,12 @@ SECRET_SETTING_PARTS = ("TOKEN", "PASSWORD", "KEY")
 def is_launcher_setting(name: str) -> bool:
     """The launcher's own settings (CHOREO_RUN_*) never reach the service."""
     return name.startswith(LAUNCHER_PREFIX)
+
+
+def secret_in_block(environ: Mapping[str, str]) -> bool:
+    """Whether an environment holds one of the launcher's secrets itself (CHOREO_RUN_TOKEN=...), not
+    just the name of a file holding one (CHOREO_RUN_TOKEN_FILE=/run/secrets/token)."""
+    return any(is_secret_setting(name) and not name.endswith("_FILE") for name in environ)
 
 
 def is_secret_setting(name: str) -> bool:

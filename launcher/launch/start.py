@@ -16,7 +16,7 @@ import sys
 
 from launcher.launch.decision import EXEC, Launch
 from launcher.launch.environment import apply_assignments
-from launcher.settings import is_secret_setting
+from launcher.settings import secret_in_block
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,12 +29,6 @@ if TYPE_CHECKING:
 def service_environment(launch: Launch, base: Mapping[str, str]) -> dict[str, str]:
     """The environment the service starts with: `base` without the launcher's settings, plus the launch's."""
     return apply_assignments(base, launch.assignments, override=launch.override, mount_root=launch.mount_root)
-
-
-def secret_in_block(environ: Mapping[str, str]) -> bool:
-    """Whether the launcher's environment holds one of its secrets itself (CHOREO_RUN_TOKEN=...),
-    not just the name of a file holding one (CHOREO_RUN_TOKEN_FILE=/run/secrets/token)."""
-    return any(is_secret_setting(name) and not name.endswith("_FILE") for name in environ)
 
 
 def replay(launch: Launch, environ: Mapping[str, str]) -> None:
