@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -89,6 +91,29 @@ def test_requests_to_one_origin_share_a_kept_alive_connection() -> None:
             client.request("POST", f"{base}/p", body=b"{}", expires=soon())
     assert answers == [b"hello /0", b"hello /1", b"hello /2"]
     assert server.requests == ["/0", "/1", "/2", "/p"] and server.connections == 1
+
+
+def test_a_host_named_in_ascii_is_reached_without_loading_the_idna_codec() -> None:
+    """getaddrinfo runs a text host name through the `idna` codec, whose import (with stringprep and
+    unicodedata) cost every networked launch ~2 ms, in the fetch thread, against the manifest read."""
+    with counting() as server:
+        program = (
+            "import sys, time\n"
+            "from launcher.backends import minihttp\n"
+            f"url = 'http://localhost:{server.server_address[1]}/x'\n"
+            "answer = minihttp.Client().request('GET', url, expires=time.monotonic() + 5)\n"
+            "print(answer.content.decode(), 'encodings.idna' in sys.modules)\n"
+        )
+        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=30)
+    assert done.stdout.split() == ["hello", "/x", "False"], done.stderr
+
+
+@pytest.mark.parametrize("host", ["a" * 64 + ".invalid", "\u00fc" * 64 + ".invalid"])
+def test_a_host_name_no_resolver_can_take_is_a_connect_error(host: str) -> None:
+    """A label over 63 characters: the `idna` codec refuses it (UnicodeError, once an internal error,
+    exit 70) and the resolver refuses it as bytes; either way it is a host that cannot be reached."""
+    with minihttp.Client() as client, pytest.raises(minihttp.ConnectError):
+        client.request("GET", f"http://{host}/", expires=soon())
 
 
 def test_a_connection_the_server_closed_is_never_reused() -> None:
