@@ -14,7 +14,6 @@ etcd writers that lost a race): docs/backends/README.md, "Retries".
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 
@@ -22,6 +21,14 @@ from launcher.records import Record, field
 
 # 2^64 x any sane base is far beyond any cap, and still a finite float.
 _MAX_EXPONENT = 64
+
+
+def _uniform() -> float:
+    """random.random(), importing `random` on the first retry: a launch whose first attempt succeeds
+    (almost every one) does not pay its ~1.5 ms import (docs/performance.md)."""
+    import random
+
+    return random.random()
 
 
 class RetryPolicy(Record):
@@ -39,7 +46,7 @@ class RetryPolicy(Record):
         exponent = min(max(attempt - 1, 0), _MAX_EXPONENT)
         return min(self.max_delay, self.base_delay * 2.0**exponent)
 
-    def delay(self, attempt: int, retry_after: float | None = None, draw: Callable[[], float] = random.random) -> float:
+    def delay(self, attempt: int, retry_after: float | None = None, draw: Callable[[], float] = _uniform) -> float:
         """The pause after failed attempt `attempt`: jittered backoff, at least Retry-After, in [min, max]."""
         pause = draw() * self.ceiling(attempt)
         if retry_after is not None and retry_after == retry_after:  # NaN is no advice
@@ -67,7 +74,7 @@ class Attempts(Record, frozen=False):
     seconds: float | None = None  # the overall deadline from now; None for a loop without one
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], object] = time.sleep
-    draw: Callable[[], float] = random.random
+    draw: Callable[[], float] = _uniform
     count: int = 0
     expires: float | None = field(init=False, default=None)
 
