@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from launcher.backends.local.backend import LocalStore
-from launcher.backends.local.store_file import parse_store
+from launcher.backends.local.store_file import _parameter, _parameters, parse_store
+from launcher.documents.shape import Node
 from launcher.documents.yamlfile import parse_yaml_bytes
 from launcher.errors import ConfigurationError
 from launcher.model import Identity
@@ -381,3 +384,44 @@ def test_an_unknown_key_in_a_secret_bearing_mapping_is_never_named(old: str, new
         warnings, errors = list(error.warnings), [str(error)]
     assert any(f"{where}: an unknown key, ignored" in w for w in warnings), warnings
     assert not [line for line in warnings + errors if "pw-dev-secret" in line or "secert" in line]
+
+
+# ---------------------------------------------------------------- the usual parameter, read in place
+
+_texts = st.text(max_size=6)
+_keys = st.one_of(
+    st.sampled_from(["ServiceURL", "Password", "apiKey", "token", "Port", "value", "1"]), _texts, st.integers(0, 3)
+)
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.floats(allow_nan=False), _texts)
+_field_values = st.one_of(_scalars, st.lists(_scalars, max_size=2), st.dictionaries(_texts, _scalars, max_size=2))
+
+
+@st.composite
+def _specs(draw: st.DrawFn) -> object:
+    """The usual `{value: text, secret: bool, optional: bool}` (each flag may be left out), then now
+    and then one field made anything at all, or a key added (`values`, a misspelling, a YAML typo);
+    or, now and then, a parameter that is not a mapping at all."""
+    if draw(st.integers(0, 7)) == 0:
+        return draw(_field_values)
+    spec: dict = {"value": draw(_texts)}
+    for flag in ("secret", "optional"):
+        if draw(st.booleans()):
+            spec[flag] = draw(st.booleans())
+    if draw(st.booleans()):
+        spec[draw(st.sampled_from(["value", "secret", "optional", "values", "valeu", "value:x"]))] = draw(_field_values)
+    if draw(st.integers(0, 5)) == 0:
+        del spec["value"]
+    return spec
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(_keys, _specs(), max_size=5) | _field_values)
+def test_the_usual_parameter_read_in_place_is_read_as_parameter_reads_it(spec: object) -> None:
+    """_parameters reads `{value: text, secret: bool}` without a node per parameter (a thousand
+    connections spend most of their validation there): its answer, its problems and its warnings are
+    always those of reading every parameter with _parameter, as it did before."""
+    in_place, each = Node.root(spec, "store.yaml"), Node.root(spec, "store.yaml")
+    expected = {key: _parameter(value, key) for key, value in each.entries()}
+    assert _parameters(in_place) == expected
+    assert in_place.sink.problems == each.sink.problems
+    assert in_place.sink.warnings == each.sink.warnings
