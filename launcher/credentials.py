@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from launcher.errors import ConfigurationError, OutputError
 from launcher.files.atomic import atomic_write
 from launcher.files.reading import FileRefused, read_small_text
-from launcher.settings import is_secret_setting
+from launcher.settings import secrets_in_block
 
 MAX_SECRET_FILE_BYTES = 64 * 1024  # a token or a password; far more than any real one
 MAX_ENV_FILE_BYTES = 4 * 1024 * 1024  # as a manifest or a store file (launcher.documents.yamlfile)
@@ -66,7 +66,8 @@ def hold_secrets_privately(argv: list[str]) -> None:
     /proc/PID/environ shows the environment given to execve, whatever the process does to
     os.environ afterwards, and a service running as the same user can read its parent's. So a
     launcher that will stay resident with the resolver (--watch) and still has CHOREO_RUN_* secret
-    variables in that block re-executes itself with an environment without them, handing them over
+    variables in that block (settings.secrets_in_block: the secrets themselves, not a _FILE
+    setting's path) re-executes itself with an environment without them, handing them over
     through an inherited pipe; the new process (this same call, with HANDOVER_VARIABLE set) reads
     them back into os.environ (process memory, not the block) and closes the pipe. Returns in the
     process that goes on; never returns in the one that re-executes.
@@ -75,7 +76,7 @@ def hold_secrets_privately(argv: list[str]) -> None:
     if handover is not None:
         _receive(handover)
         return
-    secrets = {name: value for name, value in os.environ.items() if is_secret_setting(name)}
+    secrets = secrets_in_block(os.environ)  # a _FILE setting's path stays: the secret is not in the block
     if not secrets:
         return
     import sys
@@ -94,7 +95,7 @@ def hold_secrets_privately(argv: list[str]) -> None:
     finally:
         os.close(write_end)
     os.set_inheritable(read_end, True)
-    environment = {name: value for name, value in os.environ.items() if not is_secret_setting(name)}
+    environment = {name: value for name, value in os.environ.items() if name not in secrets}
     environment[HANDOVER_VARIABLE] = str(read_end)
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     command = [sys.executable, "-c", _BOOT, package_parent, *argv]

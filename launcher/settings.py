@@ -22,10 +22,19 @@ def is_launcher_setting(name: str) -> bool:
     return name.startswith(LAUNCHER_PREFIX)
 
 
+def secrets_in_block(environ: Mapping[str, str]) -> dict[str, str]:
+    """The launcher's secrets an environment holds themselves (CHOREO_RUN_TOKEN=...), not the names
+    of files holding them (CHOREO_RUN_TOKEN_FILE=/run/secrets/token: a path, which may stay)."""
+    return {name: value for name, value in environ.items() if _held_secret(name)}
+
+
 def secret_in_block(environ: Mapping[str, str]) -> bool:
-    """Whether an environment holds one of the launcher's secrets itself (CHOREO_RUN_TOKEN=...), not
-    just the name of a file holding one (CHOREO_RUN_TOKEN_FILE=/run/secrets/token)."""
-    return any(is_secret_setting(name) and not name.endswith("_FILE") for name in environ)
+    """Whether an environment holds one of secrets_in_block."""
+    return any(_held_secret(name) for name in environ)
+
+
+def _held_secret(name: str) -> bool:
+    return is_secret_setting(name) and not name.endswith("_FILE")
 
 
 def is_secret_setting(name: str) -> bool:

@@ -110,6 +110,47 @@ def test_the_watching_launcher_still_uses_its_token(component: Path, tmp_path: P
     assert_no_secret(seen, {"CHOREO_RUN_TOKEN": TOKEN})
 
 
+def watch_against_token_server(component: Path, tmp_path: Path, secrets: dict[str, str]) -> str:
+    """--watch against an HTTP backend that requires TOKEN; what the service saw of its parent and itself."""
+    store = tmp_path / "served.yaml"
+    shutil.copy(EXAMPLE / "connections.yaml", store)
+    with contract(tmp_path, str(store)) as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        _, seen, _ = run_reading_parent(
+            component, tmp_path, "--watch", "--watch-interval", "0.1", backend=["--backend", url], secrets=secrets
+        )
+    assert "CHOREO_ORDERS_DB_HOSTNAME=localhost" in seen  # resolved: the token reached the backend
+    return seen
+
+
+def test_a_watching_launcher_given_only_a_token_file_does_not_re_execute(component: Path, tmp_path: Path) -> None:
+    """A _FILE setting's value is a path, not the secret: nothing to hand over, no interpreter start."""
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    token_file.chmod(0o600)
+    seen = watch_against_token_server(component, tmp_path, {"CHOREO_RUN_TOKEN_FILE": str(token_file)})
+    parent_block = seen.partition("own\n")[0]
+    assert f"CHOREO_RUN_TOKEN_FILE={token_file}" in parent_block  # its first block: no re-exec
+    assert "CHOREO_RUN_HANDOVER_FD" not in parent_block
+    assert TOKEN not in seen
+
+
+def test_a_handover_keeps_the_token_file_setting_beside_the_secrets_it_moves(component: Path, tmp_path: Path) -> None:
+    """The cache key (a secret in the block) is handed over; the token file's path stays in the block,
+    so the re-executed launcher still reads its token."""
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    token_file.chmod(0o600)
+    key = SECRETS["CHOREO_RUN_CACHE_KEY"]
+    seen = watch_against_token_server(
+        component, tmp_path, {"CHOREO_RUN_CACHE_KEY": key, "CHOREO_RUN_TOKEN_FILE": str(token_file)}
+    )
+    parent_block = seen.partition("own\n")[0]
+    assert "CHOREO_RUN_HANDOVER_FD" in parent_block  # the block after the re-exec
+    assert f"CHOREO_RUN_TOKEN_FILE={token_file}" in parent_block
+    assert_no_secret(seen, {"CHOREO_RUN_CACHE_KEY": key, "CHOREO_RUN_TOKEN": TOKEN})
+
+
 def test_an_env_file_cannot_copy_the_launchers_secrets(component: Path, tmp_path: Path) -> None:
     env_file = tmp_path / "overlay.env"
     env_file.write_text(

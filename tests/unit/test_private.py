@@ -20,7 +20,7 @@ from launcher.files.private import (
 )
 from launcher.launch.environment import apply_assignments
 from launcher.naming import reserved_variable_problem
-from launcher.settings import is_secret_setting
+from launcher.settings import is_secret_setting, secret_in_block, secrets_in_block
 
 
 def test_a_private_directory_is_created_0700_with_its_missing_parents(tmp_path: Path) -> None:
@@ -119,6 +119,21 @@ def test_secret_settings() -> None:
         )
     )
     assert not any(map(is_secret_setting, ["CHOREO_RUN_BACKEND", "CHOREO_RUN_HANDOVER_FD", "TOKEN"]))
+
+
+def test_the_secrets_held_in_a_block_are_the_values_not_the_file_names() -> None:
+    """One rule for supervise mode (secret_in_block) and --watch's handover (secrets_in_block)."""
+    environ = {
+        "CHOREO_RUN_TOKEN": "t",
+        "CHOREO_RUN_ETCD_PASSWORD_FILE": "/run/secrets/p",
+        "CHOREO_RUN_CACHE_KEY": "k",
+        "CHOREO_RUN_BACKEND": "etcd://e",
+        "HOME": "/h",
+    }
+    assert secrets_in_block(environ) == {"CHOREO_RUN_TOKEN": "t", "CHOREO_RUN_CACHE_KEY": "k"}
+    assert secret_in_block(environ)
+    files_only = {"CHOREO_RUN_TOKEN_FILE": "/run/secrets/t", "CHOREO_RUN_BACKEND": "etcd://e"}
+    assert secrets_in_block(files_only) == {} and not secret_in_block(files_only)
 
 
 def test_read_dotenv_interpolates_without_launcher_settings(tmp_path: Path) -> None:
