@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from support.http_fixtures import TOKEN, contract
-from support.process import DUMP_ENV, EXAMPLE, clean_environment, run_launcher
+from support.process import DUMP_ENV, EXAMPLE, clean_environment, example_launch, run_launcher
 
 SECRETS = {
     "CHOREO_RUN_TOKEN": "launcher-token-5e1f",
@@ -38,25 +38,7 @@ def run_reading_parent(
     component: Path, tmp_path: Path, *mode: str, backend: list[str] = (), secrets: dict[str, str] = SECRETS
 ) -> tuple[int, str, str]:
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "launcher",
-            "-C",
-            str(component),
-            "-p",
-            "bookstore",
-            "-c",
-            "orders-service",
-            *backend,
-            "--mount-root",
-            str(tmp_path / "m"),
-            *mode,
-            "--",
-            "sh",
-            "-c",
-            READ_PARENT,
-        ],
+        example_launch(component, tmp_path / "m", *backend, *mode, command=["sh", "-c", READ_PARENT]),
         env=clean_environment(secrets),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

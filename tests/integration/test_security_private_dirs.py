@@ -12,14 +12,13 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from support.process import DUMP_ENV, EXAMPLE, clean_environment, fast_path_only, run_launcher
+from support.process import DUMP_ENV, EXAMPLE, clean_environment, example_launch, fast_path_only, run_launcher
 
 OTHER = 65534
 SETPRIV = shutil.which("setpriv")
@@ -60,28 +59,12 @@ RELOAD_SERVICE = (
 def _watch(component: Path, tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen, Path]:
     out = tmp_path / "env-file-path"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "launcher",
-            "-C",
-            str(component),
-            "-p",
-            "bookstore",
-            "-c",
-            "orders-service",
-            "--mount-root",
-            str(tmp_path / "m"),
-            "--watch",
-            "--watch-interval",
-            "0.1",
-            "--reload-signal",
-            "HUP",
-            "--",
-            "sh",
-            "-c",
-            RELOAD_SERVICE,
-        ],
+        example_launch(
+            component,
+            tmp_path / "m",
+            *("--watch", "--watch-interval", "0.1", "--reload-signal", "HUP"),
+            command=["sh", "-c", RELOAD_SERVICE],
+        ),
         env=clean_environment({"OUT": str(out), **env}),
         stderr=subprocess.PIPE,
         text=True,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 
 from support.etcd_cluster import ETCD_ALLOW_NO_AUTH, Cluster, unique_prefix
 from support.http_fixtures import TOKEN, contract
-from support.process import EXAMPLE, clean_environment, run_launcher
+from support.process import EXAMPLE, clean_environment, example_launch, run_launcher
 
 SERVICE = (
     'echo "start $CHOREO_ORDERS_DB_HOSTNAME $$" >> "$LOG"; '
@@ -40,30 +39,14 @@ class Watched:
         self.log.touch()
         backend_args = ["--backend", backend] if backend else []
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "launcher",
-                "-C",
-                str(self.dir),
-                "-p",
-                "bookstore",
-                "-c",
-                "orders-service",
+            example_launch(
+                self.dir,
+                tmp_path / "m",
                 *backend_args,
-                "--mount-root",
-                str(tmp_path / "m"),
-                "--watch",
-                "--watch-interval",
-                "0.1",
-                "--grace-period",
-                "5",
+                *("--watch", "--watch-interval", "0.1", "--grace-period", "5"),
                 *extra,
-                "--",
-                "sh",
-                "-c",
-                SERVICE,
-            ],
+                command=["sh", "-c", SERVICE],
+            ),
             env=clean_environment({"LOG": str(self.log), **(env or {})}),
             stderr=subprocess.PIPE,
             text=True,
@@ -246,27 +229,12 @@ def test_every_restart_keeps_the_first_starts_guarantees(tmp_path: Path) -> None
         'trap "exit 0" TERM; while true; do sleep 0.05; done'
     )
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "launcher",
-            "-C",
-            str(component),
-            "-p",
-            "bookstore",
-            "-c",
-            "orders-service",
-            "--mount-root",
-            str(tmp_path / "m"),
-            "--watch",
-            "--watch-interval",
-            "0.1",
-            "--mask-output",
-            "--",
-            "sh",
-            "-c",
-            service,
-        ],
+        example_launch(
+            component,
+            tmp_path / "m",
+            *("--watch", "--watch-interval", "0.1", "--mask-output"),
+            command=["sh", "-c", service],
+        ),
         env=clean_environment({"LOG": str(log), "CHOREO_RUN_TOKEN": "launcher-own-token"}),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

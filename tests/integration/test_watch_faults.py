@@ -12,7 +12,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +25,7 @@ from launcher.backends import BackendSettings
 from launcher.backends.etcd.sync import create_roles
 from support.etcd_cluster import ETCD, ROOT_PASSWORD, Member, free_ports, gateway, unique_prefix, wait_healthy
 from support.http_fixtures import TOKEN, contract
-from support.process import EXAMPLE, clean_environment, run_launcher
+from support.process import EXAMPLE, clean_environment, example_launch, run_launcher
 
 SERVICE = (
     'echo "start $CHOREO_ORDERS_DB_HOSTNAME $$" >> "$LOG"; '
@@ -47,29 +46,13 @@ class Launcher:
         self.stderr_path = tmp_path / "launcher.stderr"
         with open(self.stderr_path, "w") as stderr:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "launcher",
-                    "-C",
-                    str(self.dir),
-                    "-p",
-                    "bookstore",
-                    "-c",
-                    "orders-service",
-                    "--backend",
-                    backend,
-                    "--mount-root",
-                    str(tmp_path / "m"),
-                    "--watch",
-                    "--watch-interval",
-                    "0.1",
+                example_launch(
+                    self.dir,
+                    tmp_path / "m",
+                    *("--backend", backend, "--watch", "--watch-interval", "0.1"),
                     *extra,
-                    "--",
-                    "sh",
-                    "-c",
-                    SERVICE,
-                ],
+                    command=["sh", "-c", SERVICE],
+                ),
                 env=clean_environment({"LOG": str(self.log), **env}),
                 stderr=stderr,
             )

@@ -47,6 +47,21 @@ def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return base
 
 
+def example_launch(component: str | Path, mount_root: str | Path, *options: str, command: list[str]) -> list[str]:
+    """`choreo-run` (`python -m launcher`) for the example's bookstore/orders-service in `component`,
+    its files under `mount_root`, `options` before `-- command`: how the integration tests start a
+    launcher that stays (Popen) to be watched, signalled or read through /proc."""
+    return [
+        sys.executable,
+        "-m",
+        "launcher",
+        *("-C", str(component), "-p", "bookstore", "-c", "orders-service", "--mount-root", str(mount_root)),
+        *options,
+        "--",
+        *command,
+    ]
+
+
 def run_launcher(
     args: list[str],
     *,
