@@ -646,40 +646,32 @@ def _java_properties(text: str) -> dict[str, str]:
     """java.util.Properties.load for the lines render writes (one logical line each)."""
     result = {}
     for line in text.splitlines():
-        key, i, escaped = [], 0, False
-        while i < len(line):
-            char = line[i]
-            if char == "\\":
-                nxt = line[i + 1]
-                if nxt == "u":
-                    key.append(chr(int(line[i + 2 : i + 6], 16)))
-                    i += 6
-                    continue
-                key.append({"t": "\t", "n": "\n", "r": "\r", "f": "\f"}.get(nxt, nxt))
-                i += 2
-                continue
-            if char in "=:" and not escaped:
-                break
-            key.append(char)
-            i += 1
-        name = "".join(key)
-        value_text = line[i + 1 :].lstrip(" ")
-        value, j = [], 0
-        while j < len(value_text):
-            char = value_text[j]
-            if char == "\\":
-                nxt = value_text[j + 1]
-                if nxt == "u":
-                    value.append(chr(int(value_text[j + 2 : j + 6], 16)))
-                    j += 6
-                    continue
-                value.append({"t": "\t", "n": "\n", "r": "\r", "f": "\f"}.get(nxt, nxt))
-                j += 2
-                continue
-            value.append(char)
-            j += 1
-        result[name] = "".join(value).encode("utf-16", "surrogatepass").decode("utf-16")
+        name, separator = _java_unescaped(line, "=:")
+        value, _ = _java_unescaped(line[separator + 1 :].lstrip(" "), "")
+        result[name] = value.encode("utf-16", "surrogatepass").decode("utf-16")
     return result
+
+
+def _java_unescaped(text: str, stop: str) -> tuple[str, int]:
+    """The characters of `text`, `\\uXXXX` and `\\t`-style escapes undone, up to the first
+    unescaped character in `stop` (or the end); with the index where reading stopped."""
+    chars, i = [], 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            following = text[i + 1]
+            if following == "u":
+                chars.append(chr(int(text[i + 2 : i + 6], 16)))
+                i += 6
+            else:
+                chars.append({"t": "\t", "n": "\n", "r": "\r", "f": "\f"}.get(following, following))
+                i += 2
+            continue
+        if char in stop:
+            break
+        chars.append(char)
+        i += 1
+    return "".join(chars), i
 
 
 def test_properties_round_trip() -> None:
