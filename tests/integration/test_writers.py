@@ -282,21 +282,15 @@ def test_a_second_store_roles_run_keeps_the_first_runs_users(etcd_auth: Cluster,
     assert all(authenticates(etcd_auth, user, password) for user, password in final.items())
 
 
+def push_shop_with_orders(url: str, tmp_path: Path) -> None:
+    """A store of one project, `shop`, with one component, `orders`, pushed to `url` as root."""
+    store = write(tmp_path / "s.yaml", "version: 1\nprojects: [{name: shop, components: [{name: orders}]}]\n")
+    assert run_launcher(["store", "push", url, "--store", str(store)], env=ROOT_ENV).returncode == 0
+
+
 def test_store_roles_keeps_an_older_users_file_and_writes_through_its_link(etcd_auth: Cluster, tmp_path: Path) -> None:
     url = etcd_auth.url(unique_prefix())
-    assert (
-        run_launcher(
-            [
-                "store",
-                "push",
-                url,
-                "--store",
-                str(write(tmp_path / "s.yaml", "version: 1\nprojects: [{name: shop, components: [{name: orders}]}]\n")),
-            ],
-            env=ROOT_ENV,
-        ).returncode
-        == 0
-    )
+    push_shop_with_orders(url, tmp_path)
     # As earlier versions wrote it: unquoted, blocks joined by a blank line.
     older = "# component 'legacy'\nCHOREO_RUN_ETCD_USER=legacy.user\nCHOREO_RUN_ETCD_PASSWORD=legacy-pw-1\n"
     real = write(tmp_path / "private" / "users.env", older)
@@ -318,19 +312,7 @@ def test_store_roles_keeps_an_older_users_file_and_writes_through_its_link(etcd_
 def test_store_roles_refuses_a_file_that_is_not_a_users_file(etcd_auth: Cluster, tmp_path: Path) -> None:
     prefix = unique_prefix()
     url = etcd_auth.url(prefix)
-    assert (
-        run_launcher(
-            [
-                "store",
-                "push",
-                url,
-                "--store",
-                str(write(tmp_path / "s.yaml", "version: 1\nprojects: [{name: shop, components: [{name: orders}]}]\n")),
-            ],
-            env=ROOT_ENV,
-        ).returncode
-        == 0
-    )
+    push_shop_with_orders(url, tmp_path)
     script = write(tmp_path / "deploy.sh", "#!/bin/sh\nexec ./server\n")
     before = script.read_bytes()
 
