@@ -19,16 +19,28 @@ from collections.abc import Callable
 
 from launcher.records import Record, field
 
+TYPE_CHECKING = False  # `random` is imported on the first retry (see _uniform)
+if TYPE_CHECKING:
+    import random
+
 # 2^64 x any sane base is far beyond any cap, and still a finite float.
 _MAX_EXPONENT = 64
 
 
 def _uniform() -> float:
-    """random.random(), importing `random` on the first retry: a launch whose first attempt succeeds
-    (almost every one) does not pay its ~1.5 ms import (docs/performance.md)."""
-    import random
+    """A uniform draw in [0, 1) from the launcher's own generator, made on the first retry: a launch
+    whose first attempt succeeds (almost every one) does not pay `random`'s ~1.5 ms import
+    (docs/performance.md), and the module's shared generator, which the host program (or a test
+    framework) may have seeded, is never advanced from a watch thread behind its back."""
+    global _generator
+    if _generator is None:
+        import random
 
-    return random.random()
+        _generator = random.Random()  # seeded from os.urandom
+    return _generator.random()
+
+
+_generator: random.Random | None = None
 
 
 class RetryPolicy(Record):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 from hypothesis import example, given
@@ -128,3 +129,14 @@ def test_reset_starts_the_backoff_again() -> None:
     attempts.reset()
     attempts.started()
     assert attempts.next_pause() == pytest.approx(0.1)
+
+
+def test_jitter_never_advances_the_shared_random_generator() -> None:
+    """Watch threads draw jitter at any time: from the launcher's own generator, so a program (or a
+    property-based test framework) that seeded `random` never sees its sequence moved."""
+    state = random.getstate()
+    draws = [DEFAULT_POLICY.delay(3) for _ in range(5)] + [
+        Attempts(DEFAULT_POLICY, 10.0).next_pause() for _ in range(5)
+    ]
+    assert random.getstate() == state
+    assert len(set(draws)) > 1  # still random
