@@ -8,10 +8,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from launcher.backends import BackendSettings, open_backend
+from launcher.backends import BackendSettings, minihttp, open_backend
 from launcher.backends.http.codec import encode_snapshot
 from launcher.backends.local.backend import LocalStore
 from launcher.backends.retry import DEFAULT_POLICY
@@ -63,6 +65,54 @@ def test_http_snapshot_equals_the_local_store_snapshot(tmp_path, identity, token
     local = LocalStore(EXAMPLE_STORE).fetch(identity)
     assert snapshot == local.replace(backend=server.url, foreign=())
     assert snapshot.backend == backend.description == server.url
+
+
+def snapshot_status(server_url: str, identity: Identity = ORDERS) -> int:
+    """The contract server's status for one snapshot, read directly (no client retries)."""
+    path = f"/v1/projects/{identity.project}/components/{identity.component}/environments/{identity.environment}"
+    with minihttp.Client() as client:
+        answer = client.request(
+            "GET", f"{server_url}{path}/snapshot", headers={"Authorization": f"Bearer {TOKEN}"}, expires=soon()
+        )
+    return answer.status_code
+
+
+def soon() -> float:
+    return time.monotonic() + 5
+
+
+def test_the_server_parses_its_store_once_and_again_only_when_it_changed(tmp_path, monkeypatch):
+    """serve-http once parsed the whole store for every answer (~100 ms at 1,000 connections); it
+    keeps one parse and parses again only when the file changed, so an edit is still served at once."""
+    from launcher.backends.local import backend as local_backend
+
+    parsed: list[str] = []
+    load = local_backend.load_yaml_file
+    monkeypatch.setattr(local_backend, "load_yaml_file", lambda path, *rest: parsed.append(path) or load(path, *rest))
+    store = tmp_path / "store.yaml"
+    shutil.copy(EXAMPLE_STORE, store)
+    with contract(tmp_path, str(store)) as server:
+        first = [fetch(server.url) for _ in range(3)]
+        assert len(parsed) == 1  # the start-up check's parse serves every answer
+        store.write_text(store.read_text().replace("development: localhost,", "development: db.internal,"))
+        edited = fetch(server.url)
+        assert len(parsed) == 2
+        hosts = [
+            next(c for c in s.connections if c.name == "orders-db").parameters["HostName"].value
+            for s in (*first, edited)
+        ]
+        assert hosts == ["localhost"] * 3 + ["db.internal"]
+        good = store.read_text()
+        store.write_text("version: [")
+        assert snapshot_status(server.url) == 500  # a broken edit is refused, not the old values served
+        store.write_text(good)
+        assert snapshot_status(server.url) == 200
+
+
+def test_the_server_answers_concurrent_requests_from_one_store(tmp_path):
+    with contract(tmp_path) as server, ThreadPoolExecutor(8) as pool:
+        snapshots = list(pool.map(lambda _: fetch(server.url), range(16)))
+    assert all(snapshot == snapshots[0] for snapshot in snapshots)
 
 
 def test_run_the_example_against_the_http_backend(tmp_path):
