@@ -441,6 +441,19 @@ def _host_port(text: str) -> tuple[str, int | None]:
     return name, int(port) if port.isdigit() and port.isascii() else None
 
 
+def authority_problem(authority: str) -> str | None:
+    """Why `host:port` cannot be the authority of a request here, or None: a backend checks the
+    members and hosts it is given with this when it parses its URL, not at its first request."""
+    try:
+        parts = urlsplit("//" + authority)
+        parts.port  # noqa: B018 - raises for a port out of range or not a number
+    except ValueError:  # also an unclosed `[`
+        return "expected host[:port] with a port up to 65535 (an IPv6 address in brackets)"
+    if not parts.hostname or parts.netloc != authority or any(char.isspace() for char in authority):
+        return "expected host[:port]"
+    return None
+
+
 # ---------------------------------------------------------------- the client
 
 

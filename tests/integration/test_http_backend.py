@@ -332,6 +332,7 @@ def test_a_malformed_value_is_named_by_its_json_path_without_the_value():
         ("http://host:99999", "invalid port"),
         ("http://host/x?a=1", "expected no query or fragment"),
         ("http:///base", "expected a host name"),
+        ("http://[::1/x", "expected a host name"),  # urlsplit's ValueError: was an internal error (70)
     ],
 )
 def test_bad_urls_are_refused_before_any_request(url, words):

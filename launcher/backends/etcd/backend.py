@@ -87,9 +87,11 @@ def _member(item: str, url: str) -> str:
     host, colon, port = item.strip().rpartition(":") if not item.strip().endswith("]") else (item, "", "")
     if not colon:
         host, port = item.strip(), str(DEFAULT_PORT)
-    if not host or not port.isdigit():
+    member = f"{host}:{port}"
+    # What the requests will parse: an unclosed `[` or a port past 65535 was an internal error there.
+    if not host or not port.isdigit() or minihttp.authority_problem(member):
         raise ConfigurationError(f"etcd URL {url!r}: expected host:port members, got {item!r}")
-    return f"{host}:{port}"
+    return member
 
 
 def prefix_end(prefix: bytes) -> bytes:

@@ -66,7 +66,10 @@ def base_url(url: str | BackendURL) -> str:
         raise ConfigurationError(f"backend URL {parsed.shown!r}: expected http:// or https://")
     parsed.require_slashes("http(s)://host[:port][/base]")
     # The scheme is settled; urlsplit only takes the authority and path apart.
-    parts = urlsplit("//" + parsed.rest)
+    try:
+        parts = urlsplit("//" + parsed.rest)
+    except ValueError:  # an unclosed `[`: was an internal error (exit 70)
+        raise ConfigurationError(f"backend URL {parsed.shown!r}: expected a host name") from None
     problem = _url_problem(parts)
     if problem:
         raise ConfigurationError(f"backend URL {parsed.shown!r}: {problem}")
