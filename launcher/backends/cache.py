@@ -158,11 +158,13 @@ def parse_duration(text: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     text = text.strip().lower()
     try:
-        if text and text[-1] in units:
-            return float(text[:-1]) * units[text[-1]]
-        return float(text)
+        seconds = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
     except ValueError:
-        raise ConfigurationError(f"invalid duration {text!r}: expected e.g. 90s, 30m, 24h or 7d") from None
+        seconds = float("nan")
+    # `nan` would make every cache young enough (no comparison with it is true), `-5m` none.
+    if not 0 <= seconds < float("inf"):
+        raise ConfigurationError(f"invalid duration {text!r}: expected e.g. 90s, 30m, 24h or 7d")
+    return seconds
 
 
 def describe_age(seconds: float) -> str:

@@ -11,11 +11,28 @@ from typing import Any
 
 import click
 
-from launcher.cli.options import OPTIONS, PIPELINE, ChoiceType, IntRangeType, Option, PathType
+from launcher.cli.options import OPTIONS, PIPELINE, ChoiceType, IntRangeType, Option, PathType, SecondsType
+
+
+class _Seconds(click.ParamType):
+    """click's float, then SecondsType's rule."""
+
+    name = "seconds"
+
+    def __init__(self, kind: SecondsType) -> None:
+        self.kind = kind
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        number = float(click.FLOAT.convert(value, param, ctx))
+        if problem := self.kind.problem(number):
+            self.fail(problem, param, ctx)
+        return number
 
 
 def click_type(kind: Any) -> Any:
     """The click type of an option's `type`: the table's own kinds made click's, others as they are."""
+    if isinstance(kind, SecondsType):
+        return _Seconds(kind)
     if isinstance(kind, PathType):
         return click.Path(file_okay=kind.file_okay, dir_okay=kind.dir_okay, allow_dash=kind.allow_dash)
     if isinstance(kind, ChoiceType):

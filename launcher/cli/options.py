@@ -81,6 +81,31 @@ class IntRangeType:
         self.low, self.high = low, high
 
 
+class SecondsType:
+    """A number of seconds: finite, and above zero (or at least zero, with `zero_ok`).
+
+    `--deadline nan` once reached `setitimer` (an internal error, exit 70), `--deadline inf` overflowed
+    it, and `--timeout -1` was taken; each is now a usage error (64) naming the option. One rule for
+    both parsers: launcher.cli.argv and, through launcher.cli.decorators, click.
+    """
+
+    __slots__ = ("zero_ok",)
+
+    def __init__(self, *, zero_ok: bool = False) -> None:
+        self.zero_ok = zero_ok
+
+    def problem(self, number: float) -> str | None:
+        """Why `number` is not a number of seconds this option takes, or None."""
+        if number != number or number in (float("inf"), float("-inf")):
+            return f"{number!r} is not a finite number of seconds"
+        if number < 0 or (number == 0 and not self.zero_ok):
+            return f"{number:g} is not {'zero or more' if self.zero_ok else 'more than zero'} seconds"
+        return None
+
+
+_SECONDS = SecondsType()
+
+
 def _remember(name: str) -> Callable[[Any, Any, Any], Any]:
     """--debug and --quiet take effect at once (they are eager) for every later message.
 
@@ -173,10 +198,12 @@ OPTIONS: dict[str, Option] = {
     "ca_file": Option(
         "--ca-file", type=_FILE, help="CA bundle for the backend's TLS certificate (verification always stays on)."
     ),
-    "timeout": Option("--timeout", type=float, default=5.0, show_default=True, help="Seconds for one backend request."),
+    "timeout": Option(
+        "--timeout", type=_SECONDS, default=5.0, show_default=True, help="Seconds for one backend request."
+    ),
     "deadline": Option(
         "--deadline",
-        type=float,
+        type=_SECONDS,
         default=15.0,
         show_default=True,
         help="Seconds for the whole operation, retries and failover included.",
@@ -240,7 +267,7 @@ OPTIONS: dict[str, Option] = {
     ),
     "grace_period": Option(
         "--grace-period",
-        type=float,
+        type=SecondsType(zero_ok=True),
         default=10.0,
         show_default=True,
         help="Supervise: seconds between the stop signal and killing what remains.",
@@ -256,7 +283,7 @@ OPTIONS: dict[str, Option] = {
     ),
     "watch_interval": Option(
         "--watch-interval",
-        type=float,
+        type=_SECONDS,
         default=1.0,
         show_default=True,
         help="Watch: seconds between looks at files and HTTP backends (etcd is watched live).",

@@ -323,3 +323,41 @@ def test_commands_read_their_own_variables_and_reveal_has_none(tmp_path: Path) -
         ["connection", "list", "--backend", str(EXAMPLE / "connections.yaml")], env={"CHOREO_RUN_TIMEOUT": "soon"}
     )
     assert listing.returncode == 64 and "'--timeout': 'soon' is not a valid float" in listing.stderr
+
+
+@pytest.mark.parametrize(
+    "argv, env, words",
+    [
+        (["--deadline", "nan"], {}, "'--deadline': nan is not a finite number of seconds"),  # was exit 70
+        (["--deadline", "inf"], {}, "'--deadline': inf is not a finite number of seconds"),  # was exit 70
+        (["--timeout", "-1"], {}, "'--timeout': -1 is not more than zero seconds"),  # was taken
+        (["--watch", "--watch-interval", "0"], {}, "'--watch-interval': 0 is not more than zero seconds"),
+        ([], {"CHOREO_RUN_DEADLINE": "nan"}, "'--deadline': nan is not a finite number of seconds"),
+    ],
+)
+def test_a_number_of_seconds_that_is_not_one_is_a_usage_error(argv: list[str], env: dict[str, str], words: str) -> None:
+    result = run_launcher(["-C", str(EXAMPLE), *argv, "--", "true"], env=env)
+    assert result.returncode == 64, result.stderr
+    assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_seconds_are_checked_by_every_command_that_takes_them() -> None:
+    listing = run_launcher(["connection", "list", "--backend", str(EXAMPLE / "connections.yaml"), "--deadline", "0"])
+    assert listing.returncode == 64 and "'--deadline': 0 is not more than zero seconds" in listing.stderr
+
+
+@pytest.mark.parametrize("age", ["nan", "-5m", "infd"])
+def test_a_cache_age_that_is_not_a_duration_is_refused(age: str, tmp_path: Path) -> None:
+    """`nan` made every cache young enough (no comparison with it is true), `-5m` none."""
+    result = run_launcher(
+        ["-C", str(EXAMPLE), "--mount-root", str(tmp_path), "--cache", "--cache-max-age", age, "--", "true"],
+        env={"CHOREO_RUN_CACHE_KEY": "0123456789abcdef0123456789abcdef", "XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 78 and f"invalid duration {age!r}" in result.stderr, result.stderr
+
+
+def test_a_grace_period_of_zero_seconds_is_taken(tmp_path: Path) -> None:
+    result = run_launcher(
+        ["-C", str(EXAMPLE), "--mount-root", str(tmp_path), "--supervise", "--grace-period", "0", "--", "true"]
+    )
+    assert result.returncode == 0, result.stderr

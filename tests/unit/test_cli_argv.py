@@ -30,7 +30,7 @@ from launcher.cli import argv as fast
 from launcher.cli.commands import cli, run
 from launcher.cli.common import state
 from launcher.cli.main import _route, takes_value
-from launcher.cli.options import OPTIONS, PIPELINE, RUN, PathType
+from launcher.cli.options import OPTIONS, PIPELINE, RUN, PathType, SecondsType
 
 SPECS = [OPTIONS[name] for name in (*PIPELINE, *RUN)]
 PLACES = Path(tempfile.mkdtemp(prefix="choreo-argv-"))
@@ -70,10 +70,18 @@ NOISE = st.sampled_from(
 )
 
 
+def seconds(kind: SecondsType) -> st.SearchStrategy[str]:
+    """What a SecondsType option takes: finite numbers above zero (zero too, with zero_ok)."""
+    finite = st.floats(min_value=0, allow_nan=False, allow_infinity=False, exclude_min=not kind.zero_ok)
+    return st.one_of(finite.map(repr), st.integers(1, 10**6).map(str), st.sampled_from([" 3 ", "1e3", "0.5"]))
+
+
 def good_value(spec: Any) -> st.SearchStrategy[str]:
     kind = spec.attrs.get("type")
     if kind is float:
         return NUMBER
+    if isinstance(kind, SecondsType):
+        return seconds(kind)
     if isinstance(kind, PathType):
         fitting = [MISSING, "-"] + ([A_DIR] if kind.dir_okay else []) + ([A_FILE] if kind.file_okay else [])
         return st.sampled_from(fitting)
@@ -235,6 +243,10 @@ def test_named_cases_are_accepted_and_equal(argv: list[str], environment: dict[s
         (["-C", A_FILE, "--", "true"], {}),  # click: "Directory ... is a file."
         (["--manifest", A_DIR, "--", "true"], {}),  # click: "File ... is a directory."
         (["--", "true"], {"CHOREO_RUN_DEADLINE": "later"}),
+        (["--deadline", "nan", "--", "true"], {}),  # click: "nan is not a finite number of seconds"
+        (["--timeout=-1", "--", "true"], {}),
+        (["--watch-interval", "0", "--", "true"], {}),
+        (["--", "true"], {"CHOREO_RUN_DEADLINE": "inf"}),
         (["--", "true"], {"CHOREO_RUN_WATCH": "maybe"}),
         (["--", "true"], {"CHOREO_RUN_ENV_FILE": f"{MISSING}:{A_DIR}"}),
         (["--", "true"], {fast.COMPLETION_VARIABLE: "bash_complete"}),
