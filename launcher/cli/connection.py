@@ -16,6 +16,7 @@ import click
 
 from launcher.backends.local.store_file import ALL_ENVIRONMENTS, Store, StoredConnection, StoredParameter
 from launcher.backends.writer import StoreTarget, open_target
+from launcher.cli.common import warn
 from launcher.cli.decorators import use
 from launcher.cli.options import CONNECTION_STORE, CONNECTION_VALUES
 from launcher.cli.store import etcd_settings
@@ -23,6 +24,7 @@ from launcher.connections import operations as ops
 from launcher.connections import snippets as text
 from launcher.connections.input import parameter_updates, read_param_file, secret_value
 from launcher.connections.oauth_apps import CLIENT_SECRET_BYTES, OAuthRequest, connections_using
+from launcher.documents.shape import near_miss
 from launcher.errors import UsageError
 from launcher.manifest.reader import discover, load_manifest
 from launcher.model import Manifest
@@ -97,6 +99,16 @@ def create(
     )
     store, created = target.modify(lambda current: _with_store(ops.create_connection(current, spec)))
     click.echo(text.created_text(created.connection, _oauth_note(store, created)), nl=False)
+    if created.component_registered:
+        warn(_registered_note(store, created.connection))
+
+
+def _registered_note(store: Store, connection: StoredConnection) -> str:
+    """A component connection registers its owner: said, since a misspelt -c registers a new component."""
+    others = sorted(set(store.projects[connection.project].components) - {connection.component})
+    close = near_miss(connection.component or "", frozenset(others))
+    hint = f"; did you mean {close!r}?" if close else f" (its other components: {', '.join(others) or 'none'})"
+    return f"component {connection.component!r} was not in project {connection.project!r}; registered it{hint}"
 
 
 def _with_store(outcome: tuple[Store, Any]) -> tuple[Store, tuple[Store, Any]]:

@@ -85,6 +85,7 @@ class Created(Record):
     connection: StoredConnection
     oauth_app: str | None
     oauth_app_created: bool
+    component_registered: bool = False  # its owner was not in the project yet (a typo of one, perhaps)
 
 
 class Deleted(Record):
@@ -144,7 +145,9 @@ def project_of(store: Store, name: str | None) -> StoredProject:
 
 def create_connection(store: Store, spec: ConnectionSpec, make: Generators = GENERATORS) -> tuple[Store, Created]:
     _check_spec(store, spec)
-    project = _with_component(store.projects.get(spec.project) or _new_project(spec.project), spec.component)
+    before = store.projects.get(spec.project) or _new_project(spec.project)
+    project = _with_component(before, spec.component)
+    registered = project is not before
     app_id, created = None, False
     if spec.oauth is not None:
         project, app_id, created = attach_oauth_app(
@@ -172,7 +175,7 @@ def create_connection(store: Store, spec: ConnectionSpec, make: Generators = GEN
     project = project.replace(connections=(*project.connections, connection))
     if any(c.connection_id == connection.connection_id for c in store.all_connections()):
         raise ConfigurationError(f"{store.file}: generated Connection ID already exists; run the command again")
-    return _with_project(store, project), Created(connection, app_id, created)
+    return _with_project(store, project), Created(connection, app_id, created, registered)
 
 
 def _check_spec(store: Store, spec: ConnectionSpec) -> None:

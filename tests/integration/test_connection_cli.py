@@ -270,3 +270,20 @@ def test_racing_writers_in_one_process_all_land(backend: str) -> None:
         list(pool.map(one, range(8)))
     names = {c.name for c in open_target(backend, BackendSettings()).read().all_connections()}
     assert names == {f"db-{index}" for index in range(8)}
+
+
+def test_a_component_connection_says_when_it_registers_its_component(tmp_path: Path) -> None:
+    """A component connection registers its owner (docs/connections.md); a misspelt -c would do so
+    silently, so the launch would later find its connection missing. It says so, with the near miss."""
+    store = str(tmp_path / "connections.yaml")
+    first = cli(store, ORDERS_DB, stdin=DB_PASSWORD + "\n")
+    assert "registered it" in first.stderr and "orders-service" in first.stderr  # a new store: its first
+    again = [*ORDERS_DB[:2], "orders-cache", *ORDERS_DB[3:]]
+    assert "registered" not in cli(store, again, stdin=DB_PASSWORD + "\n").stderr  # a known component
+    typo = [arg if arg != "orders-service" else "ordres-service" for arg in [*again[:2], "orders-queue", *again[3:]]]
+    misspelt = cli(store, typo, stdin=DB_PASSWORD + "\n")
+    assert (
+        "component 'ordres-service' was not in project 'bookstore'; registered it; did you mean 'orders-service'?"
+        in misspelt.stderr
+    )
+    assert DB_PASSWORD not in misspelt.stderr + misspelt.stdout
