@@ -449,11 +449,14 @@ def authority_problem(authority: str) -> str | None:
     members and hosts it is given with this when it parses its URL, not at its first request."""
     try:
         parts = urlsplit("//" + authority)
+    except ValueError:  # an unclosed `[`
+        return "expected a host name"
+    try:
         parts.port  # noqa: B018 - raises for a port out of range or not a number
-    except ValueError:  # also an unclosed `[`
-        return "expected host[:port] with a port up to 65535 (an IPv6 address in brackets)"
+    except ValueError:
+        return "invalid port"
     if not parts.hostname or parts.netloc != authority or any(char.isspace() for char in authority):
-        return "expected host[:port]"
+        return "expected a host name"
     return None
 
 

@@ -81,11 +81,7 @@ def _url_problem(parts: SplitResult) -> str | None:
         return "credentials do not belong in the URL (a process list shows them); use CHOREO_RUN_TOKEN(_FILE)"
     if parts.query or parts.fragment:
         return "expected no query or fragment: http(s)://host[:port][/base]"
-    try:
-        parts.port  # noqa: B018 - validates the port
-    except ValueError:
-        return "invalid port"
-    return None if parts.hostname and not any(char.isspace() for char in parts.netloc) else "expected a host name"
+    return minihttp.authority_problem(parts.netloc)  # the check etcd's members get too
 
 
 class HttpBackend(Backend):
