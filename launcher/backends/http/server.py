@@ -24,7 +24,7 @@ from launcher.backends.local.backend import LocalStore
 from launcher.documents import shape
 from launcher.documents.yamlfile import describe_file, load_yaml_file
 from launcher.errors import ConfigurationError, LauncherError, ProblemCollector
-from launcher.model import Identity
+from launcher.model import Identity, Snapshot
 
 TOKENS_VERSION = 1
 log = logging.getLogger("launcher.backends.http.server")
@@ -163,22 +163,31 @@ class ContractHandler(BaseHTTPRequestHandler):
         return token.strip() if scheme.lower() == "bearer" else ""
 
     def _snapshot(self, identity: Identity) -> None:
-        with self.server.store_lock:
-            try:
-                self.server.store.load()
-            except LauncherError as error:
-                log.error("the store file is invalid: %s", error)
-                return self._error(500, "store_error", "the server's store file is invalid; see the server log")
-            try:
-                snapshot = self.server.store.fetch(identity)
-            except ConfigurationError:
-                message = f"no component {identity.component!r} in project {identity.project!r}"
-                return self._error(404, "not_found", message)
+        snapshot, status = self._fetch(identity)
+        if status == 500:
+            return self._error(500, "store_error", "the server's store file is invalid; see the server log")
+        if snapshot is None:
+            return self._error(404, "not_found", f"no component {identity.component!r} in project {identity.project!r}")
         body = json.dumps(encode_snapshot(snapshot), sort_keys=True, separators=(",", ":")).encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         if _matches(self.headers.get("If-None-Match"), etag):
             return self._send(304, b"", {"ETag": etag})
         self._send(200, body, {"ETag": etag, "Content-Type": "application/json"})
+
+    def _fetch(self, identity: Identity) -> tuple[Snapshot | None, int]:
+        """(the snapshot, 200), or (None, 500) for a store that does not parse, (None, 404) for an
+        unknown component. Only this holds the store's lock: answers are written after it, so a
+        client that reads slowly never holds up the others."""
+        with self.server.store_lock:
+            try:
+                self.server.store.load()
+            except LauncherError as error:
+                log.error("the store file is invalid: %s", error)
+                return None, 500
+            try:
+                return self.server.store.fetch(identity), 200
+            except ConfigurationError:
+                return None, 404
 
     def _error(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         body = json.dumps({"error": {"code": code, "message": message}}).encode()
