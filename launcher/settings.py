@@ -25,16 +25,12 @@ def is_launcher_setting(name: str) -> bool:
 def secrets_in_block(environ: Mapping[str, str]) -> dict[str, str]:
     """The launcher's secrets an environment holds themselves (CHOREO_RUN_TOKEN=...), not the names
     of files holding them (CHOREO_RUN_TOKEN_FILE=/run/secrets/token: a path, which may stay)."""
-    return {name: value for name, value in environ.items() if _held_secret(name)}
+    return {name: value for name, value in environ.items() if is_secret_setting(name) and not name.endswith("_FILE")}
 
 
 def secret_in_block(environ: Mapping[str, str]) -> bool:
     """Whether an environment holds one of secrets_in_block."""
-    return any(_held_secret(name) for name in environ)
-
-
-def _held_secret(name: str) -> bool:
-    return is_secret_setting(name) and not name.endswith("_FILE")
+    return bool(secrets_in_block(environ))
 
 
 def is_secret_setting(name: str) -> bool:

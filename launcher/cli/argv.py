@@ -95,7 +95,7 @@ class Spec:
         self.name = names[0] if names else long_words[0][2:].replace("-", "_").lower()
         self.multiple = bool(attrs.get("multiple"))
         self.kind = attrs.get("type")
-        if self.kind not in (None, str, float) and not isinstance(self.kind, (PathType, SecondsType)):
+        if self.kind not in (None, str) and not isinstance(self.kind, (PathType, SecondsType)):
             raise Declined(f"{option.decls}: type {self.kind!r}")
         if self.flag and (self.multiple or self.kind is not None):
             raise Declined(str(option.decls))
@@ -235,12 +235,12 @@ def _convert(spec: Spec, value: Any) -> Any:
         if not isinstance(value, str):
             raise Declined(repr(value))
         return value
-    if kind is float or isinstance(kind, SecondsType):
+    if isinstance(kind, SecondsType):  # the table's only numbers
         try:
             number = float(value)
         except (ValueError, TypeError):
             raise Declined(f"not a number: {spec.name}") from None
-        if isinstance(kind, SecondsType) and kind.problem(number):
+        if kind.problem(number):
             raise Declined(f"not a number of seconds: {spec.name}")  # click says what is wrong
         return number
     return _path(kind, value)

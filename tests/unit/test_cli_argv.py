@@ -61,9 +61,6 @@ ANY_VALUE = st.one_of(
     TEXT,
 )
 FLAG_VARIABLE = st.sampled_from(["", "1", "0", "true", "False", " YES ", "on", "off", "t", "n", "maybe", "2", "é"])
-NUMBER = st.one_of(
-    st.floats(allow_nan=False).map(repr), st.integers(-5, 10**6).map(str), st.sampled_from(["nan", "-inf", " 3 "])
-)
 ANY_VARIABLE = st.one_of(FLAG_VARIABLE, ANY_VALUE)
 NOISE = st.sampled_from(
     ["--", "-", "-h", "--help", "--version", "--bogus", "-Z", "-q-", "--debug=1", "--exec=", "-=", "run", "true"]
@@ -78,8 +75,6 @@ def seconds(kind: SecondsType) -> st.SearchStrategy[str]:
 
 def good_value(spec: Any) -> st.SearchStrategy[str]:
     kind = spec.attrs.get("type")
-    if kind is float:
-        return NUMBER
     if isinstance(kind, SecondsType):
         return seconds(kind)
     if isinstance(kind, PathType):
